@@ -1,0 +1,244 @@
+"""JSON entry point shared by the browser worker, the CLI and the site build.
+
+Protocol v1 (mirrored in site/protocol.js)::
+
+    request  {"v": 1, "id": <int>, "op": <str>, "args": {...}}
+    reply    {"v": 1, "id": <int>, "ok": true,  "result": {...}}
+             {"v": 1, "id": <int>, "ok": false, "error": {"type", "message", "field"}}
+
+Ops: ``version``, ``models``, ``gpus``, ``formats``, ``presets``, ``params``, ``infer``,
+``train``, ``fit``. Model-taking ops accept ``model`` (a catalog slug, HF repo id or
+display name) or ``config`` (a config.json object, or its text).
+
+Result schema 1 for ``infer``/``train`` (all sizes integer bytes)::
+
+    {"schema": 1, "mode", "model": {...}, "request": {...normalised workload...},
+     "total_bytes", "per_gpu_bytes", "gpu_bytes": [...], "host_bytes", "reserved_bytes",
+     "components": {weights, adapters, kv_cache, activations, logits, gradients,
+                    master_weights, optimizer, temporaries, overhead},
+     "assumptions": [...], "warnings": [...], "details": {...}}
+
+``handle`` is the only place where exceptions become messages: ``EngineError`` maps
+to its ``type``; anything else is ``"internal"`` (and re-raised to the console by the
+worker's logging, never swallowed silently on the Python side: the traceback text is
+included under ``error.trace``).
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, fields, is_dataclass
+from typing import Any
+
+from . import __version__
+from .errors import ConfigError, EngineError, InvalidWorkload
+from .model import ModelSpec
+
+PROTOCOL_VERSION = 1
+SCHEMA_VERSION = 1
+
+_MODEL_KEYS = ("model", "config")
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert dataclasses, tuples and Fractions into plain JSON values."""
+    from fractions import Fraction
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Fraction):
+        return float(value)
+    return value
+
+
+def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
+    """Return the model named by ``args`` (catalog slug or pasted config) and a summary."""
+    from .arch import parse_config
+    from .catalog import get_entry, load_model, resolve_model
+
+    model = args.get("model")
+    config = args.get("config")
+    if model is not None and config is not None:
+        raise InvalidWorkload("give either model or config, not both", field="config")
+    if config is not None:
+        if isinstance(config, str):
+            try:
+                config = json.loads(config)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"config is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                    field="config",
+                ) from None
+        if not isinstance(config, dict):
+            raise ConfigError("config must be a JSON object (the contents of config.json)",
+                              field="config")
+        spec = parse_config(config, name=str(config.get("_name_or_path") or "custom model"))
+        summary = {"slug": None, "name": spec.name or "custom model"}
+    else:
+        if not isinstance(model, str) or not model.strip():
+            raise InvalidWorkload("choose a model (catalog slug) or paste a config.json",
+                                  field="model")
+        slug = resolve_model(model.strip())
+        spec = load_model(slug)
+        entry = get_entry(slug)
+        summary = {"slug": slug, "name": entry.display_name, "hf_repo": entry.hf_repo}
+    summary.update(params_summary(spec))
+    return spec, summary
+
+
+def params_summary(spec: ModelSpec) -> dict[str, Any]:
+    """Parameter counts (integers) in the CLI's documented ``params`` schema."""
+    return {
+        "model_type": spec.model_type,
+        "total": spec.total_params,
+        "embedding": spec.embedding_params,
+        "lm_head": spec.lm_head_params,
+        "tied_embeddings": spec.tie_word_embeddings,
+        "active_per_token": spec.active_params_per_token,
+        "per_layer": list(spec.per_layer_params),
+        "num_layers": spec.num_layers,
+        "hidden_size": spec.hidden_size,
+        "vocab_size": spec.vocab_size,
+        "max_position_embeddings": spec.max_position_embeddings,
+        "dtype": spec.dtype,
+        "checkpoint_quant": spec.checkpoint_quant,
+        "is_moe": spec.is_moe,
+    }
+
+
+def _workload_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in args.items() if k not in _MODEL_KEYS}
+
+
+def op_version(args: dict[str, Any]) -> dict[str, Any]:
+    return {"engine_version": __version__, "protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION}
+
+
+def op_models(args: dict[str, Any]) -> list[dict[str, Any]]:
+    from .catalog import list_models
+
+    return [_jsonable(entry) for entry in list_models()]
+
+
+def op_gpus(args: dict[str, Any]) -> list[dict[str, Any]]:
+    from .gpus import list_gpus
+
+    return [_jsonable(gpu) for gpu in list_gpus()]
+
+
+def op_formats(args: dict[str, Any]) -> list[dict[str, Any]]:
+    from .quant import list_formats
+
+    return [_jsonable(fmt) for fmt in list_formats()]
+
+
+def op_presets(args: dict[str, Any]) -> list[dict[str, Any]]:
+    from .presets import list_presets
+
+    return [_jsonable(p) for p in list_presets()]
+
+
+def op_params(args: dict[str, Any]) -> dict[str, Any]:
+    spec, summary = load_spec(args)
+    return {"schema": SCHEMA_VERSION, **summary}
+
+
+def op_infer(args: dict[str, Any]) -> dict[str, Any]:
+    from .inference import estimate_inference
+    from .workload import inference_from_dict
+
+    work = inference_from_dict(_workload_args(args))
+    spec, summary = load_spec(args)
+    estimate = estimate_inference(spec, work)
+    return {"schema": SCHEMA_VERSION, "model": summary, "request": asdict(work),
+            **_jsonable(estimate.to_dict())}
+
+
+def op_train(args: dict[str, Any]) -> dict[str, Any]:
+    from .training import estimate_training
+    from .workload import training_from_dict
+
+    work = training_from_dict(_workload_args(args))
+    spec, summary = load_spec(args)
+    estimate = estimate_training(spec, work)
+    return {"schema": SCHEMA_VERSION, "model": summary, "request": _jsonable(asdict(work)),
+            **_jsonable(estimate.to_dict())}
+
+
+def op_fit(args: dict[str, Any]) -> dict[str, Any]:
+    from .fit import fit_report
+    from .workload import inference_from_dict
+
+    work = inference_from_dict(_workload_args(args))
+    spec, summary = load_spec(args)
+    report = fit_report(spec, work)
+    return {"schema": SCHEMA_VERSION, "model": summary, "request": asdict(work),
+            **_jsonable(report)}
+
+
+OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "version": op_version,
+    "models": op_models,
+    "gpus": op_gpus,
+    "formats": op_formats,
+    "presets": op_presets,
+    "params": op_params,
+    "infer": op_infer,
+    "train": op_train,
+    "fit": op_fit,
+}
+
+
+def call(op: str, args: dict[str, Any] | None = None) -> Any:
+    """Run one op in-process and return its result (raises ``EngineError`` on bad input)."""
+    handler = OPS.get(op)
+    if handler is None:
+        raise EngineError(f"unknown op {op!r}; known ops: {', '.join(sorted(OPS))}", field="op")
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise EngineError("args must be a JSON object", field="args")
+    return handler(args)
+
+
+def handle(request_json: str) -> str:
+    """Answer one protocol-v1 request (a JSON string) with a reply JSON string."""
+    request_id: Any = None
+    try:
+        try:
+            request = json.loads(request_json)
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise EngineError(f"request is not valid JSON: {exc}", field=None) from None
+        if not isinstance(request, dict):
+            raise EngineError("request must be a JSON object", field=None)
+        request_id = request.get("id")
+        if request.get("v", PROTOCOL_VERSION) != PROTOCOL_VERSION:
+            raise EngineError(
+                f"protocol version {request.get('v')!r} is not supported; this engine speaks "
+                f"v{PROTOCOL_VERSION} — reload the page to get the matching app",
+                field="v",
+            )
+        result = call(str(request.get("op")), request.get("args"))
+        reply: dict[str, Any] = {"v": PROTOCOL_VERSION, "id": request_id, "ok": True,
+                                 "result": result}
+    except EngineError as exc:
+        reply = {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": exc.to_dict()}
+    except Exception as exc:  # the one place where unexpected errors become data
+        reply = {
+            "v": PROTOCOL_VERSION,
+            "id": request_id,
+            "ok": False,
+            "error": {
+                "type": "internal",
+                "message": f"internal error: {type(exc).__name__}: {exc}",
+                "field": None,
+                "trace": traceback.format_exc(),
+            },
+        }
+    return json.dumps(reply, sort_keys=True, separators=(",", ":"), allow_nan=False)

@@ -1,0 +1,264 @@
+"""The ``vram`` command: the engine from the shell, for scripts and CI.
+
+Every subcommand goes through ``engine.api.call`` so the CLI's ``--json`` output is the
+same schema-1 JSON the browser worker returns. Bad input prints one line on stderr and
+exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .api import call
+from .errors import ConfigError, EngineError
+from .units import format_gib
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"vram: error: {message} (see 'vram {self.prog.split()[-1]} --help')\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _model_args(model: str) -> dict[str, Any]:
+    """A catalog name, or a path to a config.json (anything ending in .json or existing)."""
+    path = Path(model)
+    if model.endswith(".json") or path.is_file():
+        if not path.is_file():
+            raise ConfigError(f"no such config file: {model}", field="config")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {model}: {exc}", field="config") from None
+        return {"config": text}
+    return {"model": model}
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="catalog slug (see 'vram models'), HF repo id, or path to a "
+                                 "config.json")
+    p.add_argument("--json", action="store_true", help="print schema-1 JSON (integers in bytes)")
+
+
+def _add_inference(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("inference")
+    g.add_argument("--weights", default="bf16",
+                   help="weight format: bf16, fp16, fp8, int8, nf4, q4_k_m, gptq-4bit-g128, "
+                        "auto (= as published)… see 'vram formats' (default: bf16)")
+    g.add_argument("--kv-dtype", default="auto",
+                   help="KV-cache dtype: auto (16-bit), fp16, bf16, fp8, q8_0, q4_0 "
+                        "(default: auto)")
+    g.add_argument("--context", type=int, default=4096,
+                   help="tokens per sequence, prompt + generated (default: 4096)")
+    g.add_argument("--batch", type=int, default=1, help="concurrent sequences (default: 1)")
+    g.add_argument("--runtime", default="transformers",
+                   help="transformers | vllm | llamacpp (default: transformers)")
+    g.add_argument("--gpu", default=None, help="GPU slug to check the fit against ('vram gpus')")
+    g.add_argument("--gpus", type=int, default=None,
+                   help="number of GPUs; sets --tp when --tp/--pp are not given (default: 1)")
+    g.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: 1)")
+    g.add_argument("--pp", type=int, default=None, help="pipeline-parallel stages (default: 1)")
+    g.add_argument("--gpu-memory-utilization", type=float, default=0.9,
+                   help="vLLM: fraction of GPU memory pre-allocated (default: 0.9)")
+    g.add_argument("--n-gpu-layers", type=int, default=None,
+                   help="llama.cpp: layers on the GPU (default: all)")
+    g.add_argument("--ubatch", type=int, default=512,
+                   help="llama.cpp: physical micro-batch n_ubatch (default: 512)")
+
+
+def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
+    tp, pp = ns.tp, ns.pp
+    if ns.gpus is not None:
+        if tp is None and pp is None:
+            tp, pp = ns.gpus, 1
+        elif (tp or 1) * (pp or 1) != ns.gpus:
+            raise EngineError(f"--gpus {ns.gpus} must equal --tp × --pp ({tp or 1} × {pp or 1})",
+                              field="gpus")
+    req: dict[str, Any] = {
+        "weights": ns.weights, "kv_dtype": ns.kv_dtype, "context": ns.context,
+        "batch": ns.batch, "runtime": ns.runtime, "tp": tp or 1, "pp": pp or 1,
+        "gpu_memory_utilization": ns.gpu_memory_utilization, "ubatch": ns.ubatch,
+    }
+    if ns.gpu:
+        req["gpu"] = ns.gpu
+    if ns.n_gpu_layers is not None:
+        req["n_gpu_layers"] = ns.n_gpu_layers
+    return req
+
+
+def _add_training(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--method", default="full", help="full | lora | qlora (default: full)")
+    g.add_argument("--seq", type=int, default=2048, help="tokens per sample (default: 2048)")
+    g.add_argument("--batch", type=int, default=1, help="micro-batch per GPU (default: 1)")
+    g.add_argument("--precision", default="amp-bf16",
+                   help="bf16 (weights, grads, AdamW states all bf16) | amp-bf16 (fp32 weights, "
+                        "grads and states, bf16 autocast) | amp-fp16 | fp32 (default: amp-bf16)")
+    g.add_argument("--optimizer", default="adamw",
+                   help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion "
+                        "(default: adamw)")
+    g.add_argument("--grad-checkpointing", default="none", nargs="?", const="full",
+                   help="none | selective | full; the bare flag means full (default: none)")
+    g.add_argument("--attention", default="sdpa", help="sdpa | flash | eager (default: sdpa)")
+    g.add_argument("--zero", type=int, default=0, help="ZeRO stage 0-3; 3 = FSDP (default: 0)")
+    g.add_argument("--gpus", type=int, default=1, help="GPUs in total (default: 1)")
+    g.add_argument("--tp", type=int, default=1, help="tensor-parallel degree (default: 1)")
+    g.add_argument("--pp", type=int, default=1, help="pipeline stages (default: 1)")
+    g.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallel")
+    g.add_argument("--offload", default="none",
+                   help="none | optimizer | optimizer+params (CPU offload; default: none)")
+    g.add_argument("--lora-rank", type=int, default=16, help="LoRA rank r (default: 16)")
+    g.add_argument("--lora-alpha", type=int, default=32, help="LoRA alpha (default: 32)")
+    g.add_argument("--lora-targets", default="q,k,v,o,gate,up,down",
+                   help="comma-separated modules (default: q,k,v,o,gate,up,down)")
+    g.add_argument("--no-double-quant", action="store_true",
+                   help="QLoRA: disable bitsandbytes double quantization")
+    g.add_argument("--gpu", default=None, help="GPU slug to check the fit against")
+
+
+def _training_request(ns: argparse.Namespace) -> dict[str, Any]:
+    req: dict[str, Any] = {
+        "method": ns.method, "seq": ns.seq, "batch": ns.batch, "precision": ns.precision,
+        "optimizer": ns.optimizer, "grad_checkpointing": ns.grad_checkpointing,
+        "attention": ns.attention, "zero": ns.zero, "gpus": ns.gpus, "tp": ns.tp, "pp": ns.pp,
+        "sequence_parallel": ns.sequence_parallel, "offload": ns.offload,
+        "lora_rank": ns.lora_rank, "lora_alpha": ns.lora_alpha, "lora_targets": ns.lora_targets,
+        "double_quant": not ns.no_double_quant,
+    }
+    if ns.gpu:
+        req["gpu"] = ns.gpu
+    return req
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vram", description="GPU memory for LLM inference and training, "
+                                               "in bytes (shown in GiB = 2^30 bytes).")
+    parser.add_argument("--version", action="version", version=f"vram {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("params", help="exact parameter counts")
+    _add_model(p)
+    p = sub.add_parser("infer", help="inference memory (weights, KV cache, buffers, overhead)")
+    _add_model(p)
+    _add_inference(p)
+    p = sub.add_parser("train", help="training / fine-tuning memory (full, LoRA, QLoRA)")
+    _add_model(p)
+    _add_training(p)
+    p = sub.add_parser("fit", help="largest context/batch that fit, and ranked GPU options")
+    _add_model(p)
+    _add_inference(p)
+    for name, text in (("models", "list catalog models"), ("gpus", "list GPUs"),
+                       ("formats", "list weight formats"), ("presets", "list presets")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _print_estimate(result: dict[str, Any]) -> None:
+    model = result["model"]
+    print(f"{model['name']} — {result['mode']}  (GiB = 2^30 bytes)")
+    for name, value in result["components"].items():
+        if value:
+            print(f"  {name:<16}{format_gib(value):>14}")
+    print(f"  {'per GPU':<16}{format_gib(result['per_gpu_bytes']):>14}")
+    if len(result["gpu_bytes"]) > 1:
+        print(f"  {'all GPUs':<16}{format_gib(result['total_bytes']):>14}  "
+              f"({len(result['gpu_bytes'])} GPUs)")
+    if result.get("host_bytes"):
+        print(f"  {'host RAM':<16}{format_gib(result['host_bytes']):>14}")
+    if result.get("reserved_bytes"):
+        print(f"  {'reserved':<16}{format_gib(result['reserved_bytes']):>14}  "
+              "(runtime pre-allocation)")
+    fit = result.get("details", {}).get("fit") if isinstance(result.get("details"), dict) else None
+    if isinstance(fit, dict) and "fits" in fit:
+        verdict = "fits" if fit["fits"] else "does NOT fit"
+        print(f"  {fit.get('gpu', 'GPU')}: {verdict} "
+              f"(usable {format_gib(fit['usable_bytes'])}, headroom "
+              f"{'-' if fit['headroom_bytes'] < 0 else ''}{format_gib(abs(fit['headroom_bytes']))})")
+    for w in result.get("warnings", []):
+        print(f"  warning: {w}")
+    if result.get("assumptions"):
+        print("  assumptions:")
+        for a in result["assumptions"]:
+            print(f"    - {a}")
+
+
+def _print_params(result: dict[str, Any]) -> None:
+    print(f"{result['name']} ({result['model_type']})")
+    print(f"  total parameters      {result['total']:>20,}")
+    print(f"  active per token      {result['active_per_token']:>20,}")
+    print(f"  embedding             {result['embedding']:>20,}")
+    lm = "tied to embedding" if result["tied_embeddings"] else f"{result['lm_head']:,}"
+    print(f"  lm_head               {lm:>20}")
+    print(f"  layers                {result['num_layers']:>20}")
+
+
+def _print_list(command: str, rows: list[dict[str, Any]]) -> None:
+    if command == "models":
+        for r in rows:
+            print(f"{r['slug']:<32} {r['display_name']:<36} {r.get('parameters_label', '')}")
+    elif command == "gpus":
+        for r in rows:
+            print(f"{r['slug']:<28} {r['name']:<36} {format_gib(r['usable_bytes']):>12}")
+    elif command == "formats":
+        for r in rows:
+            print(f"{r['id']:<20} {r.get('label', ''):<36} {r.get('bits_per_weight', ''):>8.3f} bpw")
+    else:
+        for r in rows:
+            print(f"{r['id']:<36} {r.get('title', '')}")
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI on ``argv``; return the exit status."""
+    ns = build_parser().parse_args(argv)
+    command = ns.command
+    if command in ("models", "gpus", "formats", "presets"):
+        rows = call(command)
+        if ns.json:
+            print(json.dumps(rows, indent=2, sort_keys=True))
+        else:
+            _print_list(command, rows)
+        return 0
+    args = _model_args(ns.model)
+    if command == "params":
+        result = call("params", args)
+    elif command in ("infer", "fit"):
+        result = call(command, {**args, **_inference_request(ns)})
+    else:
+        result = call("train", {**args, **_training_request(ns)})
+    if ns.json:
+        print(json.dumps(result, indent=2, sort_keys=True, allow_nan=False))
+    elif command == "params":
+        _print_params(result)
+    elif command == "fit":
+        print(json.dumps(result, indent=2, sort_keys=True))
+    else:
+        _print_estimate(result)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except EngineError as exc:
+        sys.stderr.write(f"vram: error: {exc.message}\n")
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug, not bad input: one line, and a non-2 status
+        sys.stderr.write(f"vram: internal error: {type(exc).__name__}: {exc} "
+                         "(please report it with the command you ran)\n")
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

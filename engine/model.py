@@ -1,0 +1,151 @@
+"""The architecture description every estimate works from.
+
+``arch.parse_config(raw) -> ModelSpec`` builds it from a Hugging Face ``config.json``;
+catalog models and user-pasted configs take the same path. A ``ModelSpec`` lists every
+parameter tensor the reference implementation (transformers) instantiates, so parameter
+counts, quantized weight sizes (per-tensor rules, as llama.cpp applies them) and LoRA
+adapter shapes all derive from one list.
+
+Tensor names follow GGUF's convention (``token_embd``, ``attn_q``, ``ffn_down_exps``...)
+because llama.cpp's quantization rules are keyed on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import prod
+from typing import Literal
+
+TensorKind = Literal["embedding", "linear", "norm", "bias", "other"]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """One parameter tensor (or a stack of ``experts`` identical ones).
+
+    ``shape`` is the torch layout of a single copy: ``(out_features, in_features)`` for a
+    linear weight, ``(vocab, hidden)`` for an embedding, ``(n,)`` for norms and biases.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    kind: TensorKind
+    layer: int | None = None
+    experts: int = 1
+    routed: bool = False  # a routed-expert stack: only experts_per_token of `experts` run per token
+
+    @property
+    def numel(self) -> int:
+        return prod(self.shape) * self.experts
+
+
+@dataclass(frozen=True)
+class AttentionSpec:
+    """Attention of one layer, as far as memory is concerned.
+
+    ``kv_elems_per_token`` is what the runtime caches per token in this layer: for
+    GQA/MQA/MHA ``num_kv_heads * (head_dim + v_head_dim)``; for MLA the compressed latent
+    plus the decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim`` (as vLLM caches it).
+    """
+
+    kind: Literal["gqa", "mla"]
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    v_head_dim: int
+    kv_elems_per_token: int
+    window: int | None = None  # sliding-window length in tokens; None = attends to everything
+    # MLA only (0 otherwise): the uncompressed K/V that transformers' eager path materializes
+    kv_lora_rank: int = 0
+    q_lora_rank: int = 0
+    qk_rope_head_dim: int = 0
+    qk_nope_head_dim: int = 0
+
+
+@dataclass(frozen=True)
+class MlpSpec:
+    """Feed-forward block of one layer.
+
+    ``intermediate_size`` is per expert for MoE layers. ``gated`` means three matrices
+    (gate, up, down: SwiGLU/GeGLU) rather than two (up, down).
+    """
+
+    kind: Literal["dense", "moe"]
+    intermediate_size: int
+    gated: bool
+    activation: str = "silu"
+    num_experts: int = 0
+    experts_per_token: int = 0
+    shared_intermediate_size: int = 0  # total width of always-on shared experts (0 = none)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    index: int
+    attention: AttentionSpec
+    mlp: MlpSpec
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model: dimensions, per-layer layout and the full tensor list."""
+
+    model_type: str
+    hidden_size: int
+    vocab_size: int
+    num_layers: int
+    max_position_embeddings: int
+    tie_word_embeddings: bool
+    dtype: str  # checkpoint dtype as written in config.json ("bfloat16", "float16", "float32")
+    layers: tuple[LayerSpec, ...]
+    tensors: tuple[Tensor, ...]
+    checkpoint_quant: str | None = None  # format of a pre-quantized checkpoint ("fp8", "mxfp4"...)
+    name: str = ""
+
+    # --- parameter counts (derived from the tensor list, never stored twice) ---
+    @property
+    def total_params(self) -> int:
+        return sum(t.numel for t in self.tensors)
+
+    @property
+    def embedding_params(self) -> int:
+        return sum(t.numel for t in self.tensors if t.name in ("token_embd", "pos_embd"))
+
+    @property
+    def lm_head_params(self) -> int:
+        """Parameters of a separate output projection (0 when tied to the embedding)."""
+        return sum(t.numel for t in self.tensors if t.name == "output")
+
+    def layer_params(self, index: int) -> int:
+        return sum(t.numel for t in self.tensors if t.layer == index)
+
+    @property
+    def per_layer_params(self) -> tuple[int, ...]:
+        counts = [0] * self.num_layers
+        for t in self.tensors:
+            if t.layer is not None:
+                counts[t.layer] += t.numel
+        return tuple(counts)
+
+    @property
+    def active_params_per_token(self) -> int:
+        """Parameters touched per token: routed experts count experts_per_token/num_experts."""
+        total = 0
+        for t in self.tensors:
+            if t.routed:
+                mlp = self.layers[t.layer].mlp if t.layer is not None else None
+                if mlp is None or mlp.num_experts == 0:
+                    total += t.numel
+                else:
+                    total += t.numel * mlp.experts_per_token // mlp.num_experts
+            else:
+                total += t.numel
+        return total
+
+    @property
+    def is_moe(self) -> bool:
+        return any(layer.mlp.kind == "moe" for layer in self.layers)
+
+    def kv_elems_per_token(self) -> int:
+        """Cached K/V elements per token over all layers, ignoring sliding windows."""
+        return sum(layer.attention.kv_elems_per_token for layer in self.layers)

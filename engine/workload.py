@@ -1,0 +1,196 @@
+"""What the user asks for: validated inference and training workloads.
+
+The CLI flags, the worker's JSON requests and the build all produce these through
+``inference_from_dict`` / ``training_from_dict``, so validation lives in one place and
+every bad value gets a message naming the field, the rule and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import InvalidWorkload
+
+RUNTIMES = ("transformers", "vllm", "llamacpp")
+KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
+METHODS = ("full", "lora", "qlora")
+PRECISIONS = ("bf16", "amp-bf16", "amp-fp16", "fp32")
+OPTIMIZERS = ("adamw", "adamw-8bit", "paged-adamw-8bit", "adafactor", "sgd", "lion")
+RECOMPUTE = ("none", "selective", "full")
+ATTENTION = ("sdpa", "flash", "eager")
+OFFLOAD = ("none", "optimizer", "optimizer+params")
+LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
+
+MAX_TOKENS = 10 * 1024 * 1024  # 10M tokens: above every released context length
+MAX_BATCH = 65_536
+MAX_GPUS = 4096
+
+
+@dataclass(frozen=True)
+class InferenceWorkload:
+    weights: str = "bf16"  # quant format id (engine.quant), "auto" = checkpoint dtype
+    kv_dtype: str = "auto"  # "auto" = the compute dtype (16-bit)
+    context: int = 4096  # tokens per sequence (prompt + generated)
+    batch: int = 1  # concurrent sequences
+    runtime: str = "transformers"
+    gpu: str | None = None  # GPU slug, for fit/headroom
+    tp: int = 1  # tensor-parallel degree
+    pp: int = 1  # pipeline-parallel degree
+    gpu_memory_utilization: float = 0.9  # vLLM's pre-allocation fraction
+    n_gpu_layers: int | None = None  # llama.cpp: layers on the GPU (None = all)
+    ubatch: int = 512  # llama.cpp n_ubatch (logits and compute buffers scale with it)
+
+    @property
+    def num_gpus(self) -> int:
+        return self.tp * self.pp
+
+
+@dataclass(frozen=True)
+class TrainingWorkload:
+    method: str = "full"
+    seq: int = 2048  # tokens per sample
+    batch: int = 1  # micro-batch per GPU (data-parallel replica)
+    precision: str = "amp-bf16"
+    optimizer: str = "adamw"
+    grad_checkpointing: str = "none"
+    attention: str = "sdpa"
+    zero: int = 0  # ZeRO stage 0..3 (3 = FSDP full shard)
+    gpus: int = 1  # total GPUs = dp * tp * pp
+    tp: int = 1
+    pp: int = 1
+    sequence_parallel: bool = False
+    offload: str = "none"
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lora_targets: tuple[str, ...] = LORA_TARGETS
+    double_quant: bool = True  # QLoRA: bitsandbytes double quantization of the nf4 scales
+    gpu: str | None = None
+
+    @property
+    def dp(self) -> int:
+        return self.gpus // (self.tp * self.pp)
+
+
+def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int, what: str) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key)
+    try:
+        as_float = float(value)
+    except ValueError:
+        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key) from None
+    if as_float != as_float or as_float in (float("inf"), float("-inf")):
+        raise InvalidWorkload(f"{key} must be a finite whole number, got {value!r}", field=key)
+    if as_float != int(as_float):
+        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key)
+    number = int(as_float)
+    if number < lo:
+        raise InvalidWorkload(f"{key} must be at least {lo} ({what}), got {number}", field=key)
+    if number > hi:
+        raise InvalidWorkload(f"{key} must be at most {hi:,} ({what}), got {number:,}", field=key)
+    return number
+
+
+def _choice(raw: dict[str, Any], key: str, default: str, choices: tuple[str, ...]) -> str:
+    value = raw.get(key, default)
+    if not isinstance(value, str) or value.lower() not in choices:
+        raise InvalidWorkload(
+            f"{key} must be one of {', '.join(choices)}; got {value!r}", field=key
+        )
+    return value.lower()
+
+
+def _check_keys(raw: dict[str, Any], cls: type, extra: tuple[str, ...]) -> None:
+    allowed = {f.name for f in fields(cls)} | set(extra)
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InvalidWorkload(
+            f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(allowed))}",
+            field=unknown[0],
+        )
+
+
+def inference_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()) -> InferenceWorkload:
+    """Validate a JSON-like dict into an ``InferenceWorkload`` (unknown keys are errors)."""
+    _check_keys(raw, InferenceWorkload, extra_keys)
+    d = InferenceWorkload()
+    util = raw.get("gpu_memory_utilization", d.gpu_memory_utilization)
+    if isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1:
+        raise InvalidWorkload(
+            f"gpu_memory_utilization must be a fraction in (0, 1], got {util!r}",
+            field="gpu_memory_utilization",
+        )
+    n_gpu_layers = raw.get("n_gpu_layers")
+    if n_gpu_layers is not None:
+        n_gpu_layers = _int(raw, "n_gpu_layers", 0, 0, 100_000, "layers offloaded to the GPU")
+    gpu = raw.get("gpu")
+    if gpu is not None and (not isinstance(gpu, str) or not gpu):
+        raise InvalidWorkload(f"gpu must be a GPU slug, got {gpu!r}", field="gpu")
+    weights = raw.get("weights", d.weights)
+    if not isinstance(weights, str) or not weights:
+        raise InvalidWorkload(f"weights must be a format name, got {weights!r}", field="weights")
+    return InferenceWorkload(
+        weights=weights.lower(),
+        kv_dtype=_choice(raw, "kv_dtype", d.kv_dtype, KV_DTYPES),
+        context=_int(raw, "context", d.context, 1, MAX_TOKENS, "tokens per sequence"),
+        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, "concurrent sequences"),
+        runtime=_choice(raw, "runtime", d.runtime, RUNTIMES),
+        gpu=gpu,
+        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, "tensor-parallel GPUs"),
+        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, "pipeline stages"),
+        gpu_memory_utilization=float(util),
+        n_gpu_layers=n_gpu_layers,
+        ubatch=_int(raw, "ubatch", d.ubatch, 1, 65_536, "llama.cpp micro-batch"),
+    )
+
+
+def training_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()) -> TrainingWorkload:
+    """Validate a JSON-like dict into a ``TrainingWorkload`` (unknown keys are errors)."""
+    _check_keys(raw, TrainingWorkload, extra_keys)
+    d = TrainingWorkload()
+    targets = raw.get("lora_targets", d.lora_targets)
+    if isinstance(targets, str):
+        targets = [t.strip() for t in targets.split(",") if t.strip()]
+    if not isinstance(targets, (list, tuple)) or not targets:
+        raise InvalidWorkload(
+            f"lora_targets must list modules from {', '.join(LORA_TARGETS)}", field="lora_targets"
+        )
+    for t in targets:
+        if t not in LORA_TARGETS:
+            raise InvalidWorkload(
+                f"unknown LoRA target {t!r}; choose from {', '.join(LORA_TARGETS)}",
+                field="lora_targets",
+            )
+    for flag in ("sequence_parallel", "double_quant"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise InvalidWorkload(f"{flag} must be true or false, got {raw[flag]!r}", field=flag)
+    gpu = raw.get("gpu")
+    if gpu is not None and (not isinstance(gpu, str) or not gpu):
+        raise InvalidWorkload(f"gpu must be a GPU slug, got {gpu!r}", field="gpu")
+    work = TrainingWorkload(
+        method=_choice(raw, "method", d.method, METHODS),
+        seq=_int(raw, "seq", d.seq, 1, MAX_TOKENS, "tokens per sample"),
+        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, "micro-batch per GPU"),
+        precision=_choice(raw, "precision", d.precision, PRECISIONS),
+        optimizer=_choice(raw, "optimizer", d.optimizer, OPTIMIZERS),
+        grad_checkpointing=_choice(raw, "grad_checkpointing", d.grad_checkpointing, RECOMPUTE),
+        attention=_choice(raw, "attention", d.attention, ATTENTION),
+        zero=_int(raw, "zero", d.zero, 0, 3, "ZeRO stage"),
+        gpus=_int(raw, "gpus", d.gpus, 1, MAX_GPUS, "GPUs in total"),
+        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, "tensor-parallel GPUs"),
+        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, "pipeline stages"),
+        sequence_parallel=bool(raw.get("sequence_parallel", d.sequence_parallel)),
+        offload=_choice(raw, "offload", d.offload, OFFLOAD),
+        lora_rank=_int(raw, "lora_rank", d.lora_rank, 1, 65_536, "LoRA rank"),
+        lora_alpha=_int(raw, "lora_alpha", d.lora_alpha, 1, 1_000_000, "LoRA alpha"),
+        lora_targets=tuple(dict.fromkeys(targets)),
+        double_quant=bool(raw.get("double_quant", d.double_quant)),
+        gpu=gpu,
+    )
+    if work.gpus % (work.tp * work.pp):
+        raise InvalidWorkload(
+            f"gpus ({work.gpus}) must be a multiple of tp × pp ({work.tp} × {work.pp})",
+            field="gpus",
+        )
+    return work
