@@ -1,0 +1,163 @@
+"""The model catalog: real Hugging Face ``config.json`` files with a metadata sidecar.
+
+Each model lives in ``engine/data/models/<slug>/`` as ``config.json`` (the file published on
+the Hub, kept verbatim where it could be found; ``meta.json`` says which) and ``meta.json``
+(display name, repo id, release date, served context length, licence, where the config text
+came from). Catalog models go through the same ``arch.parse_config`` as configs pasted by
+users, so there is one code path.
+
+The directory listing is read lazily with ``importlib.resources`` (works from a wheel and in
+Pyodide) and cached; nothing is loaded at import time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError, UnknownModel, suggest
+
+if TYPE_CHECKING:
+    from .model import ModelSpec
+
+_MODELS_PACKAGE = "engine"
+_MODELS_DIR = ("data", "models")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One catalog model's metadata (the fields of its ``meta.json``)."""
+
+    slug: str
+    display_name: str
+    hf_repo: str
+    family: str
+    developer: str
+    release_date: str  # "YYYY-MM" or "YYYY-MM-DD"
+    context_length: int  # tokens the model is served with (model card), not always max_position
+    license: str
+    parameters_label: str  # as published, e.g. "47B (13B active)"
+    source: str  # where the config.json text was copied from
+    verbatim: bool  # True: config.json is the published file's JSON content unchanged
+    fetched: str  # date the config text was taken (YYYY-MM-DD)
+    notes: str = ""
+
+
+META_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(CatalogEntry))
+_REQUIRED_FIELDS: tuple[str, ...] = tuple(f for f in META_FIELDS if f != "notes")
+
+
+def _models_root() -> Traversable:
+    root = files(_MODELS_PACKAGE)
+    for part in _MODELS_DIR:
+        root = root / part
+    return root
+
+
+def _read_json(node: Traversable, what: str) -> Any:
+    try:
+        return json.loads(node.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"catalog file {what} cannot be read as JSON ({exc}); "
+                          "the package data is damaged, reinstall it", field="model") from None
+
+
+def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"catalog meta.json for {slug!r} is not a JSON object", field="model")
+    missing = [k for k in _REQUIRED_FIELDS if k not in raw]
+    if missing:
+        raise ConfigError(f"catalog meta.json for {slug!r} lacks {', '.join(missing)}",
+                          field="model")
+    if raw["slug"] != slug:
+        raise ConfigError(f"catalog meta.json in folder {slug!r} names slug {raw['slug']!r}; "
+                          "the folder name and slug must match", field="model")
+    return CatalogEntry(**{k: raw[k] for k in META_FIELDS if k in raw})
+
+
+@cache
+def _entries() -> dict[str, CatalogEntry]:
+    root = _models_root()
+    found: dict[str, CatalogEntry] = {}
+    for node in root.iterdir():
+        if not node.is_dir() or node.name.startswith((".", "_")):
+            continue
+        meta = node / "meta.json"
+        if not meta.is_file():
+            continue
+        found[node.name] = _entry_from_meta(_read_json(meta, f"{node.name}/meta.json"), node.name)
+    return dict(sorted(found.items()))
+
+
+def list_models() -> tuple[CatalogEntry, ...]:
+    """Return every catalog entry, sorted by slug."""
+    return tuple(_entries().values())
+
+
+def get_entry(slug: str) -> CatalogEntry:
+    """Return the entry for an exact catalog ``slug`` (see ``resolve_model`` for other names)."""
+    entry = _entries().get(slug)
+    if entry is None:
+        raise UnknownModel(_unknown_message(slug), field="model")
+    return entry
+
+
+@cache
+def _load_config_text(slug: str) -> str:
+    get_entry(slug)  # raises UnknownModel for a bad slug
+    return (_models_root() / slug / "config.json").read_text(encoding="utf-8")
+
+
+def load_config(slug: str) -> dict[str, Any]:
+    """Return a fresh copy of the model's ``config.json`` as a dict (safe to mutate)."""
+    raw = json.loads(_load_config_text(slug))
+    if not isinstance(raw, dict):
+        raise ConfigError(f"catalog config.json for {slug!r} is not a JSON object",
+                          field="model")
+    return raw
+
+
+@cache
+def load_model(slug: str) -> ModelSpec:
+    """Return the parsed ``ModelSpec`` of a catalog model (cached per slug)."""
+    from .arch import parse_config
+
+    return parse_config(load_config(slug), name=get_entry(slug).display_name)
+
+
+@cache
+def _name_index() -> dict[str, str]:
+    """Map lower-cased slug, HF repo id, repo name and display name to the slug."""
+    index: dict[str, str] = {}
+    for entry in list_models():
+        keys = (entry.display_name, entry.hf_repo.split("/")[-1], entry.hf_repo, entry.slug)
+        for key in keys:  # later keys win, so a slug always resolves to itself
+            index[key.lower()] = entry.slug
+    return index
+
+
+def resolve_model(name: str) -> str:
+    """Return the catalog slug for a slug, HF repo id (any case) or display name.
+
+    Raises ``UnknownModel`` naming close matches when nothing matches.
+    """
+    key = name.strip().lower()
+    slug = _name_index().get(key)
+    if slug is None and key.startswith("https://huggingface.co/"):
+        slug = _name_index().get(key.removeprefix("https://huggingface.co/").strip("/"))
+    if slug is None:
+        raise UnknownModel(_unknown_message(name), field="model")
+    return slug
+
+
+def _unknown_message(name: str) -> str:
+    choices = [e.slug for e in list_models()]
+    hint = suggest(name, choices)
+    if not hint:
+        hint = suggest(name, [e.hf_repo for e in list_models()])
+    return (f"unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
+            f"{hint} Run 'vram models' for the list, or paste the model's config.json instead.")

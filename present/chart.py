@@ -1,0 +1,109 @@
+"""SVG charts: a donut of memory components and a bar of total vs GPU capacity.
+
+Output is deterministic (fixed precision, no random ids) so builds are reproducible
+and the parity test can compare the build's SVG with the worker's byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+
+from engine.units import format_gib
+
+from .palette import colour_of, label_of
+
+
+def _f(x: float) -> str:
+    """Fixed 2-decimal coordinates ('-0.00' normalised) for stable output."""
+    text = f"{x:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def _arc_path(cx: float, cy: float, r_out: float, r_in: float, a0: float, a1: float) -> str:
+    """Path of a donut slice between angles a0 < a1 (radians, 0 = 12 o'clock, clockwise)."""
+    large = 1 if a1 - a0 > math.pi else 0
+
+    def pt(r: float, a: float) -> str:
+        return f"{_f(cx + r * math.sin(a))} {_f(cy - r * math.cos(a))}"
+
+    return (
+        f"M{pt(r_out, a0)}A{_f(r_out)} {_f(r_out)} 0 {large} 1 {pt(r_out, a1)}"
+        f"L{pt(r_in, a1)}A{_f(r_in)} {_f(r_in)} 0 {large} 0 {pt(r_in, a0)}Z"
+    )
+
+
+def donut_svg(components: dict[str, int], *, size: int = 220, title: str = "") -> str:
+    """Return an SVG donut of the non-zero components, total in the middle (GiB)."""
+    parts = [(name, value) for name, value in components.items() if value > 0]
+    total = sum(value for _, value in parts)
+    cx = cy = size / 2
+    r_out, r_in = size / 2 - 4, size / 2 - 40
+    label = escape(title or "Memory by component")
+    out = [
+        f'<svg class="donut" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
+        f'role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{label}</title>",
+    ]
+    if total == 0:
+        out.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" '
+                   f'fill="none" stroke="var(--c-empty, #ddd)" stroke-width="{_f(r_out - r_in)}"/>')
+    elif len(parts) == 1:
+        name, value = parts[0]
+        out.append(f'<circle class="slice" data-component="{name}" data-bytes="{value}" '
+                   f'cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" fill="none" '
+                   f'stroke="{colour_of(name)}" stroke-width="{_f(r_out - r_in)}">'
+                   f"<title>{escape(label_of(name))}: {format_gib(value)}</title></circle>")
+    else:
+        angle = 0.0
+        for name, value in parts:
+            sweep = 2 * math.pi * value / total
+            # keep tiny slices visible, but never let them overlap the next one
+            end = angle + max(sweep, 0.004)
+            out.append(
+                f'<path class="slice" data-component="{name}" data-bytes="{value}" '
+                f'd="{_arc_path(cx, cy, r_out, r_in, angle, min(end, 2 * math.pi))}" '
+                f'fill="{colour_of(name)}"><title>{escape(label_of(name))}: '
+                f"{format_gib(value)} ({100 * value / total:.1f}%)</title></path>"
+            )
+            angle += sweep
+    out.append(
+        f'<text x="{_f(cx)}" y="{_f(cy - 4)}" text-anchor="middle" class="donut-total" '
+        f'data-bytes="{total}">{escape(format_gib(total))}</text>'
+        f'<text x="{_f(cx)}" y="{_f(cy + 16)}" text-anchor="middle" class="donut-caption">'
+        "per GPU</text></svg>"
+    )
+    return "".join(out)
+
+
+def capacity_bar_svg(need_bytes: int, usable_bytes: int, *, gpu_name: str,
+                     width: int = 480, height: int = 44) -> str:
+    """Return an SVG bar: the need against a GPU's usable memory, with the verdict."""
+    if usable_bytes <= 0:
+        raise ValueError("usable_bytes must be positive")
+    fits = need_bytes <= usable_bytes
+    scale_max = max(need_bytes, usable_bytes)
+    bar_w = width - 2
+    need_w = bar_w * need_bytes / scale_max
+    cap_x = 1 + bar_w * usable_bytes / scale_max
+    headroom = usable_bytes - need_bytes
+    verdict = (f"fits, {format_gib(headroom)} free" if fits
+               else f"does not fit: {format_gib(-headroom)} over")
+    label = escape(f"{format_gib(need_bytes)} of {format_gib(usable_bytes)} on {gpu_name}: "
+                   f"{verdict}")
+    fill = "var(--c-fit, #1a9e77)" if fits else "var(--c-nofit, #d4453b)"
+    return (
+        f'<svg class="capacity" viewBox="0 0 {width} {height}" width="100%" '
+        f'preserveAspectRatio="none" role="img" aria-label="{label}" '
+        f'data-fits="{"true" if fits else "false"}" data-headroom-bytes="{headroom}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
+        f'<rect x="1" y="8" width="{_f(bar_w)}" height="20" rx="4" '
+        'fill="var(--c-track, #e6e9ee)"/>'
+        f'<rect x="1" y="8" width="{_f(need_w)}" height="20" rx="4" fill="{fill}" '
+        f'data-bytes="{need_bytes}"/>'
+        f'<line x1="{_f(cap_x)}" x2="{_f(cap_x)}" y1="2" y2="34" stroke="var(--c-ink, #222)" '
+        f'stroke-width="2" data-bytes="{usable_bytes}"/>'
+        f'<text x="{_f(min(cap_x, width - 4))}" y="{height - 1}" text-anchor="end" '
+        f'class="capacity-label">{escape(gpu_name)} {escape(format_gib(usable_bytes))}</text>'
+        "</svg>"
+    )

@@ -1,0 +1,87 @@
+"""The vram command: JSON schema for scripts, one-line errors with exit code 2."""
+
+import json
+
+import pytest
+
+from engine.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_params_json_schema(capsys):
+    code, out, err = run(capsys, "params", "llama-3.1-8b", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    # Llama-3.1-8B: 8,030,261,248 parameters (transformers num_parameters, model card "8B")
+    assert data["total"] == 8_030_261_248
+    assert data["schema"] == 1
+    assert len(data["per_layer"]) == 32
+    assert data["embedding"] == 128_256 * 4096 and data["lm_head"] == 128_256 * 4096
+
+
+def test_infer_json_components_are_integers_that_sum(capsys):
+    code, out, err = run(capsys, "infer", "llama-3.1-8b", "--weights", "bf16", "--context",
+                         "8192", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["schema"] == 1
+    assert all(isinstance(v, int) and v >= 0 for v in data["components"].values())
+    assert sum(data["components"].values()) == data["per_gpu_bytes"]
+    # KV cache: 32 layers × 8 KV heads × 128 dims × (K+V) × 2 bytes × 8192 tokens = 1 GiB
+    assert data["components"]["kv_cache"] >= 2**30
+
+
+def test_train_json(capsys):
+    code, out, err = run(capsys, "train", "llama-3.2-1b", "--method", "lora", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["components"]["adapters"] > 0
+    assert data["components"]["gradients"] > 0
+
+
+def test_config_path(tmp_path, capsys):
+    from engine.catalog import load_config
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(load_config("llama-3.1-8b")))
+    code, out, _ = run(capsys, "params", str(path), "--json")
+    assert code == 0 and json.loads(out)["total"] == 8_030_261_248
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["infer", "llama-3.1-8", "--json"], "Did you mean"),
+        (["infer", "llama-3.1-8b", "--context", "0"], "context must be at least 1"),
+        (["infer", "llama-3.1-8b", "--context", "-4096"], "context must be at least 1"),
+        (["infer", "llama-3.1-8b", "--context", "99999999999"], "context must be at most"),
+        (["infer", "llama-3.1-8b", "--batch", "abc"], "invalid int value"),
+        (["infer", "llama-3.1-8b", "--weights", "q4_k_z"], "q4_k"),
+        (["infer", "llama-3.1-8b", "--gpu", "rtx-4091"], "rtx-4090"),
+        (["infer", "no/such/config.json"], "no such config file"),
+        (["train", "llama-3.1-8b", "--zero", "5"], "ZeRO"),
+        (["train", "llama-3.1-8b", "--method", "dora"], "method must be one of"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("vram: error:")
+    assert fragment in err
+
+
+def test_malformed_and_unsupported_configs(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model_type": "llama", ')
+    code, _, err = run(capsys, "params", str(bad))
+    assert code == 2 and "not valid JSON" in err
+    weird = tmp_path / "weird.json"
+    weird.write_text('{"model_type": "rwkv7", "hidden_size": 8}')
+    code, _, err = run(capsys, "params", str(weird))
+    assert code == 2 and "rwkv7" in err and "llama" in err

@@ -1,0 +1,67 @@
+"""Charts and exports: exact bytes survive, output is deterministic."""
+
+import csv
+import io
+import re
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from present.chart import capacity_bar_svg, donut_svg
+from present.export import to_csv, to_markdown
+from present.render import render
+
+RESULT = {
+    "mode": "inference",
+    "model": {"name": "Test-8B"},
+    "request": {"context": 8192, "weights": "q4_k_m"},
+    "components": {"weights": 4_920_000_000, "kv_cache": 1_073_741_824, "overhead": 0,
+                   "activations": 300_000_000},
+    "per_gpu_bytes": 6_293_741_824,
+    "total_bytes": 6_293_741_824,
+    "gpu_bytes": [6_293_741_824],
+    "host_bytes": 0,
+    "warnings": ["a warning"],
+    "assumptions": ["an assumption"],
+    "details": {"fit": {"gpu": "rtx-4090", "gpu_name": "RTX 4090", "fits": True,
+                        "usable_bytes": 25_386_352_640, "headroom_bytes": 19_092_610_816}},
+}
+
+
+def test_donut_has_one_slice_per_nonzero_component_with_exact_bytes():
+    svg = donut_svg(RESULT["components"])
+    slices = re.findall(r'data-component="(\w+)" data-bytes="(\d+)"', svg)
+    assert slices == [("weights", "4920000000"), ("kv_cache", "1073741824"),
+                      ("activations", "300000000")]
+    assert 'class="donut-total" data-bytes="6293741824"' in svg
+
+
+def test_render_is_deterministic_and_includes_capacity_bar():
+    first, second = render(RESULT), render(RESULT)
+    assert first == second
+    assert 'data-fits="true"' in first["capacity_svg"]
+    assert 'data-headroom-bytes="19092610816"' in first["capacity_svg"]
+
+
+def test_capacity_bar_reports_overflow():
+    svg = capacity_bar_svg(30 * 2**30, 24 * 2**30, gpu_name="RTX 4090")
+    assert 'data-fits="false"' in svg and "6.00 GiB over" in svg
+
+
+def test_csv_rows_carry_exact_bytes():
+    rows = list(csv.DictReader(io.StringIO(to_csv(RESULT))))
+    assert [r["component"] for r in rows] == ["weights", "kv_cache", "activations", "per_gpu"]
+    assert rows[-1]["bytes"] == "6293741824" and rows[-1]["gib"] == "5.8615"
+
+
+def test_markdown_lists_settings_table_and_notes():
+    md = to_markdown(RESULT)
+    assert "| KV cache | 1.00 | 1,073,741,824 |" in md
+    assert "- context: `8192`" in md and "## Assumptions" in md and "**rtx-4090**: fits" in md
+
+
+@given(st.dictionaries(st.sampled_from(["weights", "kv_cache", "logits", "overhead"]),
+                       st.integers(min_value=0, max_value=2**44), min_size=1))
+def test_donut_never_emits_nan(components):
+    svg = donut_svg(components)
+    assert "nan" not in svg.lower() and "inf" not in svg.lower()
