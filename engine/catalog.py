@@ -62,8 +62,11 @@ def _read_json(node: Traversable, what: str) -> Any:
     try:
         return json.loads(node.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"catalog file {what} cannot be read as JSON ({exc}); "
-                          "the package data is damaged, reinstall it", field="model") from None
+        raise ConfigError(
+            f"catalog file {what} cannot be read as JSON ({exc}); "
+            "the package data is damaged, reinstall it",
+            field="model",
+        ) from None
 
 
 def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
@@ -71,11 +74,15 @@ def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
         raise ConfigError(f"catalog meta.json for {slug!r} is not a JSON object", field="model")
     missing = [k for k in _REQUIRED_FIELDS if k not in raw]
     if missing:
-        raise ConfigError(f"catalog meta.json for {slug!r} lacks {', '.join(missing)}",
-                          field="model")
+        raise ConfigError(
+            f"catalog meta.json for {slug!r} lacks {', '.join(missing)}", field="model"
+        )
     if raw["slug"] != slug:
-        raise ConfigError(f"catalog meta.json in folder {slug!r} names slug {raw['slug']!r}; "
-                          "the folder name and slug must match", field="model")
+        raise ConfigError(
+            f"catalog meta.json in folder {slug!r} names slug {raw['slug']!r}; "
+            "the folder name and slug must match",
+            field="model",
+        )
     return CatalogEntry(**{k: raw[k] for k in META_FIELDS if k in raw})
 
 
@@ -116,8 +123,7 @@ def load_config(slug: str) -> dict[str, Any]:
     """Return a fresh copy of the model's ``config.json`` as a dict (safe to mutate)."""
     raw = json.loads(_load_config_text(slug))
     if not isinstance(raw, dict):
-        raise ConfigError(f"catalog config.json for {slug!r} is not a JSON object",
-                          field="model")
+        raise ConfigError(f"catalog config.json for {slug!r} is not a JSON object", field="model")
     return raw
 
 
@@ -159,5 +165,7 @@ def _unknown_message(name: str) -> str:
     hint = suggest(name, choices)
     if not hint:
         hint = suggest(name, [e.hf_repo for e in list_models()])
-    return (f"unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
-            f"{hint} Run 'vram models' for the list, or paste the model's config.json instead.")
+    return (
+        f"unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
+        f"{hint} Run 'vram models' for the list, or paste the model's config.json instead."
+    )

@@ -114,7 +114,7 @@ class ModelSpec:
     @property
     def lm_head_params(self) -> int:
         """Parameters of a separate output projection (0 when tied to the embedding)."""
-        return sum(t.numel for t in self.tensors if t.name == "output")
+        return sum(t.numel for t in self.tensors if t.name in ("output", "output.bias"))
 
     def layer_params(self, index: int) -> int:
         return sum(t.numel for t in self.tensors if t.layer == index)

@@ -1,0 +1,118 @@
+"""Time the engine in CPython: one inference estimate, one training estimate, a full fit sweep.
+
+The sweep solves the largest context for every GPU × every weight format (each format on
+the first runtime that accepts it: GGUF types on llama.cpp, the rest on transformers).
+Target: the sweep under 50 ms.
+
+    .venv/bin/python bench/engine.py [--model qwen2.5-14b] [--repeat 5] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from engine.inference import estimate_inference
+from engine.quant import list_formats
+from engine.training import estimate_training
+
+from engine import fit
+from engine.catalog import load_model
+from engine.gpus import list_gpus
+from engine.workload import InferenceWorkload, TrainingWorkload
+
+SWEEP_TARGET_S = 0.050
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
+    """Return (first, median, best) wall seconds over ``repeat`` runs."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times[0], statistics.median(times), min(times)
+
+
+def formats_by_runtime() -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = {}
+    for f in list_formats():
+        runtimes = getattr(f, "runtimes", None) or ("transformers",)
+        groups.setdefault(runtimes[0], []).append(f.id)
+    return groups
+
+
+def sweep(spec, work: InferenceWorkload) -> dict:
+    out = {}
+    for runtime, ids in formats_by_runtime().items():
+        out.update(fit.sweep_max_context(spec, replace(work, runtime=runtime), formats=ids))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", default="qwen2.5-14b", help="catalog slug (default qwen2.5-14b)")
+    p.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
+    p.add_argument("--profile", action="store_true", help="print a cProfile of one sweep")
+    ns = p.parse_args(argv)
+
+    t0 = time.perf_counter()
+    spec = load_model(ns.model)
+    list_gpus()
+    list_formats()
+    load_s = time.perf_counter() - t0
+    work = InferenceWorkload(weights="bf16", context=8192, batch=1)
+    twork = TrainingWorkload(method="full", seq=2048, batch=1)
+
+    print(
+        f"engine bench: {ns.model} ({spec.total_params:,} parameters), Python "
+        f"{sys.version.split()[0]}, {ns.repeat} runs, times first / median / best"
+    )
+    print(f"  load model + GPU and format tables     {load_s * 1e3:9.2f} ms")
+    rows = [
+        ("inference estimate (bf16, 8k)", lambda: estimate_inference(spec, work)),
+        ("training estimate (full, 2k)", lambda: estimate_training(spec, twork)),
+        ("max_context on one GPU", lambda: fit.max_context(spec, work, "h100-sxm-80gb")),
+    ]
+    for label, fn in rows:
+        first, med, best = timed(fn, ns.repeat)
+        print(f"  {label:<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / {best * 1e3:.3f} ms")
+
+    n_gpus = len(list_gpus())
+    result: dict = {}
+
+    def run_sweep() -> None:
+        result.clear()
+        result.update(sweep(spec, work))
+
+    first, med, best = timed(run_sweep, ns.repeat)
+    n_formats = len({fmt for fmt, _ in result})
+    verdict = "OK" if med < SWEEP_TARGET_S else "over target"
+    print(
+        f"  {'fit sweep':<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / {best * 1e3:.3f} ms  "
+        f"[{n_gpus} GPUs × {n_formats} formats = {len(result)} solves; target "
+        f"{SWEEP_TARGET_S * 1e3:.0f} ms: {verdict}]"
+    )
+    first, med, best = timed(lambda: fit.recommend_gpus(spec, work), max(1, ns.repeat // 2))
+    print(
+        f"  {'recommend_gpus (bf16, 8k)':<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / "
+        f"{best * 1e3:.3f} ms"
+    )
+
+    if ns.profile:
+        prof = cProfile.Profile()
+        prof.enable()
+        sweep(spec, work)
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

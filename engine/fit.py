@@ -1,0 +1,832 @@
+"""Fit estimates against GPUs: headroom, solved limits, ranked GPU options.
+
+Everything here is built on ``inference.estimate_inference`` / ``training.estimate_training``
+(never a second memory formula) plus the GPU table (``gpus``) and the weight formats
+(``quant``). Sizes are integer bytes.
+
+Solving. Memory is monotonic non-decreasing in context, batch and offloaded layers, but
+not always linear (16-token KV blocks in vLLM, sliding windows, quadratic eager attention),
+so limits are found by an integer search on the real estimate: a safeguarded interpolation
+(secant, falling back to bisection when a step does not halve the bracket) that confirms the
+boundary by probing both sides. The answer ``n`` is exact: ``n`` fits and ``n + 1`` does not.
+Estimates are memoised per solve, and a sweep over many GPUs reuses the same curve.
+
+Budgets. A GPU's budget is its ``usable_bytes`` (what the runtime sees as total memory).
+For vLLM the budget is ``gpu_memory_utilization × usable_bytes``: vLLM refuses to start when
+weights, activations and the KV cache it needs exceed that fraction.
+
+Decode roofline. Decoding one step reads every active weight once (routed experts count
+``experts_per_token / num_experts``; an untied input embedding is a row gather and is not
+counted) and the cached K/V of every sequence at the full context; the step yields one token
+per sequence. Upper bound: ``tokens/s = batch × aggregate bandwidth / bytes per step``, with
+``aggregate bandwidth = GPUs × bandwidth`` under tensor parallelism (communication ignored).
+It ignores compute, kernel efficiency and interconnect, so real throughput is lower.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from .errors import EngineError, InvalidWorkload, UnknownGpu
+from .model import ModelSpec
+from .result import Estimate
+from .units import GIB
+from .workload import MAX_BATCH, MAX_GPUS, MAX_TOKENS, InferenceWorkload, TrainingWorkload
+
+TP_DEGREES = (1, 2, 4, 8)  # tensor parallelism stays inside one 8-GPU node
+FIT_SCHEMA = 1
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """Whether an estimate fits on ``num_gpus`` GPUs of one kind, and by how much.
+
+    ``headroom_bytes`` and ``shortfall_bytes`` list every GPU (never negative: a GPU
+    either has headroom or a shortfall).
+    """
+
+    gpu: str
+    fits: bool
+    num_gpus: int
+    usable_bytes: int  # per GPU, as the runtime sees it
+    budget_bytes: int  # per GPU: usable, or gpu_memory_utilization × usable for vLLM
+    need_bytes: tuple[int, ...]
+    headroom_bytes: tuple[int, ...]
+    shortfall_bytes: tuple[int, ...]
+
+    @property
+    def min_headroom_bytes(self) -> int:
+        return min(self.headroom_bytes)
+
+    @property
+    def max_shortfall_bytes(self) -> int:
+        return max(self.shortfall_bytes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "gpu": self.gpu,
+            "fits": self.fits,
+            "num_gpus": self.num_gpus,
+            "usable_bytes": self.usable_bytes,
+            "budget_bytes": self.budget_bytes,
+            "need_bytes": list(self.need_bytes),
+            "headroom_bytes": list(self.headroom_bytes),
+            "shortfall_bytes": list(self.shortfall_bytes),
+        }
+
+
+@dataclass(frozen=True)
+class ContextLimit:
+    """Largest context per sequence: what memory allows and what the model supports."""
+
+    tokens: int  # min(memory_tokens, model_tokens); 0 when not even one token fits
+    memory_tokens: int  # largest context that fits in memory (capped at workload.MAX_TOKENS)
+    model_tokens: int  # the model's max_position_embeddings
+    limited_by: Literal["memory", "model", "nothing fits"]
+
+
+@dataclass(frozen=True)
+class GpuOption:
+    """One GPU configuration that fits the workload, with what it allows and costs."""
+
+    gpu: str
+    name: str
+    num_gpus: int
+    tp: int
+    pp: int
+    usable_bytes: int  # per GPU
+    need_bytes: int  # on the most-loaded GPU
+    headroom_bytes: int  # least headroom over the GPUs
+    max_context: ContextLimit
+    max_batch: int
+    decode_tokens_per_s: float | None  # roofline upper bound at the workload's context/batch
+    price_usd: float | None  # all GPUs together
+    price_per_gib_usd: float | None
+    price_per_token_per_s_usd: float | None
+
+
+@dataclass(frozen=True)
+class QuantChoice:
+    """A weight format tried on a GPU budget, with the memory it needs there."""
+
+    format: str
+    bits_per_weight: float
+    fits: bool
+    need_bytes: int  # per GPU
+    headroom_bytes: int
+    max_context: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainingOption:
+    gpu: str
+    name: str
+    num_gpus: int
+    zero: int
+    need_bytes: int  # per GPU
+    headroom_bytes: int
+    price_usd: float | None
+
+
+# --------------------------------------------------------------------------- GPU helpers
+
+
+def _gpu(gpu: Any) -> Any:
+    """Return a ``GpuSpec`` from a spec or a slug (``UnknownGpu`` with suggestions)."""
+    if isinstance(gpu, str):
+        from .gpus import get_gpu
+
+        return get_gpu(gpu)
+    if gpu is None:
+        raise UnknownGpu("choose a GPU (a slug from 'vram gpus') to fit against", field="gpu")
+    return gpu
+
+
+def _slug(gpu: Any) -> str:
+    return str(getattr(gpu, "slug", "") or getattr(gpu, "name", "gpu"))
+
+
+def _name(gpu: Any) -> str:
+    return str(getattr(gpu, "name", "") or _slug(gpu))
+
+
+def _price(gpu: Any) -> float | None:
+    price = getattr(gpu, "price_usd", None)
+    return float(price) if price else None
+
+
+def _bandwidth(gpu: Any) -> float | None:
+    bw = getattr(gpu, "bandwidth_bytes_per_s", None)
+    return float(bw) if bw else None
+
+
+def _single_only(gpu: Any) -> bool:
+    """True for GPUs that cannot be ganged with tensor parallelism (Apple unified memory)."""
+    max_count = getattr(gpu, "max_count", None)
+    if isinstance(max_count, int) and max_count <= 1:
+        return True
+    vendor = str(getattr(gpu, "vendor", "")).lower()
+    kind = str(getattr(gpu, "kind", getattr(gpu, "memory_kind", ""))).lower()
+    return vendor == "apple" or "unified" in kind
+
+
+def budget_bytes(gpu: Any, work: InferenceWorkload | None = None) -> int:
+    """Return the bytes per GPU the runtime may fill (vLLM: its utilisation fraction)."""
+    usable = int(gpu.usable_bytes)
+    if work is not None and work.runtime == "vllm":
+        # vLLM: requested_memory = gpu_memory_utilization × total memory (worker profiling).
+        return int(usable * work.gpu_memory_utilization)
+    return usable
+
+
+def fits(estimate: Estimate, gpu: Any, *, budget: int | None = None) -> FitResult:
+    """Return whether ``estimate`` fits on GPUs of kind ``gpu`` (a ``GpuSpec`` or slug).
+
+    ``budget`` overrides the per-GPU byte budget (default: the GPU's usable bytes).
+    """
+    spec = _gpu(gpu)
+    usable = int(spec.usable_bytes)
+    limit = usable if budget is None else int(budget)
+    need = tuple(int(b) for b in estimate.gpu_bytes) or (estimate.per_gpu_bytes,)
+    return FitResult(
+        gpu=_slug(spec),
+        fits=all(b <= limit for b in need),
+        num_gpus=len(need),
+        usable_bytes=usable,
+        budget_bytes=limit,
+        need_bytes=need,
+        headroom_bytes=tuple(max(0, limit - b) for b in need),
+        shortfall_bytes=tuple(max(0, b - limit) for b in need),
+    )
+
+
+# --------------------------------------------------------------------------- the search
+
+
+def _need_max(estimate: Estimate) -> int:
+    return max(estimate.gpu_bytes) if estimate.gpu_bytes else estimate.per_gpu_bytes
+
+
+class _Curve:
+    """Memoised ``value -> bytes on the most-loaded GPU`` for one varying workload field."""
+
+    __slots__ = ("_keys", "_make", "_memo", "_values", "calls")
+
+    def __init__(self, make: Callable[[int], int]) -> None:
+        self._make = make
+        self._memo: dict[int, int] = {}
+        self._keys: list[int] = []  # sorted; _values[i] = curve(_keys[i]), non-decreasing
+        self._values: list[int] = []
+        self.calls = 0
+
+    def __call__(self, x: int) -> int:
+        value = self._memo.get(x)
+        if value is None:
+            value = self._make(x)
+            self.calls += 1
+            self._memo[x] = value
+            i = bisect.bisect_left(self._keys, x)
+            self._keys.insert(i, x)
+            self._values.insert(i, value)
+        return value
+
+    def bracket(self, budget: int, lo: int, hi: int) -> tuple[int, int]:
+        """Narrow ``[lo, hi]`` with known points (valid because the curve is monotonic)."""
+        i = bisect.bisect_right(self._values, budget)  # keys[:i] fit, keys[i:] do not
+        if i > 0:
+            lo = min(max(lo, self._keys[i - 1]), hi)
+        if i < len(self._keys):
+            hi = max(min(hi, self._keys[i]), lo)
+        return lo, hi
+
+
+def solve_largest(curve: Callable[[int], int], budget: int, lo: int, hi: int) -> int:
+    """Return the largest ``x`` in ``[lo, hi]`` with ``curve(x) <= budget`` (``lo - 1``: none).
+
+    ``curve`` must be non-decreasing. Exact: the answer fits and the next integer does not.
+    Safeguarded interpolation: each round evaluates the secant root ``x`` and its neighbour,
+    so a curve that is linear near the answer is solved in one round; a round that does not
+    halve the bracket is followed by a bisection, bounding the work at O(log(hi - lo)).
+    """
+    if lo > hi:
+        return lo - 1
+    if isinstance(curve, _Curve):
+        lo_known, hi_known = curve.bracket(budget, lo, hi)
+    else:
+        lo_known, hi_known = lo, hi
+    if curve(lo_known) > budget:
+        return lo - 1  # lo_known == lo here: known points below budget would have raised lo
+    if lo_known == hi or curve(hi_known) <= budget:
+        return hi_known
+    lo, hi = lo_known, hi_known  # invariant: curve(lo) <= budget < curve(hi)
+    bisect_next = False
+    while hi - lo > 1:
+        width = hi - lo
+        if bisect_next:
+            x = (lo + hi) // 2
+            if curve(x) <= budget:
+                lo = x
+            else:
+                hi = x
+        else:
+            f_lo, f_hi = curve(lo), curve(hi)
+            x = lo + (budget - f_lo) * (hi - lo) // (f_hi - f_lo)
+            x = min(max(x, lo + 1), hi - 1)
+            if curve(x) <= budget:
+                lo = x
+                if x + 1 < hi:
+                    if curve(x + 1) <= budget:
+                        lo = x + 1
+                    else:
+                        hi = x + 1
+            else:
+                hi = x
+                if x - 1 > lo:
+                    if curve(x - 1) > budget:
+                        hi = x - 1
+                    else:
+                        lo = x - 1
+        bisect_next = (hi - lo) * 2 > width
+    return lo
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def _estimate(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
+    from .inference import estimate_inference
+
+    return estimate_inference(spec, work)
+
+
+def _with_gpu(work: InferenceWorkload, gpu: Any) -> InferenceWorkload:
+    slug = _slug(gpu)
+    return work if work.gpu == slug else replace(work, gpu=slug)
+
+
+def _context_curve(spec: ModelSpec, work: InferenceWorkload) -> _Curve:
+    return _Curve(lambda c: _need_max(_estimate(spec, replace(work, context=c))))
+
+
+def _batch_curve(spec: ModelSpec, work: InferenceWorkload) -> _Curve:
+    return _Curve(lambda b: _need_max(_estimate(spec, replace(work, batch=b))))
+
+
+def _context_limit(spec: ModelSpec, memory_tokens: int) -> ContextLimit:
+    model_tokens = int(spec.max_position_embeddings)
+    if memory_tokens < 1:
+        return ContextLimit(0, 0, model_tokens, "nothing fits")
+    if memory_tokens < model_tokens:
+        return ContextLimit(memory_tokens, memory_tokens, model_tokens, "memory")
+    return ContextLimit(model_tokens, memory_tokens, model_tokens, "model")
+
+
+def solve_context(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, _curve: _Curve | None = None
+) -> ContextLimit:
+    """Return the largest context per sequence (tokens) that fits ``work.batch`` sequences.
+
+    Both limits are reported: memory (searched up to ``workload.MAX_TOKENS``) and the
+    model's ``max_position_embeddings``; ``tokens`` is the smaller.
+    """
+    gpu = _gpu(gpu)
+    work = _with_gpu(work, gpu)
+    curve = _curve or _context_curve(spec, work)
+    memory = solve_largest(curve, budget_bytes(gpu, work), 1, MAX_TOKENS)
+    return _context_limit(spec, max(memory, 0))
+
+
+def max_context(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int:
+    """Return the largest context (tokens per sequence) that fits and the model supports.
+
+    0 when not even a one-token context fits. ``solve_context`` gives both limits.
+    """
+    return solve_context(spec, work, gpu).tokens
+
+
+def max_batch(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int:
+    """Return the most concurrent sequences of ``work.context`` tokens that fit (0: none).
+
+    Searched up to ``workload.MAX_BATCH``.
+    """
+    gpu = _gpu(gpu)
+    work = _with_gpu(work, gpu)
+    return max(0, solve_largest(_batch_curve(spec, work), budget_bytes(gpu, work), 1, MAX_BATCH))
+
+
+def llamacpp_offload_layers(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int:
+    """Return the largest ``n_gpu_layers`` whose VRAM fits the GPU under llama.cpp.
+
+    Searched over 0..num_layers (all repeating layers on the GPU). -1 when even
+    ``n_gpu_layers=0`` does not fit (the compute buffers alone exceed the GPU).
+    """
+    gpu = _gpu(gpu)
+    work = replace(_with_gpu(work, gpu), runtime="llamacpp", tp=1, pp=1)
+    curve = _Curve(lambda n: _need_max(_estimate(spec, replace(work, n_gpu_layers=n))))
+    return solve_largest(curve, budget_bytes(gpu, work), 0, spec.num_layers)
+
+
+def weight_bytes_read_per_token(spec: ModelSpec, weights: str, runtime: str) -> int:
+    """Return the weight bytes one decode step streams from memory (all GPUs together).
+
+    Every stored tensor counts, except an untied input embedding (a row gather) and the
+    unused share of routed experts (``experts_per_token / num_experts`` of each stack).
+    """
+    from .quant import quantize_tensors
+
+    qts = quantize_tensors(spec, weights, runtime=runtime)
+    total = 0
+    for qt in qts:
+        t = qt.tensor
+        if t.name == "token_embd" and not spec.tie_word_embeddings:
+            continue
+        if t.name == "pos_embd":
+            continue
+        nbytes = int(qt.nbytes)
+        if t.routed and t.layer is not None:
+            mlp = spec.layers[t.layer].mlp
+            if mlp.num_experts:
+                nbytes = nbytes * mlp.experts_per_token // mlp.num_experts
+        total += nbytes
+    return total
+
+
+def decode_tokens_per_s(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, estimate: Estimate | None = None
+) -> float | None:
+    """Return the memory-bandwidth roofline for decoding, in tokens/s over the batch.
+
+    ``batch × GPUs × bandwidth / (active weight bytes + KV cache bytes)``, the KV cache
+    taken from the estimate at ``work.context`` (None when the GPU has no bandwidth listed).
+    """
+    gpu = _gpu(gpu)
+    bandwidth = _bandwidth(gpu)
+    if bandwidth is None:
+        return None
+    work = _with_gpu(work, gpu)
+    if estimate is None:
+        estimate = _estimate(spec, work)
+    kv_total = _kv_total_bytes(estimate)
+    weights = weight_bytes_read_per_token(spec, work.weights, work.runtime)
+    step_bytes = weights + kv_total
+    if step_bytes <= 0:
+        return None
+    return work.batch * bandwidth * work.num_gpus / step_bytes
+
+
+def _kv_total_bytes(estimate: Estimate) -> int:
+    """KV cache over all GPUs: ``details['kv_cache_bytes_total']`` or per-GPU × GPUs."""
+    total = estimate.details.get("kv_cache_total_bytes") if estimate.details else None
+    if isinstance(total, int):
+        return total
+    return estimate.components.get("kv_cache", 0) * max(1, estimate.num_gpus)
+
+
+def _options_for(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, max_gpus: int
+) -> GpuOption | None:
+    """The fewest GPUs of this kind (TP 1/2/4/8) that fit ``work``, with its limits."""
+    counts = (1,) if _single_only(gpu) else tuple(n for n in TP_DEGREES if n <= max_gpus)
+    for n in counts:
+        trial = replace(work, gpu=_slug(gpu), tp=n, pp=1)
+        try:
+            estimate = _estimate(spec, trial)
+        except InvalidWorkload:
+            continue  # e.g. TP degree does not divide the attention heads
+        result = fits(estimate, gpu, budget=budget_bytes(gpu, trial))
+        if not result.fits:
+            continue
+        return _make_option(spec, trial, gpu, estimate, result)
+    return None
+
+
+def _make_option(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, estimate: Estimate, result: FitResult
+) -> GpuOption:
+    n = work.num_gpus
+    price = _price(gpu)
+    total_price = price * n if price is not None else None
+    tps = decode_tokens_per_s(spec, work, gpu, estimate=estimate)
+    usable = int(gpu.usable_bytes)
+    return GpuOption(
+        gpu=_slug(gpu),
+        name=_name(gpu),
+        num_gpus=n,
+        tp=work.tp,
+        pp=work.pp,
+        usable_bytes=usable,
+        need_bytes=max(result.need_bytes),
+        headroom_bytes=result.min_headroom_bytes,
+        max_context=solve_context(spec, work, gpu),
+        max_batch=max_batch(spec, work, gpu),
+        decode_tokens_per_s=tps,
+        price_usd=total_price,
+        price_per_gib_usd=(total_price / (usable * n / GIB)) if total_price is not None else None,
+        price_per_token_per_s_usd=(total_price / tps) if total_price is not None and tps else None,
+    )
+
+
+def _price_key(option: GpuOption) -> tuple[int, float, int, str]:
+    unpriced = option.price_usd is None
+    return (int(unpriced), option.price_usd or 0.0, option.num_gpus, option.gpu)
+
+
+def recommend_gpus(
+    spec: ModelSpec,
+    work: InferenceWorkload,
+    *,
+    max_gpus: int = 8,
+    gpus: Iterable[Any] | None = None,
+) -> list[GpuOption]:
+    """Return every GPU kind that fits ``work`` (fewest GPUs each), cheapest first.
+
+    Multi-GPU options use tensor parallelism over 2, 4 or 8 identical GPUs (``tp``);
+    the workload's own ``tp``/``pp`` are replaced. Unpriced GPUs come last.
+    """
+    if max_gpus < 1:
+        raise InvalidWorkload(f"max_gpus must be at least 1, got {max_gpus}", field="max_gpus")
+    if gpus is None:
+        from .gpus import list_gpus
+
+        gpus = list_gpus()
+    options = [opt for g in gpus if (opt := _options_for(spec, work, g, max_gpus)) is not None]
+    return sorted(options, key=_price_key)
+
+
+def fewest_gpus(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, max_gpus: int = 64
+) -> tuple[int, int] | None:
+    """Return ``(tp, pp)`` for the fewest GPUs of kind ``gpu`` that fit ``work``, or None.
+
+    Tries tensor parallelism over 1, 2, 4, 8 GPUs, then 8-way TP × 2, 4, 8... pipeline
+    stages (across nodes), up to ``max_gpus`` GPUs.
+    """
+    gpu = _gpu(gpu)
+    candidates = [(n, 1) for n in TP_DEGREES]
+    pp = 2
+    while 8 * pp <= max_gpus:
+        candidates.append((8, pp))
+        pp *= 2
+    if _single_only(gpu):
+        candidates = [(1, 1)]
+    for tp, pp in candidates:
+        if tp * pp > max_gpus:
+            break
+        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp)
+        try:
+            estimate = _estimate(spec, trial)
+        except InvalidWorkload:
+            continue
+        if fits(estimate, gpu, budget=budget_bytes(gpu, trial)).fits:
+            return tp, pp
+    return None
+
+
+def _formats_by_quality(runtime: str) -> list[Any]:
+    from .quant import list_formats
+
+    formats = [f for f in list_formats() if runtime in (getattr(f, "runtimes", None) or (runtime,))]
+    formats.sort(key=lambda f: (-float(f.bits_per_weight), f.id))
+    return formats
+
+
+def quant_choices(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, solve: bool = False
+) -> list[QuantChoice]:
+    """Return every weight format the runtime accepts, best quality (most bits) first.
+
+    Formats the runtime or model cannot use (an error from the estimate) are left out.
+    With ``solve``, each fitting format also gets its largest context.
+    """
+    gpu = _gpu(gpu)
+    work = _with_gpu(work, gpu)
+    budget = budget_bytes(gpu, work)
+    choices = []
+    for fmt in _formats_by_quality(work.runtime):
+        trial = replace(work, weights=fmt.id)
+        try:
+            estimate = _estimate(spec, trial)
+        except EngineError:
+            continue
+        need = _need_max(estimate)
+        ctx = solve_context(spec, trial, gpu).tokens if solve and need <= budget else None
+        choices.append(
+            QuantChoice(
+                format=fmt.id,
+                bits_per_weight=float(fmt.bits_per_weight),
+                fits=need <= budget,
+                need_bytes=need,
+                headroom_bytes=max(0, budget - need),
+                max_context=ctx,
+            )
+        )
+    return choices
+
+
+def best_quant(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> QuantChoice | None:
+    """Return the highest-quality weight format (most bits per weight) that fits, or None.
+
+    ``work.context`` and ``work.batch`` are kept: the KV cache must fit alongside.
+    """
+    gpu = _gpu(gpu)
+    work = _with_gpu(work, gpu)
+    budget = budget_bytes(gpu, work)
+    for fmt in _formats_by_quality(work.runtime):
+        trial = replace(work, weights=fmt.id)
+        try:
+            estimate = _estimate(spec, trial)
+        except EngineError:
+            continue
+        need = _need_max(estimate)
+        if need <= budget:
+            return QuantChoice(fmt.id, float(fmt.bits_per_weight), True, need, budget - need)
+    return None
+
+
+# --------------------------------------------------------------------------- sweep
+
+
+def sweep_max_context(
+    spec: ModelSpec,
+    work: InferenceWorkload,
+    *,
+    gpus: Iterable[Any] | None = None,
+    formats: Iterable[str] | None = None,
+) -> dict[tuple[str, str], int]:
+    """Return ``{(format, gpu slug): largest context}`` for every GPU × weight format.
+
+    Formats the runtime cannot use are skipped. Context curves are shared between GPUs
+    whose estimate does not depend on the GPU, so most GPUs cost a few extra estimates.
+    """
+    from .gpus import list_gpus
+    from .quant import list_formats
+
+    gpu_list = list(list_gpus() if gpus is None else gpus)
+    fmt_ids = [f.id for f in list_formats()] if formats is None else list(formats)
+    out: dict[tuple[str, str], int] = {}
+    for fmt in fmt_ids:
+        base = replace(work, weights=fmt, gpu=None)
+        shared = _context_curve(spec, base)
+        try:
+            shared(1)
+        except EngineError:
+            continue
+        for g in gpu_list:
+            trial = replace(base, gpu=_slug(g))
+            curve = shared if _gpu_independent(spec, base, trial, shared) else None
+            out[(fmt, _slug(g))] = solve_context(spec, trial, g, _curve=curve).tokens
+    return out
+
+
+def _gpu_independent(
+    spec: ModelSpec, base: InferenceWorkload, trial: InferenceWorkload, shared: _Curve
+) -> bool:
+    """True when naming the GPU leaves the estimate unchanged (checked at 1 token)."""
+    return _need_max(_estimate(spec, replace(trial, context=1))) == shared(1)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _option_dict(option: GpuOption) -> dict[str, Any]:
+    return {
+        "gpu": option.gpu,
+        "name": option.name,
+        "num_gpus": option.num_gpus,
+        "tp": option.tp,
+        "pp": option.pp,
+        "usable_bytes": option.usable_bytes,
+        "need_bytes": option.need_bytes,
+        "headroom_bytes": option.headroom_bytes,
+        "max_context": option.max_context.tokens,
+        "max_context_memory": option.max_context.memory_tokens,
+        "max_batch": option.max_batch,
+        "decode_tokens_per_s": _round(option.decode_tokens_per_s),
+        "price_usd": _round(option.price_usd),
+        "price_per_gib_usd": _round(option.price_per_gib_usd),
+        "price_per_token_per_s_usd": _round(option.price_per_token_per_s_usd),
+    }
+
+
+def _round(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+ROOFLINE_ASSUMPTION = (
+    "decode tokens/s is a memory-bandwidth upper bound: each step reads the active weights "
+    "once plus every sequence's cached K/V at the full context, over the aggregate bandwidth "
+    "of the GPUs (compute, kernel efficiency and interconnect ignored)"
+)
+
+
+def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -> dict[str, Any]:
+    """Return the ``fit`` result (schema 1, integer bytes): chosen GPU limits + ranked options.
+
+    ``gpu`` is null when the workload names no GPU; otherwise it holds the fit at the
+    requested context/batch, the largest context and batch, the fewest GPUs, the best
+    weight format and (llama.cpp) the layers that fit. ``options`` lists every GPU kind
+    that fits, cheapest first.
+    """
+    assumptions = [
+        ROOFLINE_ASSUMPTION,
+        "options use tensor parallelism over 1, 2, 4 or 8 identical GPUs, fewest first; "
+        "Apple unified-memory GPUs are single-device",
+    ]
+    if work.runtime == "vllm":
+        assumptions.append(
+            f"vLLM budget = gpu_memory_utilization ({work.gpu_memory_utilization}) × usable memory"
+        )
+    chosen: dict[str, Any] | None = None
+    warnings: list[str] = []
+    if work.gpu is not None:
+        gpu = _gpu(work.gpu)
+        estimate = _estimate(spec, work)
+        result = fits(estimate, gpu, budget=budget_bytes(gpu, work))
+        ctx = solve_context(spec, work, gpu)
+        warnings.extend(estimate.warnings)
+        chosen = {
+            **result.to_dict(),
+            "name": _name(gpu),
+            "need_bytes_max": _need_max(estimate),
+            "max_context": ctx.tokens,
+            "max_context_memory": ctx.memory_tokens,
+            "model_max_context": ctx.model_tokens,
+            "context_limited_by": ctx.limited_by,
+            "max_batch": max_batch(spec, work, gpu),
+            "decode_tokens_per_s": _round(decode_tokens_per_s(spec, work, gpu, estimate=estimate)),
+            "fewest_gpus": None,
+            "best_quant": None,
+            "n_gpu_layers": None,
+        }
+        few = fewest_gpus(spec, work, gpu)
+        if few is not None:
+            chosen["fewest_gpus"] = {"num_gpus": few[0] * few[1], "tp": few[0], "pp": few[1]}
+        best = best_quant(spec, work, gpu)
+        if best is not None:
+            chosen["best_quant"] = {
+                "format": best.format,
+                "bits_per_weight": round(best.bits_per_weight, 4),
+                "need_bytes": best.need_bytes,
+                "headroom_bytes": best.headroom_bytes,
+            }
+        if work.runtime == "llamacpp":
+            chosen["n_gpu_layers"] = llamacpp_offload_layers(spec, work, gpu)
+    options = recommend_gpus(spec, work, max_gpus=max_gpus)
+    return {
+        "schema": FIT_SCHEMA,
+        "gpu": chosen,
+        "options": [_option_dict(o) for o in options],
+        "assumptions": assumptions,
+        "warnings": list(dict.fromkeys(warnings)),
+    }
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
+    from .training import estimate_training
+
+    return estimate_training(spec, work)
+
+
+def fewest_training_gpus(
+    spec: ModelSpec, work: TrainingWorkload, gpu: Any, *, max_gpus: int = 1024
+) -> tuple[int, TrainingWorkload] | None:
+    """Return ``(gpus, workload)`` for the fewest GPUs of kind ``gpu`` that fit, or None.
+
+    Data parallelism grows in powers of two (times the workload's tp × pp); with ZeRO-3
+    weights, gradients and optimizer states shard over all of them, so memory per GPU
+    falls. Stages 0-2 shard less, so the same search may find no answer.
+    """
+    gpu = _gpu(gpu)
+    budget = int(gpu.usable_bytes)
+    mp = work.tp * work.pp
+    dp = 1
+    limit = 1 if _single_only(gpu) else min(max_gpus, MAX_GPUS)
+    while dp * mp <= limit:
+        trial = replace(work, gpus=dp * mp, gpu=_slug(gpu))
+        if _need_max(_estimate_training(spec, trial)) <= budget:
+            return dp * mp, trial
+        dp *= 2
+    return None
+
+
+def fit_training(
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    *,
+    max_gpus: int = 64,
+    gpus: Iterable[Any] | None = None,
+) -> dict[str, Any]:
+    """Return the training fit (schema 1): the chosen GPU, and every GPU kind ranked by price.
+
+    For the chosen GPU (``work.gpu``): fits as given, and the fewest GPUs with the
+    workload's ZeRO stage and with ZeRO-3. Options: the fewest GPUs of each kind with
+    ZeRO-3 (when the workload shards: more than one GPU), cheapest first.
+    """
+    if gpus is None:
+        from .gpus import list_gpus
+
+        gpus = list_gpus()
+    chosen: dict[str, Any] | None = None
+    if work.gpu is not None:
+        gpu = _gpu(work.gpu)
+        estimate = _estimate_training(spec, work)
+        result = fits(estimate, gpu)
+        own = fewest_training_gpus(spec, work, gpu, max_gpus=max_gpus)
+        z3 = fewest_training_gpus(spec, replace(work, zero=3), gpu, max_gpus=max_gpus)
+        chosen = {
+            **result.to_dict(),
+            "name": _name(gpu),
+            "fewest_gpus": own[0] if own else None,
+            "fewest_gpus_zero3": z3[0] if z3 else None,
+        }
+    options: list[TrainingOption] = []
+    z3_work = replace(work, zero=3)
+    for g in gpus:
+        found = fewest_training_gpus(spec, z3_work, g, max_gpus=max_gpus)
+        if found is None:
+            continue
+        n, trial = found
+        need = _need_max(_estimate_training(spec, trial))
+        price = _price(g)
+        options.append(
+            TrainingOption(
+                gpu=_slug(g),
+                name=_name(g),
+                num_gpus=n,
+                zero=3,
+                need_bytes=need,
+                headroom_bytes=int(g.usable_bytes) - need,
+                price_usd=price * n if price is not None else None,
+            )
+        )
+    options.sort(key=lambda o: (o.price_usd is None, o.price_usd or 0.0, o.num_gpus, o.gpu))
+    return {
+        "schema": FIT_SCHEMA,
+        "gpu": chosen,
+        "options": [
+            {
+                "gpu": o.gpu,
+                "name": o.name,
+                "num_gpus": o.num_gpus,
+                "zero": o.zero,
+                "need_bytes": o.need_bytes,
+                "headroom_bytes": o.headroom_bytes,
+                "price_usd": _round(o.price_usd),
+            }
+            for o in options
+        ],
+        "assumptions": [
+            "options shard with ZeRO-3 over a power-of-two number of identical GPUs "
+            "(data parallel × the workload's tp × pp); per-GPU memory from estimate_training"
+        ],
+        "warnings": [],
+    }

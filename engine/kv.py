@@ -1,0 +1,260 @@
+"""KV-cache bytes, laid out the way each runtime really allocates them.
+
+Per layer, the cache holds ``elements per token × tokens kept × bytes per element``:
+
+* Elements per token come from the layer's ``AttentionSpec.kv_elems_per_token``: for
+  GQA/MQA/MHA ``num_kv_heads × (head_dim + v_head_dim)``; for MLA the compressed latent plus
+  the decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim``: what vLLM's
+  ``MLAAttentionSpec`` pages hold, what llama.cpp caches, and what transformers 5.x's
+  DeepSeek attention stores (measured: ``tests/reference/kv_cache.json``; transformers 4.x
+  cached the decompressed ``num_heads × (qk_nope + qk_rope + v_head_dim)`` instead).
+* Tensor parallelism splits KV heads across GPUs; when ``tp > num_kv_heads`` each GPU keeps
+  one (replicated) head, as vLLM does. An MLA latent is not split: every TP rank caches it.
+* Tokens kept per sequence depend on the runtime:
+
+  - transformers ``DynamicCache``: full layers keep the whole context; sliding-window layers
+    (``DynamicSlidingWindowLayer``) keep the last ``window - 1`` tokens plus the token being
+    added, i.e. ``min(context, window)`` at the peak (transformers ``cache_utils.py``).
+  - vLLM (paged, 16-token blocks; ``kv_cache_interface.py``): full layers take
+    ``ceil(context / 16)`` blocks; with the hybrid KV-cache manager (default since v0.10)
+    sliding-window layers take ``ceil(min(window - 1 + max_num_batched_tokens, context) / 16)
+    + 1`` blocks (``SlidingWindowSpec.max_memory_usage_bytes``). With
+    ``--disable-hybrid-kv-cache-manager`` a model that mixes full and sliding layers gets
+    full-size pages for every layer (``FullAttentionSpec`` docstring); ``hybrid=False``
+    reproduces that.
+  - llama.cpp: one unified cache of ``n_ctx = pad256(context × batch)`` cells
+    (``llama-context.cpp``: ``cparams.n_ctx = GGML_PAD(cparams.n_ctx, 256)``), allocated up
+    front. Models with interleaved SWA (Gemma 2/3, gpt-oss...) get a second, smaller cache for
+    the SWA layers of ``pad256(min(n_ctx, window × n_seq + n_ubatch))`` cells
+    (``llama-kv-cache-iswa.cpp``), unless ``--swa-full``. A model whose every layer is
+    windowed (Mistral-7B-v0.1) is converted as plain ``llama`` and cached at full ``n_ctx``.
+
+Bytes per element come from ``engine.quant.kv_bytes_per_element`` (q8_0 is 34/32 bytes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from functools import cache, wraps
+from typing import Any, TypeVar
+
+from .errors import InvalidWorkload
+from .model import AttentionSpec, ModelSpec
+from .units import ceil_div
+
+_T = TypeVar("_T")
+
+
+def per_spec_cache(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Memoize ``fn(spec, *args)`` by the spec's identity.
+
+    ``functools.cache`` would hash the frozen ``ModelSpec`` (its whole tensor list) on every
+    call, which costs more than the estimate itself. The stored entry keeps the spec alive,
+    so its ``id`` cannot be reused while cached.
+    """
+    store: dict[tuple[Any, ...], tuple[object, _T]] = {}
+
+    @wraps(fn)
+    def wrapper(spec: object, *args: Any) -> _T:
+        key = (id(spec), *args)
+        hit = store.get(key)
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        value = fn(spec, *args)
+        if len(store) >= 4096:
+            store.clear()
+        store[key] = (spec, value)
+        return value
+
+    return wrapper
+
+
+VLLM_BLOCK_TOKENS = 16  # vLLM CacheConfig.block_size default on CUDA
+LLAMACPP_CTX_PAD = 256  # llama-context.cpp: GGML_PAD(n_ctx, 256); SWA cache padded to 256 too
+
+# KV dtypes each runtime can store (workload.KV_DTYPES minus "auto").
+RUNTIME_KV_DTYPES: dict[str, tuple[str, ...]] = {
+    "transformers": ("fp32", "fp16", "bf16"),
+    "vllm": ("fp16", "bf16", "fp8"),
+    "llamacpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
+}
+
+
+def resolve_kv_dtype(kv_dtype: str, *, runtime: str, weights: str = "bf16") -> str:
+    """Return the concrete KV dtype: ``auto`` is the compute dtype (llama.cpp: f16).
+
+    transformers keeps K/V in the activation dtype, so an fp32 model caches fp32; vLLM runs
+    fp32 checkpoints in 16-bit; llama.cpp's default ``--cache-type-k/-v`` is f16.
+    """
+    if kv_dtype == "auto":
+        if runtime == "llamacpp":
+            return "fp16"
+        if runtime == "transformers" and weights == "fp32":
+            return "fp32"
+        return "fp16" if weights == "fp16" else "bf16"
+    allowed = RUNTIME_KV_DTYPES.get(runtime, ())
+    if kv_dtype not in allowed:
+        raise InvalidWorkload(
+            f"kv_dtype {kv_dtype!r} is not available in {runtime}; it supports "
+            f"{', '.join(('auto', *allowed))}",
+            field="kv_dtype",
+        )
+    return kv_dtype
+
+
+@cache
+def kv_element_bytes(kv_dtype: str) -> Fraction:
+    """Return bytes per cached element for a concrete KV dtype (q8_0: 34/32)."""
+    from . import quant
+
+    return Fraction(quant.kv_bytes_per_element(kv_dtype))
+
+
+def layer_elems_per_token(att: AttentionSpec, *, runtime: str) -> int:
+    """Return K+V elements one token occupies in one layer's cache (all heads).
+
+    ``runtime`` is accepted for symmetry: every modelled runtime caches the same elements
+    (for MLA, the latent; see the module docstring).
+    """
+    del runtime
+    return att.kv_elems_per_token
+
+
+def layer_elems_per_token_per_gpu(att: AttentionSpec, *, runtime: str, tp: int) -> int:
+    """Return the cached elements per token one TP rank holds for this layer."""
+    elems = layer_elems_per_token(att, runtime=runtime)
+    if tp == 1:
+        return elems
+    if att.kind == "mla":
+        return elems  # the latent is replicated on every rank
+    heads = att.num_kv_heads
+    if heads <= 0:
+        return 0
+    per_head = elems // heads
+    return per_head * max(1, ceil_div(heads, tp))
+
+
+def _is_windowed(att: AttentionSpec) -> bool:
+    return att.window is not None and att.window > 0
+
+
+@per_spec_cache
+def uses_interleaved_swa(spec: ModelSpec) -> bool:
+    """True when some, but not all, layers use a sliding window (Gemma 2/3, gpt-oss)."""
+    flags = [_is_windowed(layer.attention) for layer in spec.layers]
+    return any(flags) and not all(flags)
+
+
+def tokens_kept(
+    att: AttentionSpec,
+    *,
+    context: int,
+    runtime: str,
+    max_num_batched_tokens: int = 2048,
+    hybrid: bool = True,
+    windowed_model: bool = True,
+) -> int:
+    """Return cache slots one sequence holds in this layer (transformers, vLLM).
+
+    ``windowed_model`` is False when vLLM's hybrid manager is off and the model mixes full and
+    sliding layers: then every layer gets full-size pages.
+    """
+    if runtime == "vllm":
+        if _is_windowed(att) and hybrid and windowed_model:
+            window = att.window or 0
+            tokens = min(window - 1 + max_num_batched_tokens, context)
+            return (ceil_div(tokens, VLLM_BLOCK_TOKENS) + 1) * VLLM_BLOCK_TOKENS
+        return ceil_div(context, VLLM_BLOCK_TOKENS) * VLLM_BLOCK_TOKENS
+    if _is_windowed(att):
+        return min(context, att.window or context)
+    return context
+
+
+def llamacpp_cells(spec: ModelSpec, *, context: int, batch: int, ubatch: int) -> tuple[int, int]:
+    """Return llama.cpp's (full-attention cells, SWA cells) for the unified cache."""
+    n_ctx = ceil_div(context * batch, LLAMACPP_CTX_PAD) * LLAMACPP_CTX_PAD
+    if not uses_interleaved_swa(spec):
+        return n_ctx, n_ctx
+    window = _swa_window(spec)
+    swa = min(n_ctx, window * batch + ubatch)
+    swa = ceil_div(swa, LLAMACPP_CTX_PAD) * LLAMACPP_CTX_PAD
+    return n_ctx, swa
+
+
+@per_spec_cache
+def _layer_keys(spec: ModelSpec, runtime: str, tp: int) -> tuple[tuple[int, int], ...]:
+    """Return (elements per token on one rank, window or 0) for every layer."""
+    return tuple(
+        (
+            layer_elems_per_token_per_gpu(layer.attention, runtime=runtime, tp=tp),
+            (layer.attention.window or 0) if _is_windowed(layer.attention) else 0,
+        )
+        for layer in spec.layers
+    )
+
+
+@per_spec_cache
+def _swa_window(spec: ModelSpec) -> int:
+    return max((window for _, window in _layer_keys(spec, "llamacpp", 1)), default=0)
+
+
+def kv_layer_bytes(
+    spec: ModelSpec,
+    *,
+    context: int,
+    batch: int = 1,
+    kv_dtype: str = "bf16",
+    runtime: str = "transformers",
+    tp: int = 1,
+    ubatch: int = 512,
+    max_num_batched_tokens: int = 2048,
+    hybrid: bool = True,
+) -> tuple[int, ...]:
+    """Return the KV-cache bytes of every layer on one TP rank (``kv_dtype`` concrete)."""
+    if context < 1 or batch < 1:
+        raise InvalidWorkload(
+            f"context and batch must be at least 1 (got {context}, {batch})", field="context"
+        )
+    elem_bytes = kv_element_bytes(kv_dtype)
+    num, den = elem_bytes.numerator, elem_bytes.denominator
+    keys = _layer_keys(spec, runtime, tp)
+    interleaved = uses_interleaved_swa(spec)
+    if runtime == "llamacpp":
+        full_cells, swa_cells = llamacpp_cells(spec, context=context, batch=batch, ubatch=ubatch)
+    windowed_model = not (runtime == "vllm" and not hybrid and interleaved)
+    memo: dict[tuple[int, int], int] = {}
+    out = []
+    for key in keys:
+        value = memo.get(key)
+        if value is None:
+            elems, window = key
+            if runtime == "llamacpp":
+                slots = swa_cells if interleaved and window else full_cells
+            elif runtime == "vllm":
+                if window and hybrid and windowed_model:
+                    tokens = min(window - 1 + max_num_batched_tokens, context)
+                    blocks = ceil_div(tokens, VLLM_BLOCK_TOKENS) + 1
+                else:
+                    blocks = ceil_div(context, VLLM_BLOCK_TOKENS)
+                slots = blocks * VLLM_BLOCK_TOKENS * batch
+            else:
+                slots = (min(context, window) if window else context) * batch
+            value = ceil_div(elems * slots * num, den)
+            memo[key] = value
+        out.append(value)
+    return tuple(out)
+
+
+def kv_cache_bytes(spec: ModelSpec, **kwargs: object) -> int:
+    """Return the KV-cache bytes of all layers on one TP rank (see ``kv_layer_bytes``)."""
+    return sum(kv_layer_bytes(spec, **kwargs))  # type: ignore[arg-type]
+
+
+def kv_bytes_per_token(
+    spec: ModelSpec, *, kv_dtype: str = "bf16", runtime: str = "transformers"
+) -> int:
+    """Return K+V bytes one token adds over all layers, ignoring sliding windows."""
+    elem_bytes = kv_element_bytes(kv_dtype)
+    elems = sum(layer_elems_per_token(layer.attention, runtime=runtime) for layer in spec.layers)
+    return int(-(-(elems * elem_bytes) // 1))

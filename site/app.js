@@ -1,0 +1,132 @@
+// The calculator page: wires the form, the URL and the engine worker together.
+// State flows one way: form/URL -> state -> engine request -> result -> panel.
+import { EngineClient, Superseded } from "./engine-client.js";
+import { clearErrors, readForm, showApplicable, showError, writeForm } from "./form.js";
+import { formatTokens } from "./format.js";
+import { renderCapacity, renderResult } from "./results.js";
+import { fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
+
+const root = document.documentElement;
+const form = document.getElementById("calc");
+const body = document.getElementById("result-body");
+const meta = document.getElementById("result-meta");
+const share = document.getElementById("share-link");
+const progressBar = document.getElementById("engine-progress");
+const message = document.getElementById("engine-message");
+const initial = JSON.parse(document.getElementById("initial-state").textContent);
+const defaults = makeDefaults(initial.request.model);
+const timings = (window.__vramTimings = { marks: [] });
+
+let state = fromSearch(location.search, defaults);
+
+function gpuInfo(slug) {
+  const option = slug && form.querySelector(`#f-gpu option[value="${CSS.escape(slug)}"]`);
+  return option ? { gpuName: option.textContent, gpuBytes: Number(option.dataset.bytes) } : { gpuName: "", gpuBytes: 0 };
+}
+
+function describe(s) {
+  const model = s.model === "custom" ? "custom config" : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
+  if (s.mode === "train") return `${model} · ${s.method} · seq ${s.seq} · micro-batch ${s.tbatch}`;
+  return `${model} · ${s.weights} · ${Number.isInteger(s.context) ? formatTokens(s.context) : s.context} context · batch ${s.batch}`;
+}
+
+function setEngineState(value, text) {
+  root.dataset.engine = value;
+  if (text !== undefined) message.textContent = text;
+  progressBar.hidden = value !== "loading";
+}
+
+const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
+  onProgress: (value, text) => {
+    progressBar.value = value;
+    message.textContent = text;
+  },
+  onState: (value, info) => {
+    if (value === "ready") {
+      timings.ready = performance.now();
+      setEngineState("ready", `Engine v${info.engine_version} ready — figures update as you type.`);
+    } else if (value === "error") {
+      setEngineState("error", `The engine could not start (${info}). The figures shown were computed at build time.`);
+      showRetry();
+    } else {
+      setEngineState("loading");
+    }
+  },
+});
+
+function showRetry() {
+  if (document.getElementById("engine-retry")) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.id = "engine-retry";
+  button.textContent = "Retry";
+  button.addEventListener("click", () => {
+    button.remove();
+    client.abort();
+    recompute();
+  });
+  message.after(" ", button);
+}
+
+async function recompute() {
+  const current = state;
+  const { op, args } = toRequest(current);
+  const started = performance.now();
+  body.dataset.state = "pending";
+  try {
+    const result = await client.compute("calc", op, args);
+    clearErrors(form);
+    renderResult(body, result, gpuInfo(current.gpu));
+    meta.textContent = describe(current);
+    body.dataset.state = "live";
+    const shown = performance.now();
+    timings.last = { ms: shown - started, at: shown };
+    timings.marks.push(shown - started);
+    root.dispatchEvent(new CustomEvent("vram:result", { detail: { state: current, result } }));
+  } catch (err) {
+    if (err instanceof Superseded) return;
+    body.dataset.state = "error";
+    clearErrors(form);
+    const field = fieldFor(current.mode, err.field);
+    if (!showError(form, field, err.message)) showError(form, "model", err.message);
+    if (!err.field && err.type !== "invalid_workload") console.error(err);
+  }
+}
+
+// Typing recomputes at once; a committed change (change event) also adds a history entry.
+function commit({ push }) {
+  const next = readForm(form, defaults);
+  const changed = !sameState(next, state);
+  state = next;
+  showApplicable(form, state);
+  const search = toSearch(state, defaults);
+  share.href = `/${search}`;
+  if (push && search !== location.search) history.pushState(null, "", `/${search}`);
+  if (changed) recompute();
+}
+
+// First paint: the baked result is already in the panel; if the URL asks for something
+// else, say so, and compute it the moment the engine is ready (requests queue in the worker).
+writeForm(form, state);
+share.href = `/${toSearch(state, defaults)}`;
+if (sameState(state, { ...defaults, model: initial.request.model })) {
+  const { gpuName, gpuBytes } = gpuInfo(state.gpu);
+  renderCapacity(body, initial.result.per_gpu_bytes, gpuName, gpuBytes);
+  if (state.gpu) recompute();
+  else client.ready.then(() => root.dispatchEvent(new CustomEvent("vram:result", { detail: { state, result: initial.result } })), () => {});
+} else {
+  body.dataset.state = "pending";
+  meta.textContent = `${describe(state)} — computing…`;
+  recompute();
+}
+
+form.addEventListener("input", (e) => {
+  if (e.target.name === "config" || e.target.type === "number") commit({ push: false });
+});
+form.addEventListener("change", () => commit({ push: true }));
+form.addEventListener("submit", (e) => e.preventDefault());
+window.addEventListener("popstate", () => {
+  state = fromSearch(location.search, defaults);
+  writeForm(form, state);
+  recompute();
+});

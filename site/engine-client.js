@@ -1,0 +1,108 @@
+// The page's only door to the engine (svgomg's WorkerMessenger): an id counter, a map of
+// pending requests, rejection on ok:false, latest-wins coalescing per key, abort/restart.
+import { EngineError, PROTOCOL_VERSION, isReply, makeRequest } from "./protocol.js";
+
+export class Superseded extends Error {
+  constructor() {
+    super("superseded by a newer request");
+    this.name = "Superseded";
+  }
+}
+
+export class EngineClient {
+  constructor(workerUrl, { onState = () => {}, onProgress = () => {} } = {}) {
+    this.workerUrl = workerUrl;
+    this.onState = onState;
+    this.onProgress = onProgress;
+    this.nextId = 1;
+    this.pending = new Map(); // id -> {resolve, reject, key}
+    this.latest = new Map(); // key -> id of the newest request for that key
+    this.queued = new Map(); // key -> {op, args, resolve, reject}: waiting for the in-flight one
+    this.start();
+  }
+
+  start() {
+    this.state = "loading";
+    this.readyInfo = null;
+    this.ready = new Promise((resolve, reject) => {
+      this._resolveReady = resolve;
+      this._rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+    this.worker = new Worker(this.workerUrl, { type: "module", name: "engine" });
+    this.worker.onmessage = (e) => this._onMessage(e.data);
+    this.worker.onerror = (e) => this._fail(e.message || "the engine worker failed to start");
+    this.onState("loading");
+  }
+
+  _fail(message) {
+    this.state = "error";
+    this.fatal = message;
+    this._rejectReady(new Error(message));
+    this.onState("error", message);
+  }
+
+  _onMessage(msg) {
+    if (msg.type === "progress") return this.onProgress(msg.value, msg.message);
+    if (msg.type === "ready") {
+      if (msg.v !== PROTOCOL_VERSION) return this._fail(`engine protocol v${msg.v}, page v${PROTOCOL_VERSION}`);
+      this.state = "ready";
+      this.readyInfo = msg;
+      this._resolveReady(msg);
+      return this.onState("ready", msg);
+    }
+    if (msg.type === "fatal") return this._fail(msg.message);
+    if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
+    console.warn("engine: unexpected message", msg);
+  }
+
+  _settle(reply) {
+    const entry = this.pending.get(reply.id);
+    if (!entry) return console.warn("engine: reply with unknown id", reply.id);
+    this.pending.delete(reply.id);
+    if (entry.key !== undefined) this._sendQueued(entry.key);
+    if (entry.key !== undefined && this.latest.get(entry.key) !== reply.id) return entry.reject(new Superseded());
+    if (reply.ok) entry.resolve(reply.result);
+    else entry.reject(new EngineError(reply.error));
+  }
+
+  /** Send one request; resolves with the result, rejects with EngineError. */
+  request(op, args = {}, key) {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, key });
+      if (key !== undefined) this.latest.set(key, id);
+      this.worker.postMessage(makeRequest(id, op, args));
+    });
+  }
+
+  /** Latest wins for `key`: while one request is in flight only the newest waits behind it;
+   *  the ones it replaces reject with Superseded (the slider case). */
+  compute(key, op, args) {
+    const inFlight = [...this.pending.values()].some((p) => p.key === key);
+    if (!inFlight) return this.request(op, args, key);
+    const previous = this.queued.get(key);
+    if (previous) previous.reject(new Superseded());
+    // a newer request exists: the in-flight reply for this key is superseded too
+    this.latest.set(key, -1);
+    return new Promise((resolve, reject) => this.queued.set(key, { op, args, resolve, reject }));
+  }
+
+  _sendQueued(key) {
+    const next = this.queued.get(key);
+    if (!next) return;
+    this.queued.delete(key);
+    this.request(next.op, next.args, key).then(next.resolve, next.reject);
+  }
+
+  /** Stop whatever runs, reject everything pending and start a fresh worker. */
+  abort() {
+    this.worker.terminate();
+    for (const entry of this.pending.values()) entry.reject(new Error("aborted"));
+    for (const entry of this.queued.values()) entry.reject(new Error("aborted"));
+    this.pending.clear();
+    this.queued.clear();
+    this.latest.clear();
+    this.start();
+  }
+}

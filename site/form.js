@@ -1,0 +1,60 @@
+// The calculator form: read a state from it, write a state into it, show which fields apply,
+// and put engine errors beside the field they are about.
+import { coerce } from "./state.js";
+
+export function readForm(form, defaults) {
+  const state = { ...defaults };
+  const data = new FormData(form);
+  for (const key of Object.keys(defaults)) {
+    if (key === "lora_targets") state[key] = data.getAll("lora_targets").join(",");
+    else if (data.has(key)) state[key] = coerce(key, data.get(key));
+  }
+  return state;
+}
+
+export function writeForm(form, state) {
+  for (const [key, value] of Object.entries(state)) {
+    if (key === "lora_targets") {
+      const on = new Set(String(value).split(","));
+      for (const box of form.querySelectorAll('input[name="lora_targets"]')) box.checked = on.has(box.value);
+      continue;
+    }
+    const els = form.elements.namedItem(key);
+    if (!els) continue;
+    if (els instanceof RadioNodeList) {
+      for (const el of els) el.checked = el.value === String(value);
+    } else if (els.value !== String(value)) {
+      els.value = String(value);
+    }
+  }
+  showApplicable(form, state);
+}
+
+/** Fields that do not apply to the mode/method are hidden (and so never sent). */
+export function showApplicable(form, state) {
+  for (const el of form.querySelectorAll("[data-mode]")) {
+    const modeOk = el.dataset.mode === state.mode;
+    const methodOk = !el.dataset.method || el.dataset.method.split(" ").includes(state.method);
+    el.hidden = !(modeOk && methodOk);
+  }
+  for (const el of form.querySelectorAll('[data-show="custom"]')) el.hidden = state.model !== "custom";
+}
+
+export function clearErrors(form) {
+  for (const el of form.querySelectorAll(".field-error")) {
+    el.hidden = true;
+    el.textContent = "";
+  }
+  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** Show an engine error beside its field; returns false when no field matches. */
+export function showError(form, field, message) {
+  const slot = field && form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+  if (!slot) return false;
+  slot.textContent = message;
+  slot.hidden = false;
+  const input = form.elements.namedItem(field);
+  if (input && input.setAttribute) input.setAttribute("aria-invalid", "true");
+  return true;
+}

@@ -1,0 +1,31 @@
+// The worker protocol, v1: the one place its schema is written down on the JS side
+// (mirrored in engine/api.py's docstring). Bump PROTOCOL_VERSION for any breaking change.
+//
+//   page -> worker  {v, id, op, args}                       a request
+//   worker -> page  {type: "progress", value, message}      while loading (value 0..100)
+//                   {type: "ready", v, engine_version}      the engine answers requests
+//                   {type: "fatal", message}                the engine could not start
+//                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
+//                                                           or {v, id, ok: false, error: {type, message, field}}
+export const PROTOCOL_VERSION = 1;
+
+export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit"]);
+
+export function makeRequest(id, op, args = {}) {
+  if (!OPS.includes(op)) throw new Error(`unknown op ${op}`);
+  return { v: PROTOCOL_VERSION, id, op, args };
+}
+
+export function isReply(msg) {
+  return msg !== null && typeof msg === "object" && typeof msg.id === "number" && typeof msg.ok === "boolean";
+}
+
+/** An error reply as a JS Error carrying the engine's type and field. */
+export class EngineError extends Error {
+  constructor(error) {
+    super(error.message);
+    this.name = "EngineError";
+    this.type = error.type;
+    this.field = error.field ?? null;
+  }
+}

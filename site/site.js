@@ -1,0 +1,80 @@
+// Loaded on every page: service-worker registration with the "new version — reload" banner,
+// and progressive enhancement of the static tables (filter, sort). Pages work without it.
+const banner = document.getElementById("update-banner");
+
+function offerReload(registration) {
+  if (!banner) return;
+  banner.hidden = false;
+  document.getElementById("update-reload").addEventListener("click", () => {
+    const waiting = registration && registration.waiting;
+    if (waiting) {
+      navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+      waiting.postMessage({ type: "SKIP_WAITING" });
+    } else {
+      location.reload();
+    }
+  }, { once: true });
+}
+
+if ("serviceWorker" in navigator && location.protocol !== "file:") {
+  const hadController = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+    if (registration.waiting && hadController) offerReload(registration);
+    registration.addEventListener("updatefound", () => {
+      const installing = registration.installing;
+      installing?.addEventListener("statechange", () => {
+        if (installing.state === "installed" && registration.waiting && hadController) offerReload(registration);
+      });
+    });
+  }, (err) => console.warn("service worker not registered:", err.message));
+  // A compatible update activated itself (same protocol): this page still runs the old
+  // assets, which keep working; offer a reload to pick up the new ones.
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (hadController) offerReload(null);
+  });
+}
+
+for (const table of document.querySelectorAll("table.sortable")) {
+  const tbody = table.tBodies[0];
+  table.querySelectorAll("th[data-sort]").forEach((th, column) => {
+    th.tabIndex = 0;
+    th.setAttribute("role", "button");
+    const sort = () => {
+      const asc = th.getAttribute("aria-sort") !== "ascending";
+      table.querySelectorAll("th[aria-sort]").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      const key = (row) => {
+        const cell = row.cells[column];
+        return th.dataset.sort === "num" ? Number(cell.dataset.value || 0) : cell.textContent.trim().toLowerCase();
+      };
+      const rows = [...tbody.rows].sort((a, b) => {
+        const x = key(a), y = key(b);
+        return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
+      });
+      tbody.append(...rows);
+    };
+    th.addEventListener("click", sort);
+    th.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        sort();
+      }
+    });
+  });
+}
+
+const filter = document.getElementById("model-filter");
+if (filter) {
+  filter.closest(".filter").hidden = false;
+  const rows = [...document.querySelectorAll("#models-table tbody tr")];
+  const apply = () => {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    for (const row of rows) row.hidden = !words.every((w) => row.dataset.search.includes(w));
+  };
+  filter.addEventListener("input", apply);
+  const q = new URLSearchParams(location.search).get("q");
+  if (q) {
+    filter.value = q;
+    apply();
+  }
+}

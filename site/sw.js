@@ -1,0 +1,94 @@
+// Service worker. build.py fills in the version, protocol, Pyodide version and precache list.
+const VERSION = __VERSION__;
+const PROTOCOL = __PROTOCOL__;
+const PYODIDE_VERSION = __PYODIDE_VERSION__;
+const PRECACHE = __PRECACHE__;
+const APP = "vram-insight";
+const SHELL = `${APP}-shell-${VERSION}`;
+const PAGES = `${APP}-pages-${VERSION}`;
+const RUNTIME = `${APP}-pyodide-${PYODIDE_VERSION}`;
+const EXPECTED = new Set([SHELL, PAGES, RUNTIME]);
+const NAV_TIMEOUT_MS = 3000;
+
+const isRuntime = (url) => url.pathname.startsWith("/pyodide/");
+
+async function precache() {
+  const runtime = await caches.open(RUNTIME);
+  const shell = await caches.open(SHELL);
+  await Promise.all(PRECACHE.map(async (path) => {
+    const cache = isRuntime(new URL(path, self.location)) ? runtime : shell;
+    if (cache === runtime && (await runtime.match(path))) return; // kept across site versions
+    const response = await fetch(path, { cache: "no-cache" });
+    if (!response.ok) throw new Error(`precache ${path}: HTTP ${response.status}`);
+    await cache.put(path, response);
+  }));
+}
+
+/** Protocol of the version installed before this one (null on a first install). */
+async function previousProtocol() {
+  for (const name of await caches.keys()) {
+    if (!name.startsWith(`${APP}-shell-`) || name === SHELL) continue;
+    const response = await (await caches.open(name)).match("/version.json");
+    if (response) return (await response.json()).protocol;
+  }
+  return null;
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil((async () => {
+    await precache();
+    const previous = await previousProtocol();
+    // A protocol change means old pages cannot talk to the new worker: wait for a reload.
+    if (previous === null || previous === PROTOCOL) await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith(`${APP}-`) && !EXPECTED.has(name)) await caches.delete(name);
+    }
+    await self.clients.claim();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
+});
+
+const offline = () => new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+
+async function cacheFirst(request, cacheName) {
+  const hit = await caches.match(request);
+  if (hit) return hit;
+  try {
+    const response = await fetch(request);
+    if (response.ok || response.type === "opaque") (await caches.open(cacheName)).put(request, response.clone());
+    return response;
+  } catch {
+    return offline();
+  }
+}
+
+async function networkFirst(request, cacheName, fallback) {
+  try {
+    const response = await Promise.race([
+      fetch(request),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), NAV_TIMEOUT_MS)),
+    ]);
+    if (response.ok) (await caches.open(cacheName)).put(request, response.clone());
+    return response;
+  } catch {
+    const hit = (await caches.match(request)) || (await caches.match(request, { ignoreSearch: true }));
+    return hit || (fallback && (await caches.match(fallback))) || offline();
+  }
+}
+
+self.addEventListener("fetch", (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== "GET" || url.origin !== self.location.origin) return;
+  if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, "/offline.html"));
+  if (url.pathname === "/version.json" || url.pathname.startsWith("/api/")) return event.respondWith(networkFirst(request, PAGES));
+  event.respondWith(cacheFirst(request, isRuntime(url) ? RUNTIME : SHELL));
+});

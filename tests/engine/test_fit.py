@@ -1,0 +1,326 @@
+"""Fit, solve and recommend (engine/fit.py).
+
+The integer search is checked on synthetic curves (linear, stepped, quadratic, flat), then
+the solvers are checked on real estimates: the answer fits and answer + 1 does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import fit
+from engine.fit import _Curve, solve_largest
+from engine.result import Estimate
+from engine.workload import MAX_BATCH, MAX_TOKENS, InferenceWorkload, TrainingWorkload
+
+# ----------------------------------------------------------------------------- the search
+
+
+def _brute(f, budget, lo, hi):
+    best = lo - 1
+    for x in range(lo, hi + 1):
+        if f(x) <= budget:
+            best = x
+    return best
+
+
+CURVES = {
+    "linear": lambda x: 1000 + 7 * x,
+    "blocks16": lambda x: 500 + 64 * (-(-x // 16)),  # vLLM: KV rounded up to 16-token blocks
+    "quadratic": lambda x: 10 + 3 * x + x * x,  # eager attention scores
+    "window": lambda x: 100 + 5 * min(x, 40) + x,  # a sliding-window layer saturates
+    "flat": lambda x: 42,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CURVES))
+@pytest.mark.parametrize("budget", [0, 41, 42, 1006, 1500, 2222, 5000, 10**6])
+def test_solve_largest_matches_brute_force(name, budget):
+    f = CURVES[name]
+    assert solve_largest(f, budget, 1, 300) == _brute(f, budget, 1, 300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps=st.lists(st.integers(min_value=0, max_value=50), min_size=1, max_size=200),
+    base=st.integers(min_value=0, max_value=1000),
+    budget=st.integers(min_value=0, max_value=6000),
+)
+def test_solve_largest_any_monotonic_curve(steps, base, budget):
+    # any non-decreasing integer curve: prefix sums of non-negative steps
+    values = [base]
+    for s in steps:
+        values.append(values[-1] + s)
+    hi = len(values)
+
+    def f(x):
+        return values[x - 1]
+
+    curve = _Curve(f)
+    got = solve_largest(curve, budget, 1, hi)
+    assert got == _brute(f, budget, 1, hi)
+    # the memo is reused: solving again costs no new evaluations
+    calls = curve.calls
+    assert solve_largest(curve, budget, 1, hi) == got
+    assert curve.calls == calls
+
+
+def test_solve_largest_linear_is_cheap():
+    # a linear curve over 10M tokens is solved in a handful of evaluations (ends + one round)
+    curve = _Curve(lambda x: 16_000_000_000 + 131_072 * x)
+    got = solve_largest(curve, 80 * 2**30, 1, MAX_TOKENS)
+    assert got == (80 * 2**30 - 16_000_000_000) // 131_072
+    assert curve.calls <= 5
+
+
+def test_solve_largest_worst_case_is_logarithmic():
+    # a curve with one big jump defeats interpolation; bisection bounds the work
+    curve = _Curve(lambda x: 0 if x < 777_777 else 10**12)
+    assert solve_largest(curve, 1, 1, MAX_TOKENS) == 777_776
+    assert curve.calls <= 3 * 24
+
+
+# ----------------------------------------------------------------------------- fits()
+
+
+class _Gpu:
+    slug = "test-gpu"
+    name = "Test GPU"
+    usable_bytes = 1000
+    bandwidth_bytes_per_s = 1e12
+    price_usd = 100.0
+
+
+def test_fits_headroom_and_shortfall_per_gpu():
+    est = Estimate(mode="inference", components={"weights": 900}, gpu_bytes=(900, 1100))
+    result = fit.fits(est, _Gpu())
+    assert not result.fits
+    assert result.headroom_bytes == (100, 0)
+    assert result.shortfall_bytes == (0, 100)
+    assert result.num_gpus == 2
+    est = Estimate(mode="inference", components={"weights": 1000}, gpu_bytes=(1000,))
+    assert fit.fits(est, _Gpu()).fits  # exactly full still fits
+
+
+# ----------------------------------------------------------------------------- real estimates
+
+LLAMA_8B = "llama-3.1-8b"
+
+
+def _spec(slug):
+    from engine.catalog import load_model
+
+    return load_model(slug)
+
+
+def _gpu(slug):
+    from engine.gpus import get_gpu
+
+    return get_gpu(slug)
+
+
+def _need(spec, work):
+    from engine.inference import estimate_inference
+
+    return max(estimate_inference(spec, work).gpu_bytes)
+
+
+SOLVE_CASES = [
+    # (model, weights, runtime, gpu, batch)
+    (LLAMA_8B, "bf16", "transformers", "rtx-4090", 1),
+    (LLAMA_8B, "q4_k_m", "llamacpp", "rtx-3060-12gb", 1),
+    (LLAMA_8B, "bf16", "vllm", "h100-sxm-80gb", 4),
+    ("qwen3-30b-a3b", "q4_k_m", "llamacpp", "m3-max-128gb", 2),
+    ("gpt-oss-20b", "bf16", "transformers", "a100-80gb", 1),
+]
+
+
+@pytest.mark.parametrize(("model", "weights", "runtime", "gpu", "batch"), SOLVE_CASES)
+def test_max_context_is_exact(model, weights, runtime, gpu, batch):
+    spec, g = _spec(model), _gpu(gpu)
+    work = InferenceWorkload(weights=weights, runtime=runtime, batch=batch, gpu=gpu)
+    limit = fit.solve_context(spec, work, g)
+    budget = fit.budget_bytes(g, work)
+    n = limit.memory_tokens
+    assert 1 <= n < MAX_TOKENS
+    assert _need(spec, replace(work, context=n)) <= budget
+    assert _need(spec, replace(work, context=n + 1)) > budget
+    assert limit.model_tokens == spec.max_position_embeddings
+    assert limit.tokens == min(n, spec.max_position_embeddings)
+    assert fit.max_context(spec, work, g) == limit.tokens
+
+
+@pytest.mark.parametrize(("model", "weights", "runtime", "gpu", "batch"), SOLVE_CASES)
+def test_max_batch_is_exact(model, weights, runtime, gpu, batch):
+    spec, g = _spec(model), _gpu(gpu)
+    work = InferenceWorkload(weights=weights, runtime=runtime, context=4096, gpu=gpu)
+    budget = fit.budget_bytes(g, work)
+    n = fit.max_batch(spec, work, g)
+    assert 1 <= n < MAX_BATCH
+    assert _need(spec, replace(work, batch=n)) <= budget
+    assert _need(spec, replace(work, batch=n + 1)) > budget
+
+
+def test_nothing_fits_gives_zero():
+    # Llama-3.1-405B in bf16 is ~810 GB of weights: not one token fits on a 24 GB card
+    spec = _spec("llama-3.1-405b")
+    work = InferenceWorkload(weights="bf16", gpu="rtx-4090")
+    limit = fit.solve_context(spec, work, "rtx-4090")
+    assert (limit.tokens, limit.memory_tokens, limit.limited_by) == (0, 0, "nothing fits")
+    assert fit.max_batch(spec, work, "rtx-4090") == 0
+    assert fit.best_quant(spec, work, "rtx-4090") is None
+
+
+def test_model_limit_reported_separately():
+    # Qwen3-0.6B bf16 on an H200: memory allows far more than the model's 40,960 positions
+    spec = _spec("qwen3-0.6b")
+    limit = fit.solve_context(spec, InferenceWorkload(), "h200-141gb")
+    assert limit.limited_by == "model"
+    assert limit.tokens == spec.max_position_embeddings == 40960  # Qwen3-0.6B config.json
+    assert limit.memory_tokens > limit.tokens
+
+
+def test_vllm_budget_is_the_utilisation_fraction():
+    g = _gpu("h100-sxm-80gb")
+    work = InferenceWorkload(runtime="vllm", gpu_memory_utilization=0.5)
+    assert fit.budget_bytes(g, work) == int(g.usable_bytes * 0.5)
+    assert fit.budget_bytes(g, replace(work, runtime="transformers")) == g.usable_bytes
+
+
+def test_decode_roofline_hand_derived():
+    # Llama-3.1-8B bf16 on H100 SXM (3.35 TB/s, NVIDIA H100 datasheet). One decode step
+    # reads every weight but the input embedding (a row gather): (8,030,261,248 params -
+    # 128,256 × 4,096 embedding) × 2 bytes = 15,009,849,344 bytes, plus the KV cache:
+    # 32 layers × 8 KV heads × 128 dims × 2 (K, V) × 2 bytes = 131,072 bytes per token.
+    spec = _spec(LLAMA_8B)
+    g = _gpu("h100-sxm-80gb")
+    assert g.bandwidth_bytes_per_s == 3_350_000_000_000
+    assert fit.weight_bytes_read_per_token(spec, "bf16", "transformers") == 15_009_849_344
+    work = InferenceWorkload(weights="bf16", context=4096, gpu=g.slug)
+    tps = fit.decode_tokens_per_s(spec, work, g)
+    expected = 3.35e12 / (15_009_849_344 + 131_072 * 4096)  # = 215.48 tok/s
+    assert tps == pytest.approx(expected, rel=1e-9)
+    assert 215 < tps < 216
+    # batch 8 reads the weights once per step and 8 KV caches; tensor parallel doubles bandwidth
+    tps8 = fit.decode_tokens_per_s(spec, replace(work, batch=8, tp=2), g)
+    assert tps8 == pytest.approx(8 * 2 * 3.35e12 / (15_009_849_344 + 8 * 131_072 * 4096), rel=1e-9)
+
+
+def test_recommendations_fit_and_are_ranked_by_price():
+    from engine.inference import estimate_inference
+
+    spec = _spec(LLAMA_8B)
+    work = InferenceWorkload(weights="bf16", context=65536)
+    options = fit.recommend_gpus(spec, work)
+    assert len(options) >= 5
+    prices = [o.price_usd for o in options if o.price_usd is not None]
+    assert prices == sorted(prices)
+    for o in options:
+        g = _gpu(o.gpu)
+        trial = replace(work, gpu=o.gpu, tp=o.tp, pp=o.pp)
+        assert fit.fits(estimate_inference(spec, trial), g).fits
+        assert o.headroom_bytes >= 0
+        assert o.max_context.tokens >= work.context
+        assert o.max_batch >= 1
+        if o.price_usd is not None:
+            assert o.price_usd == pytest.approx(g.price_usd * o.num_gpus)
+        if g.vendor == "apple":
+            assert o.num_gpus == 1
+    # 16 GB of bf16 weights + an 8 GiB KV cache (65,536 × 131,072 bytes) + the prefill
+    # activations cannot sit on one 24 GB card: the 4090 option is two GPUs, the H100 one
+    by_gpu = {o.gpu: o for o in options}
+    assert not fit.fits(estimate_inference(spec, replace(work, gpu="rtx-4090")), "rtx-4090").fits
+    assert by_gpu["rtx-4090"].num_gpus == 2
+    assert by_gpu["h100-sxm-80gb"].num_gpus == 1
+
+
+def test_fewest_gpus_monotonic_in_context():
+    spec = _spec("llama-3.1-70b")
+    last = 0
+    for context in (1024, 8192, 32768, 131072):
+        work = InferenceWorkload(weights="bf16", context=context, runtime="vllm")
+        tp, pp = fit.fewest_gpus(spec, work, "h100-sxm-80gb")
+        assert tp * pp >= last
+        last = tp * pp
+    assert last >= 2  # 141 GB of bf16 weights never fit one 80 GB GPU
+
+
+def test_best_quant_is_the_most_bits_that_fit():
+    from engine.quant import get_format
+
+    spec = _spec(LLAMA_8B)
+    work = InferenceWorkload(context=8192, runtime="llamacpp", gpu="rtx-3060-12gb")
+    best = fit.best_quant(spec, work, "rtx-3060-12gb")
+    assert best is not None and best.fits
+    choices = fit.quant_choices(spec, work, "rtx-3060-12gb")
+    for c in choices:
+        if c.bits_per_weight > best.bits_per_weight:
+            assert not c.fits, c.format
+    bpw = float(get_format(best.format).bits_per_weight)
+    assert 4 < bpw < 9  # 8B params: bf16 (16 GB) is too big for 12 GB; ~8-bit or less fits
+
+
+def test_llamacpp_offload_layers_exact():
+    spec = _spec("llama-3.1-70b")
+    g = _gpu("rtx-4090")
+    work = InferenceWorkload(weights="q4_k_m", context=8192, runtime="llamacpp", gpu=g.slug)
+    n = fit.llamacpp_offload_layers(spec, work, g)
+    assert 0 < n < spec.num_layers  # ~40 GB of Q4_K_M weights: only part fits in 24 GB
+    assert _need(spec, replace(work, n_gpu_layers=n)) <= g.usable_bytes
+    assert _need(spec, replace(work, n_gpu_layers=n + 1)) > g.usable_bytes
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    a=st.integers(min_value=4 * 2**30, max_value=200 * 2**30),
+    b=st.integers(min_value=4 * 2**30, max_value=200 * 2**30),
+)
+def test_more_memory_never_gives_a_smaller_context(a, b):
+    spec = _spec(LLAMA_8B)
+    base = _gpu("h100-sxm-80gb")
+    small, large = sorted((a, b))
+    work = InferenceWorkload(weights="q8_0", runtime="llamacpp", gpu=base.slug)
+    c_small = fit.solve_context(spec, work, replace(base, usable_bytes=small)).memory_tokens
+    c_large = fit.solve_context(spec, work, replace(base, usable_bytes=large)).memory_tokens
+    assert c_small <= c_large
+
+
+def test_fit_report_is_json_ready_integers():
+    import json
+
+    spec = _spec(LLAMA_8B)
+    work = InferenceWorkload(weights="q4_k_m", context=8192, runtime="llamacpp", gpu="rtx-4090")
+    report = fit.fit_report(spec, work)
+    json.dumps(report, allow_nan=False)
+    assert report["schema"] == 1
+    chosen = report["gpu"]
+    assert chosen["fits"] and chosen["gpu"] == "rtx-4090"
+    for key in ("usable_bytes", "budget_bytes", "max_context", "max_batch", "n_gpu_layers"):
+        assert isinstance(chosen[key], int), key
+    assert chosen["n_gpu_layers"] == spec.num_layers  # all 32 layers fit in 24 GB
+    assert chosen["fewest_gpus"] == {"num_gpus": 1, "tp": 1, "pp": 1}
+    assert report["options"] and all(isinstance(o["need_bytes"], int) for o in report["options"])
+
+
+def test_fit_training_fewest_gpus_zero3():
+    from engine.training import estimate_training
+
+    spec = _spec(LLAMA_8B)
+    g = _gpu("h100-sxm-80gb")
+    work = TrainingWorkload(method="full", seq=4096, zero=3, grad_checkpointing="full", gpu=g.slug)
+    found = fit.fewest_training_gpus(spec, work, g)
+    assert found is not None
+    n, trial = found
+    # full fine-tuning needs 16 bytes/param (~128 GB) before activations: > 1 H100
+    assert n >= 2
+    assert max(estimate_training(spec, trial).gpu_bytes) <= g.usable_bytes
+    fewer = replace(trial, gpus=n // 2)
+    assert max(estimate_training(spec, fewer).gpu_bytes) > g.usable_bytes
+    report = fit.fit_training(spec, work)
+    assert report["gpu"]["fewest_gpus_zero3"] == n
+    prices = [o["price_usd"] for o in report["options"] if o["price_usd"] is not None]
+    assert prices == sorted(prices)

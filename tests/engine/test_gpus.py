@@ -1,0 +1,96 @@
+"""The GPU catalog: coverage, usable-memory figures with their sources, lookup and aliases."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.errors import UnknownGpu
+from engine.gpus import GpuSpec, get_gpu, list_gpus
+from engine.units import GIB
+
+
+def test_catalog_covers_every_family() -> None:
+    gpus = list_gpus()
+    assert len(gpus) >= 25
+    slugs = {g.slug for g in gpus}
+    assert len(slugs) == len(gpus)
+    for needed in (
+        "rtx-3060-12gb",
+        "rtx-3090",
+        "rtx-4090",
+        "rtx-5090",
+        "rtx-a6000",
+        "rtx-6000-ada",
+        "l40s",
+        "t4",
+        "l4",
+        "a100-40gb",
+        "a100-80gb",
+        "h100-pcie-80gb",
+        "h100-sxm-80gb",
+        "h200-141gb",
+        "b200",
+        "mi300x",
+        "rx-7900-xtx",
+        "m2-ultra-192gb",
+        "m3-ultra-512gb",
+    ):
+        assert needed in slugs
+    assert {g.vendor for g in gpus} == {"nvidia", "amd", "apple"}
+    assert [g.slug for g in gpus] == sorted(slugs)
+
+
+@pytest.mark.parametrize("gpu", list_gpus(), ids=lambda g: g.slug)
+def test_every_row_is_sourced_and_sane(gpu: GpuSpec) -> None:
+    assert 0.5 * gpu.memory_bytes < gpu.usable_bytes <= gpu.memory_bytes
+    assert gpu.usable_basis in ("reported", "estimate", "wired-limit")
+    assert gpu.usable_source and gpu.spec_source.startswith("https://")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", gpu.checked)
+    assert gpu.bandwidth_bytes_per_s > 10**11
+    assert gpu.tflops_16bit > 0 and gpu.tdp_w > 0
+    if gpu.fp8_tflops is not None:
+        assert gpu.fp8_tflops >= gpu.tflops_16bit  # fp8 runs at twice the 16-bit rate
+    if gpu.price_usd is not None:
+        assert gpu.price_kind in ("msrp", "street") and gpu.price_date and gpu.price_source
+    else:
+        assert gpu.price_kind == "none" and gpu.price_source
+    assert set(gpu.to_dict()) >= {"slug", "usable_bytes", "price_usd", "spec_source"}
+
+
+def test_usable_memory_matches_reported_figures() -> None:
+    # vLLM PR #10511 memory profile on H100 80GB: "total_gpu_memory 79.22GiB"
+    assert get_gpu("h100-sxm-80gb").usable_bytes == pytest.approx(79.22 * GIB, abs=0.005 * GIB)
+    # PyTorch OOM message on an RTX 4090: "GPU 0 has a total capacity of 23.64 GiB"
+    assert get_gpu("rtx-4090").usable_bytes == pytest.approx(23.64 * GIB, abs=0.005 * GIB)
+    # Apple: the default wired limit is 75 % of RAM above 36 GB; a 128 GB Mac logs
+    # recommendedMaxWorkingSetSize = 103079.22 MB (= 96 GiB) in ggml_metal_init.
+    assert get_gpu("m3-max-128gb").usable_bytes == 96 * GIB
+    assert get_gpu("m2-ultra-192gb").usable_bytes == 144 * GIB
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("h100", "h100-sxm-80gb"),
+        ("H100 SXM 80GB", "h100-sxm-80gb"),
+        ("4090", "rtx-4090"),
+        ("NVIDIA GeForce RTX 4090", "rtx-4090"),
+        ("rtx-4090", "rtx-4090"),
+        ("A100", "a100-80gb"),
+        ("mi300x", "mi300x"),
+        ("M2 Ultra", "m2-ultra-192gb"),
+    ],
+)
+def test_aliases(name: str, slug: str) -> None:
+    assert get_gpu(name).slug == slug
+
+
+def test_unknown_gpu_suggests_close_matches() -> None:
+    with pytest.raises(UnknownGpu) as err:
+        get_gpu("h100-sxm-80")
+    assert "h100-sxm-80gb" in err.value.message
+    assert err.value.field == "gpu"
+    with pytest.raises(UnknownGpu):
+        get_gpu("")

@@ -1,0 +1,437 @@
+"""Measure the KV cache transformers really keeps, per layer, for every supported family.
+
+Dev-only tool (needs torch and transformers; never a project dependency). For each
+architecture family it takes a real ``config.json`` from the catalog (or
+``tests/fixtures/configs/``), shrinks it to a tiny model of the same layout (few layers, small
+hidden size, the same ratio of attention heads to KV heads, the same sliding/full layer
+pattern, windows scaled down so a short prompt exceeds them), and runs it in bfloat16 with
+``use_cache=True``:
+
+1. prefill: one forward over a prompt longer than every window;
+2. decode: ``DECODE_STEPS`` more forwards of one token each, feeding the cache back.
+
+After each stage it records, per cache layer, the tokens the cache tensors cover
+(``keys.shape[-2]``), the bytes of those tensors (``numel × element_size``) and the bytes of
+the storages they keep alive (distinct ``untyped_storage()``s). The two differ for sliding
+layers: ``DynamicSlidingWindowLayer.update`` keeps a *view* of the last ``window - 1`` tokens
+of the concatenated states, so right after a long prefill the whole prompt's K/V stays
+allocated; after the first decode step the storage is the ``window`` tokens of that step's
+concatenation.
+
+Usage (from the repository root)::
+
+    /work/refenv/bin/python tools/reference/kv_cache.py            # all families
+    /work/refenv/bin/python tools/reference/kv_cache.py --only gemma2,gpt_oss
+
+Writes ``tests/reference/kv_cache.json`` (sorted keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import transformers
+from transformers import AutoConfig, AutoModelForCausalLM
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_OUT = ROOT / "tests" / "reference" / "kv_cache.json"
+SCHEMA = 1
+BATCH = 2
+PROMPT_TOKENS = 80  # > every scaled window (32) and > 2 × window, so windows bind
+DECODE_STEPS = 3
+DTYPE = torch.bfloat16
+SMALL_VOCAB = 512
+
+# family -> (source config: catalog slug or tests/fixtures/configs name, overrides).
+# Overrides keep the layout: heads / KV heads ratio, sliding pattern, MLA split, MoE shape.
+CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "llama": (
+        "llama-3.2-1b",  # 32 heads / 8 KV heads, head_dim 64
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+        },
+    ),
+    "mistral": (
+        "mistral-7b-v0.1",  # 32 / 8 heads, every layer sliding (4096)
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "sliding_window": 32,
+        },
+    ),
+    "mixtral": (
+        "mixtral-8x7b",  # 32 / 8 heads, 8 experts top-2
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 16,
+            "intermediate_size": 128,
+            "num_hidden_layers": 2,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+        },
+    ),
+    "qwen2": (
+        "qwen2.5-7b",  # 28 / 4 heads, use_sliding_window false
+        {
+            "hidden_size": 112,
+            "num_attention_heads": 7,
+            "num_key_value_heads": 1,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "max_window_layers": 2,
+        },
+    ),
+    "qwen3": (
+        "qwen3-8b",  # 32 / 8 heads, head_dim 128 (explicit)
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "max_window_layers": 2,
+        },
+    ),
+    "qwen3_moe": (
+        "qwen3-30b-a3b",  # 32 / 4 heads, head_dim 128, 128 experts top-8
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "intermediate_size": 256,
+            "moe_intermediate_size": 64,
+            "num_experts": 8,
+            "num_experts_per_tok": 2,
+            "num_hidden_layers": 2,
+            "max_window_layers": 2,
+        },
+    ),
+    "gemma2": (
+        "gemma-2-2b",  # 8 / 4 heads, head_dim 256, sliding 4096 on every other layer
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "head_dim": 32,
+            "query_pre_attn_scalar": 32,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "sliding_window": 32,
+        },
+    ),
+    "gemma3_text": (
+        "gemma-3-1b-it",  # 4 / 1 heads, head_dim 256, 5 local (512) : 1 global
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "query_pre_attn_scalar": 32,
+            "intermediate_size": 256,
+            "num_hidden_layers": 7,
+            "sliding_window": 32,
+        },
+    ),
+    "phi3": (
+        "phi-3-mini-4k-instruct",  # 32 / 32 heads (MHA), sliding_window 2047 in config
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "sliding_window": 31,
+        },
+    ),
+    "gpt2": (
+        "gpt2",  # 12 heads MHA, fused c_attn
+        {"n_embd": 128, "n_head": 4, "n_layer": 2, "n_positions": 256},
+    ),
+    "gpt_neox": (
+        "redpajama-incite-3b-v1",  # 32 heads MHA
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "max_position_embeddings": 256,
+        },
+    ),
+    "falcon": (
+        "falcon-7b-instruct",  # multi_query: 71 heads over 1 KV head
+        {"hidden_size": 128, "num_attention_heads": 8, "num_hidden_layers": 2},
+    ),
+    "starcoder2": (
+        "starcoder2-7b",  # 36 / 4 heads, every layer sliding (4096)
+        {
+            "hidden_size": 144,
+            "num_attention_heads": 9,
+            "num_key_value_heads": 1,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+            "sliding_window": 32,
+        },
+    ),
+    "olmo2": (
+        "olmo-2-7b",  # 32 heads MHA with q/k norms
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "intermediate_size": 256,
+            "num_hidden_layers": 2,
+        },
+    ),
+    "deepseek_v3": (
+        "deepseek-v3",  # MLA: 128 heads, kv_lora_rank 512, nope 128 + rope 64, v 128
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "q_lora_rank": 48,
+            "kv_lora_rank": 32,
+            "qk_nope_head_dim": 16,
+            "qk_rope_head_dim": 8,
+            "v_head_dim": 16,
+            "intermediate_size": 256,
+            "moe_intermediate_size": 64,
+            "n_routed_experts": 8,
+            "num_experts_per_tok": 2,
+            "n_group": 2,
+            "topk_group": 1,
+            "first_k_dense_replace": 1,
+            "num_hidden_layers": 2,
+        },
+    ),
+    "gpt_oss": (
+        "gpt-oss-20b",  # 64 / 8 heads, head_dim 64, sliding 128 on every other layer
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 1,
+            "head_dim": 16,
+            "intermediate_size": 64,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "experts_per_token": 2,
+            "num_hidden_layers": 4,
+            "sliding_window": 32,
+        },
+    ),
+}
+
+# MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
+MLA_NOTE = (
+    "transformers (this version) caches the compressed latent: DeepseekV3Attention.forward "
+    "calls cache.update(kv_nope, k_rot) before expand_kv/kv_b_proj, so each layer holds "
+    "[B, 1, T, kv_lora_rank] 'keys' and [B, 1, T, qk_rope_head_dim] 'values' (measured above). "
+    "vLLM (MLAAttentionSpec) and llama.cpp cache the same kv_lora_rank + qk_rope_head_dim "
+    "elements per token. Older transformers (4.x) cached the decompressed per-head K/V "
+    "instead: num_heads x (qk_nope_head_dim + qk_rope_head_dim + v_head_dim) per token."
+)
+
+
+def load_source_config(source: str) -> tuple[dict[str, Any], str]:
+    for path in (
+        ROOT / "engine" / "data" / "models" / source / "config.json",
+        ROOT / "tests" / "fixtures" / "configs" / f"{source}.json",
+    ):
+        if path.exists():
+            return json.loads(path.read_text()), str(path.relative_to(ROOT))
+    raise SystemExit(f"no config.json for {source!r} in engine/data/models/ or tests/fixtures/")
+
+
+def tiny_config(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Return ``raw`` shrunk by ``overrides``: small vocab, no pre-quantization, bf16."""
+    cfg = {k: v for k, v in raw.items() if k not in ("quantization_config", "auto_map")}
+    cfg.update(overrides)
+    n_layers = overrides.get("num_hidden_layers", overrides.get("n_layer"))
+    if isinstance(cfg.get("layer_types"), list) and n_layers is not None:
+        cfg["layer_types"] = cfg["layer_types"][:n_layers]
+    if "vocab_size" in cfg:
+        cfg["vocab_size"] = SMALL_VOCAB
+    for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
+        value = cfg.get(key)
+        if isinstance(value, int) and value >= SMALL_VOCAB:
+            cfg[key] = SMALL_VOCAB - 1
+        elif isinstance(value, list):
+            cfg[key] = [min(v, SMALL_VOCAB - 1) for v in value]
+    cfg["torch_dtype"] = "bfloat16"
+    cfg["use_cache"] = True
+    return cfg
+
+
+def _storage_bytes(tensors: list[torch.Tensor]) -> int:
+    seen: dict[int, int] = {}
+    for t in tensors:
+        st = t.untyped_storage()
+        seen[st.data_ptr()] = st.nbytes()
+    return sum(seen.values())
+
+
+def snapshot(cache: Any) -> list[dict[str, Any]]:
+    """Per-layer view of a transformers Cache: tokens, tensor bytes, storage bytes."""
+    layers = []
+    for index, layer in enumerate(cache.layers):
+        keys, values = layer.keys, layer.values
+        tensors = [t for t in (keys, values) if isinstance(t, torch.Tensor)]
+        layers.append(
+            {
+                "layer": index,
+                "cache_class": type(layer).__name__,
+                "sliding_window": getattr(layer, "sliding_window", None),
+                "tokens": int(keys.shape[-2]) if keys is not None and keys.dim() == 4 else 0,
+                "key_shape": list(keys.shape) if keys is not None else None,
+                "value_shape": list(values.shape) if values is not None else None,
+                "elems_per_token": (
+                    int(keys.shape[1] * keys.shape[3] + values.shape[1] * values.shape[3])
+                    if keys is not None and keys.dim() == 4
+                    else 0
+                ),
+                "tensor_bytes": sum(t.numel() * t.element_size() for t in tensors),
+                "storage_bytes": _storage_bytes(tensors),
+                "dtype": str(keys.dtype).removeprefix("torch.") if keys is not None else None,
+            }
+        )
+    return layers
+
+
+def measure(family: str) -> dict[str, Any]:
+    source, overrides = CASES[family]
+    raw, source_path = load_source_config(source)
+    cfg_dict = tiny_config(raw, overrides)
+    config = AutoConfig.for_model(**cfg_dict)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=DTYPE).eval()
+    ids = torch.randint(0, SMALL_VOCAB, (BATCH, PROMPT_TOKENS))
+    with torch.no_grad():
+        out = model(input_ids=ids, use_cache=True)
+        cache = out.past_key_values
+        prefill = snapshot(cache)
+        next_ids = out.logits[:, -1:].argmax(-1)
+        del out
+        for _ in range(DECODE_STEPS):
+            out = model(input_ids=next_ids, past_key_values=cache, use_cache=True)
+            cache = out.past_key_values
+            next_ids = out.logits[:, -1:].argmax(-1)
+            del out
+        decode = snapshot(cache)
+    windows = sorted({layer["sliding_window"] for layer in prefill if layer["sliding_window"]})
+    record: dict[str, Any] = {
+        "family": family,
+        "model_type": cfg_dict["model_type"],
+        "source_config": source_path,
+        "overrides": overrides,
+        "config": cfg_dict,
+        "attn_implementation": model.config._attn_implementation,
+        "cache_class": type(cache).__name__,
+        "dtype": "bfloat16",
+        "batch": BATCH,
+        "prompt_tokens": PROMPT_TOKENS,
+        "decode_steps": DECODE_STEPS,
+        "windows": windows,
+        "stages": {
+            "prefill": {
+                "context_tokens": PROMPT_TOKENS,
+                "layers": prefill,
+                "total_tensor_bytes": sum(x["tensor_bytes"] for x in prefill),
+                "total_storage_bytes": sum(x["storage_bytes"] for x in prefill),
+            },
+            "decode": {
+                "context_tokens": PROMPT_TOKENS + DECODE_STEPS,
+                "layers": decode,
+                "total_tensor_bytes": sum(x["tensor_bytes"] for x in decode),
+                "total_storage_bytes": sum(x["storage_bytes"] for x in decode),
+            },
+        },
+    }
+    if family == "deepseek_v3":
+        h = cfg_dict["num_attention_heads"]
+        nope, rope = cfg_dict["qk_nope_head_dim"], cfg_dict["qk_rope_head_dim"]
+        v, rank = cfg_dict["v_head_dim"], cfg_dict["kv_lora_rank"]
+        record["mla"] = {
+            "note": MLA_NOTE,
+            "latent_elems_per_token_formula": "kv_lora_rank + qk_rope_head_dim "
+            "(transformers 5.x as measured, vLLM, llama.cpp)",
+            "latent_elems_per_token": rank + rope,
+            "decompressed_elems_per_token_formula": "num_heads * (qk_nope_head_dim + "
+            "qk_rope_head_dim + v_head_dim) (transformers 4.x)",
+            "decompressed_elems_per_token": h * (nope + rope + v),
+            "measured_elems_per_token": decode[0]["elems_per_token"],
+        }
+    return record
+
+
+def versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--only", help="comma-separated families (merge into --out)")
+    args = parser.parse_args(argv)
+    families = list(CASES)
+    cases: dict[str, Any] = {}
+    if args.only:
+        families = [f for f in args.only.split(",") if f]
+        unknown = [f for f in families if f not in CASES]
+        if unknown:
+            raise SystemExit(f"unknown family {unknown[0]!r}; known: {', '.join(CASES)}")
+        if args.out.exists():
+            cases = {c["family"]: c for c in json.loads(args.out.read_text())["cases"]}
+    for family in families:
+        print(f"measuring {family} ...", file=sys.stderr, flush=True)
+        rec = measure(family)
+        cases[family] = rec
+        p, d = rec["stages"]["prefill"], rec["stages"]["decode"]
+        print(
+            f"  prefill {p['total_tensor_bytes']} tensor / {p['total_storage_bytes']} storage B;"
+            f" decode {d['total_tensor_bytes']} / {d['total_storage_bytes']} B",
+            file=sys.stderr,
+        )
+    doc = {
+        "schema": SCHEMA,
+        "tool": "tools/reference/kv_cache.py",
+        "versions": versions(),
+        "fields": {
+            "tokens": "keys.shape[-2]: tokens the cache tensors cover",
+            "tensor_bytes": "numel x element_size of this layer's key and value tensors",
+            "storage_bytes": "bytes of the distinct storages those tensors keep alive; larger "
+            "than tensor_bytes when a sliding layer holds a view of a longer concatenation",
+            "stages": "prefill = after one forward over prompt_tokens; decode = after "
+            "decode_steps further one-token forwards (context_tokens in all)",
+        },
+        "cases": [cases[f] for f in sorted(cases)],
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Reference parameter counts from transformers (dev-only; never imported by the engine).
+
+Run in the reference venv (torch + transformers):
+
+    /work/refenv/bin/python tools/reference/params.py
+
+For every config under engine/data/models/*/config.json and tests/fixtures/configs/*.json
+it instantiates ``AutoModelForCausalLM.from_config(config)`` on the meta device (no memory,
+no weights) and records, counting each parameter once (tied weights deduplicated, as
+``model.num_parameters()`` does):
+
+* ``total``      - model.num_parameters()
+* ``embedding``  - the input token embedding plus learned position embeddings
+* ``lm_head``    - the output projection (weight + bias) when not tied to the embedding
+* ``per_layer``  - parameters under each decoder layer of the language model
+* ``windows``    - per decoder layer, the sliding window its attention uses (None = global)
+* ``active``     - for MoE: total minus the routed experts a token does not use
+                   (each routed expert stack counts num_experts_per_tok / num_experts)
+
+and writes tests/reference/params.json (sorted keys) with the torch/transformers versions and
+each config file's sha256, so a test can tell when a config changed after the reference ran.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+import transformers
+from transformers import AutoConfig, AutoModelForCausalLM
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "tests" / "reference" / "params.json"
+
+# ModuleList prefixes of the language model's decoder layers, most specific first
+LAYER_PREFIXES = (
+    "model.language_model.layers.",
+    "model.layers.",
+    "transformer.h.",
+    "gpt_neox.layers.",
+)
+POSITION_NAMES = ("wpe.", "embed_positions.")
+EXPERT_RE = re.compile(r"(^|\.)experts\.")
+
+
+def config_paths() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted((ROOT / "engine" / "data" / "models").glob("*/config.json")):
+        found.append((f"catalog/{path.parent.name}", path))
+    fixtures = ROOT / "tests" / "fixtures" / "configs"
+    for path in sorted(fixtures.glob("*.json")):
+        found.append((f"fixture/{path.stem}", path))
+    # variants: real configs with a flag flipped, to reach code paths no real config uses
+    for path in sorted((fixtures / "variants").glob("*.json")):
+        found.append((f"variant/{path.stem}", path))
+    return found
+
+
+def load_config(raw: dict):
+    args = {k: v for k, v in raw.items() if k != "model_type"}
+    # a pre-quantized checkpoint's config: count the logical (unquantized) parameters
+    args.pop("quantization_config", None)
+    return AutoConfig.for_model(raw["model_type"], **args)
+
+
+def count(raw: dict) -> dict:
+    cfg = load_config(raw)
+    with torch.device("meta"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = AutoModelForCausalLM.from_config(cfg)
+    named = list(model.named_parameters())  # deduplicated: a tied weight appears once
+    total = model.num_parameters()
+    assert total == sum(p.numel() for _, p in named)
+
+    prefix = next(p for p in LAYER_PREFIXES if any(n.startswith(p) for n, _ in named))
+    text_cfg = cfg.get_text_config()
+    n_layers = text_cfg.num_hidden_layers
+    per_layer = [0] * n_layers
+    for n, p in named:
+        if n.startswith(prefix):
+            per_layer[int(n[len(prefix) :].split(".", 1)[0])] += p.numel()
+
+    in_emb = model.get_input_embeddings()
+    emb_ids = {id(p) for p in in_emb.parameters()}
+    embedding = sum(p.numel() for p in in_emb.parameters())
+    embedding += sum(
+        p.numel() for n, p in named if any(s in n for s in POSITION_NAMES) and id(p) not in emb_ids
+    )
+    out = model.get_output_embeddings()
+    lm_head = sum(p.numel() for p in out.parameters() if id(p) not in emb_ids)
+    tied = out.weight is in_emb.weight
+
+    entry = {
+        "model_type": raw["model_type"],
+        "windows": layer_windows(model, text_cfg, prefix),
+        "total": total,
+        "embedding": embedding,
+        "lm_head": lm_head,
+        "tied": bool(tied),
+        "per_layer": per_layer,
+        "other": total - embedding - lm_head - sum(per_layer),
+    }
+    n_exp = getattr(text_cfg, "num_experts", None) or getattr(text_cfg, "num_local_experts", None)
+    top_k = getattr(text_cfg, "num_experts_per_tok", None)
+    if n_exp and top_k:
+        routed = sum(p.numel() for n, p in named if EXPERT_RE.search(n))
+        assert routed % n_exp == 0
+        entry["active"] = total - routed + routed // n_exp * top_k
+    return entry
+
+
+# these pass config.sliding_window to every layer's attention call instead of storing it
+UNIFORM_WINDOW_TYPES = ("mistral", "mixtral", "phi3", "starcoder2")
+
+
+def layer_windows(model, text_cfg, prefix: str) -> list:
+    """Sliding-window length each decoder layer's attention uses (None = global)."""
+    layers = model.get_submodule(prefix.rstrip("."))
+    windows = []
+    for layer in layers:
+        if text_cfg.model_type in UNIFORM_WINDOW_TYPES:
+            windows.append(getattr(text_cfg, "sliding_window", None))
+            continue
+        attn = getattr(layer, "self_attn", None) or getattr(layer, "attention", None)
+        windows.append(getattr(attn, "sliding_window", None) or None)
+    return windows
+
+
+def main() -> int:
+    results = {}
+    for key, path in config_paths():
+        data = path.read_bytes()
+        raw = json.loads(data)
+        try:
+            results[key] = count(raw)
+            results[key]["config_sha256"] = hashlib.sha256(data).hexdigest()
+        except Exception as exc:  # report and continue: one odd config must not stop the rest
+            print(f"{key}: FAILED {type(exc).__name__}: {exc}", file=sys.stderr)
+            continue
+        print(f"{key}: {results[key]['total']:,}")
+    doc = {
+        "generated_by": "tools/reference/params.py",
+        "method": "AutoModelForCausalLM.from_config(cfg) on torch.device('meta'); "
+        "model.num_parameters() (tied weights counted once)",
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "models": results,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {OUT.relative_to(ROOT)} ({len(results)} models)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
