@@ -18,6 +18,7 @@ Every figure comes from ``engine.api.call`` -- the same entry point the browser 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import base64
 import datetime as dt
 import functools
@@ -25,6 +26,7 @@ import hashlib
 import http.server
 import io
 import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -63,6 +65,7 @@ PYODIDE_FILES = (
 
 # Weight formats shown on model/GPU pages, in order, when the engine knows them.
 COMMON_FORMATS = ("bf16", "fp8", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "awq-4bit-g128", "nf4")
+MATRIX_FORMATS = ("bf16", "fp8", "q8_0", "q4_k_m")  # context x format table, GPU pages
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
 CONTEXT_LADDER = tuple(2**k for k in range(10, 24))  # 1k .. 8M tokens
 TRAIN_METHODS = ("full", "lora", "qlora")
@@ -217,6 +220,12 @@ def gpu_capacity_bytes(gpu: Mapping[str, Any]) -> int:
     return 0
 
 
+def gpu_usable_bytes(gpu: Mapping[str, Any]) -> int:
+    """Return the bytes a runtime can allocate (the driver reserves some; engine.gpus)."""
+    usable = gpu.get("usable_bytes")
+    return int(usable) if isinstance(usable, int) and usable > 0 else gpu_capacity_bytes(gpu)
+
+
 def gpu_name(gpu: Mapping[str, Any]) -> str:
     return str(gpu.get("name") or gpu.get("display_name") or gpu["slug"])
 
@@ -322,7 +331,7 @@ def compute_model(
         raise BuildError(f"model {slug}: {error['message']}")
     contexts = model_contexts(params.get("max_position_embeddings"))
     max_ctx = params.get("max_position_embeddings") or contexts[-1]
-    gpus_by_size = sorted(data.gpus, key=lambda g: (gpu_capacity_bytes(g), g["slug"]))
+    gpus_by_size = sorted(data.gpus, key=lambda g: (gpu_usable_bytes(g), g["slug"]))
     runtimes = format_runtimes(data.formats)
     rows = []
     for fid, label in formats:
@@ -332,30 +341,26 @@ def compute_model(
             rows.append(FormatRow(fid, label, None, None, err["message"], (), ()))
             continue
         runtime = first["request"]["runtime"]
+        weights = first["components"]["weights"]
+        if fid not in MATRIX_FORMATS:
+            rows.append(FormatRow(fid, label, runtime, weights, None, (), ()))
+            continue
         cells = []
         for ctx in contexts:
             res, err = memo("infer", {**base, "context": ctx, "runtime": runtime})
             total = res["total_bytes"] if res else None
             fits = tuple(
-                g["slug"] for g in gpus_by_size if total is not None and total <= gpu_capacity_bytes(g)
+                g["slug"]
+                for g in gpus_by_size
+                if total is not None and total <= gpu_usable_bytes(g)
             )
             cells.append(Cell(ctx, total, err["message"] if err else None, fits))
         ladder = []
-        for ctx in CONTEXT_LADDER:
-            if ctx > max_ctx:
-                break
+        for ctx in sorted({c for c in CONTEXT_LADDER if c <= max_ctx} | {max_ctx}):
             res, err = memo("infer", {**base, "context": ctx, "runtime": runtime})
             if res:
                 ladder.append((ctx, res["total_bytes"]))
-        if max_ctx not in CONTEXT_LADDER and max_ctx <= CONTEXT_LADDER[-1]:
-            res, err = memo("infer", {**base, "context": max_ctx, "runtime": runtime})
-            if res:
-                ladder.append((max_ctx, res["total_bytes"]))
-        rows.append(
-            FormatRow(
-                fid, label, runtime, first["components"]["weights"], None, tuple(cells), tuple(ladder)
-            )
-        )
+        rows.append(FormatRow(fid, label, runtime, weights, None, tuple(cells), tuple(ladder)))
     kv, err = memo("infer", {"model": slug, "weights": "bf16", "context": 1024, "batch": 1})
     kv_per_1k = kv["components"]["kv_cache"] if kv else None
     training = []
@@ -388,7 +393,7 @@ class GpuFit:
 
 def compute_gpu_fits(gpu: Mapping[str, Any], models: Iterable[ModelFacts]) -> tuple[GpuFit, ...]:
     """Return, per model and format, the largest context (on the ladder) one GPU can hold."""
-    capacity = gpu_capacity_bytes(gpu)
+    capacity = gpu_usable_bytes(gpu)
     fits = []
     for facts in models:
         for row in facts.rows:
@@ -524,25 +529,41 @@ def default_model_slug(models: Iterable[Mapping[str, Any]]) -> str:
     return next((s for s in DEFAULT_MODEL_PREFERENCE if s in slugs), slugs[0])
 
 
-def compute(data: EngineData, *, strict: bool = False) -> SiteFacts:
-    """Compute every figure the pages show (all through the engine)."""
+def _compute_one(
+    job: tuple[Mapping[str, Any], EngineData, tuple[tuple[str, str], ...]],
+) -> ModelFacts:
+    model, data, formats = job
+    try:
+        return compute_model(Memo(), model, data, formats)
+    except BuildError:
+        raise
+    except Exception as exc:
+        raise BuildError(
+            f"while computing /models/{model['slug']}/: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def compute(data: EngineData, *, strict: bool = False, jobs: int | None = None) -> SiteFacts:
+    """Compute every figure the pages show (all through the engine).
+
+    Models are independent, so they are computed in ``jobs`` forked processes (default:
+    one per CPU); results come back in catalog order, so the output does not depend on it.
+    """
     memo = Memo()
     formats = pick_formats(data.formats)
-    models = []
+    job_list = [(model, data, formats) for model in data.models]
+    jobs = jobs or os.cpu_count() or 1
+    if jobs > 1 and len(job_list) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+            models = list(pool.map(_compute_one, job_list, chunksize=4))
+    else:
+        models = [_compute_one(job) for job in job_list]
     warnings = []
-    for model in data.models:
-        try:
-            facts = compute_model(memo, model, data, formats)
-        except BuildError:
-            raise
-        except Exception as exc:
-            raise BuildError(
-                f"while computing /models/{model['slug']}/: {type(exc).__name__}: {exc}"
-            ) from exc
-        for row in facts.rows:
-            if row.error:
-                warnings.append(f"model {facts.slug}, format {row.fmt}: {row.error}")
-        models.append(facts)
+    for facts in models:
+        for method, _, message in facts.training:
+            if message and "not available" in message:
+                warnings.append(f"model {facts.slug}, {method} training: {message}")
     if strict and warnings:
         raise BuildError(f"{len(warnings)} warnings in --strict mode; first: {warnings[0]}")
     slug = default_model_slug(data.models)
@@ -576,7 +597,7 @@ def build_wheel(engine_dir: Path = ENGINE_DIR, *, version: str) -> tuple[str, by
     sources give the same bytes (and so the same hashed URL).
     """
     files: list[tuple[str, bytes]] = []
-    for path in sorted(engine_dir.rglob("*")):
+    for path in sorted(engine_dir.rglob("*"), key=lambda p: p.as_posix()):
         rel = path.relative_to(engine_dir.parent).as_posix()
         if path.is_dir() or "__pycache__" in rel or path.suffix in (".pyc", ".pyo"):
             continue

@@ -295,9 +295,7 @@ def _attention_mla(
             continue
         out_bytes = _norm(terms, name, "rms", rank, c, weight_trainable=trainable)
         # the norm's fp32 weight makes its output fp32 under autocast
-        _consumers(
-            terms, name, rank, 4 if autocast else out_bytes, [consumer], tr, c, autocast
-        )
+        _consumers(terms, name, rank, 4 if autocast else out_bytes, [consumer], tr, c, autocast)
     terms.add("attn.q", c * heads * qk)  # cat(q_nope, rope(q_pe))
     terms.add("attn.k", c * heads * qk)  # cat(k_nope, rope(k_pe).expand(heads))
     terms.add("attn.kv_b_out", c * heads * (a.qk_nope_head_dim + a.v_head_dim))  # V is a view
@@ -374,10 +372,24 @@ def layer_activations(
     inner = _Terms()  # divided by TP
     s2 = _Terms()  # × attended keys, divided by TP
 
-    attn_in = [n for n in ("attn_qkv", "attn_q", "attn_k", "attn_v", "attn_q_a", "attn_kv_a_mqa")
-               if n in tensors]
-    ffn_in = [n for n in ("ffn_gate_up", "ffn_gate", "ffn_up", "ffn_gate_inp", "ffn_gate_shexp",
-                          "ffn_up_shexp", "ffn_gate_inp_shexp") if n in tensors]
+    attn_in = [
+        n
+        for n in ("attn_qkv", "attn_q", "attn_k", "attn_v", "attn_q_a", "attn_kv_a_mqa")
+        if n in tensors
+    ]
+    ffn_in = [
+        n
+        for n in (
+            "ffn_gate_up",
+            "ffn_gate",
+            "ffn_up",
+            "ffn_gate_inp",
+            "ffn_gate_shexp",
+            "ffn_up_shexp",
+            "ffn_gate_inp_shexp",
+        )
+        if n in tensors
+    ]
     if layer.mlp.kind == "moe":
         ffn_in = [n for n in ffn_in if n not in ("ffn_gate", "ffn_up")]
 
@@ -402,14 +414,14 @@ def layer_activations(
             inner.add("attn_output.lora_input", adapter * o_in)
         inner.add("attn_output.lora_a_out", adapter * tr.lora_rank)
     if "post_attention_norm" in tensors:  # Gemma 2/3, OLMo 2: norm of the attention output
-        _norm(norm_terms, "post_attention_norm", "gemma", h, c,
-              weight_trainable=tr.base_trainable)
+        _norm(norm_terms, "post_attention_norm", "gemma", h, c, weight_trainable=tr.base_trainable)
 
     # --- MLP block ---------------------------------------------------------------------
     if not parallel:
         if "ffn_norm" in tensors:
-            out_bytes = _norm(norm_terms, "ffn_norm", style, h, r,
-                              weight_trainable=tr.base_trainable)
+            out_bytes = _norm(
+                norm_terms, "ffn_norm", style, h, r, weight_trainable=tr.base_trainable
+            )
             if style == "rms" and autocast:
                 out_bytes = 4
             _consumers(norm_terms, "ffn_norm", h, out_bytes, ffn_in, tr, c, autocast)
@@ -431,8 +443,17 @@ def layer_activations(
             slot += c * (h + i)  # gathered input, down input (product)
         inner.add("experts.per_slot_x_k", slot * k)
         if mlp.shared_intermediate_size:
-            _mlp_dense(inner, "shared_expert", mlp.shared_intermediate_size, True,
-                       mlp.activation, "ffn_down_shexp", tr, c, autocast)
+            _mlp_dense(
+                inner,
+                "shared_expert",
+                mlp.shared_intermediate_size,
+                True,
+                mlp.activation,
+                "ffn_down_shexp",
+                tr,
+                c,
+                autocast,
+            )
             if "ffn_gate_inp_shexp" in tensors:
                 inner.add("shared_expert.gate", c * (h + 1))
     else:
@@ -440,8 +461,7 @@ def layer_activations(
         down = "ffn_down"
         _mlp_dense(inner, "mlp", inter, mlp.gated, mlp.activation, down, tr, c, autocast)
     if "post_ffw_norm" in tensors:
-        _norm(norm_terms, "post_ffw_norm", "gemma", h, c,
-              weight_trainable=tr.base_trainable)
+        _norm(norm_terms, "post_ffw_norm", "gemma", h, c, weight_trainable=tr.base_trainable)
 
     tokens = batch * seq
     norm_div = tp if sequence_parallel else 1

@@ -17,6 +17,21 @@ How it is organised (STYLE.md §2):
 
 Tensor names follow GGUF (see engine/model.py). Biases are separate ``kind="bias"`` tensors
 named ``<weight>.bias``. Routed expert stacks carry ``experts=N, routed=True``.
+
+Where transformers differs from the model's paper or other runtimes, this module follows
+transformers (verified against transformers 5.24.0):
+
+* Gemma 3 multimodal (``model_type: gemma3``): ``layers`` and the per-layer tensors describe the
+  text tower (``text_config``); the SigLIP vision tower and the multimodal projector are listed
+  as ``kind="other"`` tensors with ``layer=None`` (names ``v.*`` / ``mm.*``), so they count in
+  ``total_params`` but in no layer.
+* DeepSeek-V2/V3: every layer from ``first_k_dense_replace`` on is MoE (``moe_layer_freq`` is not
+  read); V3's multi-token-prediction layer (``num_nextn_predict_layers``) is not instantiated;
+  the router's ``e_score_correction_bias`` is a buffer, not a parameter. An absent
+  ``q_lora_rank`` means transformers' default 1536, not "no query compression" (that is an
+  explicit ``null``, as in DeepSeek-V2-Lite).
+* A key absent from config.json takes the transformers config class default (``DEFAULTS``),
+  e.g. Mistral's ``sliding_window`` 4096, Gemma's tied embeddings, Qwen3's ``head_dim`` 128.
 """
 
 from __future__ import annotations

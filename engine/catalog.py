@@ -151,6 +151,10 @@ def resolve_model(name: str) -> str:
 
     Raises ``UnknownModel`` naming close matches when nothing matches.
     """
+    if not isinstance(name, str):
+        raise UnknownModel(
+            f"model must be a name (a string), not {type(name).__name__}", field="model"
+        )
     key = name.strip().lower()
     slug = _name_index().get(key)
     if slug is None and key.startswith("https://huggingface.co/"):

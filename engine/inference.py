@@ -212,31 +212,41 @@ def _act_dtype_bytes(work: InferenceWorkload, fmt: str) -> int:
     return 2
 
 
-def _layer_transient_per_token(layer: LayerSpec, hidden: int, tp: int) -> int:
-    """Return elements per token alive at one layer's peak on one TP rank."""
+def _layer_transient_per_token(layer: LayerSpec, hidden: int, tp: int, runtime: str) -> int:
+    """Return the elements per token alive at one layer's peak on one TP rank.
+
+    transformers (measured, see tests/engine/test_inference.py): four hidden-sized tensors
+    (the embedding output the model keeps referenced, the residual, the post-attention sum and
+    the normed MLP input), the MLP's ``act(gate)``, ``up`` and their product, and the RoPE
+    cos/sin tables. vLLM and llama.cpp update the residual in place: two hidden-sized tensors.
+    """
     att = layer.attention
     if att.kind == "mla":
         q = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim)
         kv_width = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim)
         attn = ceil_div(q + kv_width + att.num_heads * att.v_head_dim, tp)
+        rope = att.qk_rope_head_dim
     else:
         q = att.num_heads * att.head_dim
         kv_width = att.num_kv_heads * (att.head_dim + att.v_head_dim)
         attn = ceil_div(q, tp) + ceil_div(kv_width, min(tp, max(1, att.num_kv_heads)))
         attn += ceil_div(att.num_heads * att.v_head_dim, tp)
+        rope = att.head_dim
     mlp = layer.mlp
     width = mlp.intermediate_size
     if mlp.kind == "moe":
         width = max(mlp.intermediate_size, mlp.shared_intermediate_size)
     mlp_elems = ceil_div(((2 if mlp.gated else 1) + 1) * width, tp)
     router = mlp.num_experts * 2 if mlp.kind == "moe" else 0  # fp32 router logits
+    if runtime == "transformers":
+        return 4 * hidden + max(attn, mlp_elems) + router + 2 * rope
     return 2 * hidden + max(attn, mlp_elems) + router
 
 
 @per_spec_cache
-def _max_transient_per_token(spec: ModelSpec, tp: int) -> int:
+def _max_transient_per_token(spec: ModelSpec, tp: int, runtime: str = "vllm") -> int:
     return max(
-        (_layer_transient_per_token(layer, spec.hidden_size, tp) for layer in spec.layers),
+        (_layer_transient_per_token(layer, spec.hidden_size, tp, runtime) for layer in spec.layers),
         default=2 * spec.hidden_size,
     )
 
@@ -254,7 +264,7 @@ def vllm_profile_peak_bytes(
     The profile runs one forward pass over ``max_num_batched_tokens`` tokens and the sampler
     over ``min(max_num_seqs, max_num_batched_tokens)`` rows of full-vocabulary logits.
     """
-    activations = max_num_batched_tokens * _max_transient_per_token(spec, tp) * dtype_bytes
+    activations = max_num_batched_tokens * _max_transient_per_token(spec, tp, "vllm") * dtype_bytes
     rows = min(max_num_seqs, max_num_batched_tokens)
     extra = int(runtime_constants()["vllm"]["sampler_bytes_per_logit"]["extra"])
     logits = rows * spec.vocab_size * (dtype_bytes + extra)
@@ -290,6 +300,20 @@ def _base_overhead(gpu: Any) -> tuple[int, str]:
     return ctx + workspace, (
         f"device context {format_gib(ctx)} + BLAS workspace {format_gib(workspace)}"
     )
+
+
+def gpu_dependence(runtime: str, gpu: str | None) -> tuple[int, int, int]:
+    """Return everything the estimate takes from the GPU, as a hashable key.
+
+    ``(device overhead bytes, vLLM max_num_batched_tokens, vLLM max_num_seqs)``: two GPUs with
+    the same key give the same components for the same workload (only the fit details
+    differ), so a sweep can share one memory curve between them.
+    """
+    from .gpus import get_gpu
+
+    spec_gpu = None if gpu is None else get_gpu(gpu)
+    limits = _vllm_limits(spec_gpu) if runtime == "vllm" else (0, 0)
+    return (_base_overhead(spec_gpu)[0], *limits)
 
 
 # --------------------------------------------------------------------------- estimate
@@ -361,13 +385,23 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     # ---- activations and logits on one rank
     if runtime == "transformers":
         tokens = work.batch * work.context
-        activations = tokens * _max_transient_per_token(spec, tp) * act_bytes
+        activations = tokens * (_max_transient_per_token(spec, tp, runtime) * act_bytes + 8)
         logits = work.batch * spec.vocab_size * (act_bytes + 4)
         overhead = base_overhead
         assumptions += [
             f"transformers generate(): the {tokens:,}-token prompt is prefilled in one forward "
-            "pass with sdpa attention (no score matrix kept)",
+            "pass with sdpa attention (no score matrix kept); int64 position ids add 8 bytes "
+            "per token",
             "logits are kept for the last position only (logits_to_keep=1) plus an fp32 copy",
+            *(
+                [
+                    "sliding-window layers hold min(context, window) tokens once decoding runs; "
+                    "right after a prefill longer than the window they still hold the whole "
+                    "prompt until the first decode step"
+                ]
+                if any(layer.attention.window for layer in spec.layers)
+                else []
+            ),
             f"overhead: {overhead_text}",
         ]
     elif runtime == "vllm":
@@ -399,7 +433,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             work.ubatch,
             kv.llamacpp_cells(spec, context=work.context, batch=work.batch, ubatch=work.ubatch)[0],
         )
-        layer_peak = ub * _max_transient_per_token(spec, 1) * act_bytes
+        layer_peak = ub * _max_transient_per_token(spec, 1, runtime) * act_bytes
         logits = spec.vocab_size * ub * act_bytes
         head = logits + ub * spec.hidden_size * act_bytes
         activations = max(layer_peak, head) - logits
@@ -446,12 +480,15 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
                 kv_gpu = sum(kv_layers[i] for i in stage)
                 if last:
                     w += output_bytes + split.final
+            output_on_gpu = last and (pp > 1 or ngl > 0)
+            if last and not output_on_gpu:
+                host_bytes += logits  # the output layer runs on the CPU: logits in RAM
             per_stage.append(
                 _Gpu(
                     weights=w,
                     kv_cache=kv_gpu,
                     activations=activations,
-                    logits=logits if last else 0,
+                    logits=logits if output_on_gpu else 0,
                     overhead=overhead,
                 )
             )

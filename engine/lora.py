@@ -13,14 +13,17 @@ names peft matches in the transformers implementation, which we express as GGUF 
 * non-gated MLPs (GPT-2 ``c_fc``/``c_proj``, NeoX ``dense_h_to_4h``...) map up/down;
 * MLA (DeepSeek-V2/V3): q → ``q_proj`` or ``q_a_proj`` + ``q_b_proj``; k or v →
   ``kv_a_proj_with_mqa`` + ``kv_b_proj`` (keys and values share that path);
-* MoE: shared experts are ``nn.Linear`` modules named gate_proj/up_proj/down_proj and are
-  adapted like a dense MLP. Routed experts are **not**: transformers 5 stores every expert of
-  Mixtral, Qwen2/3-MoE, DeepSeek-V2/V3 and gpt-oss as fused 3-D ``nn.Parameter``s
-  (``gate_up_proj`` [experts, 2·inter, hidden], ``down_proj``), which peft's
-  ``target_modules`` cannot match. ``include_experts=True`` counts them the way peft's
-  ``target_parameters`` does (``ParamWrapper``: ``lora_A`` rank·experts × in, ``lora_B``
-  out × rank·experts, i.e. ``rank · experts · (in + out)`` per 3-D parameter, with gate and
-  up fused into one parameter).
+* MoE, as peft 0.21 on transformers 5.24 does it. transformers 5 stores routed experts as
+  fused 3-D ``nn.Parameter``s (``gate_up_proj`` [experts, 2·inter, hidden], ``down_proj``),
+  which ``target_modules`` cannot match. For the model types transformers maps to its
+  ``qwen2_moe`` conversion pattern (deepseek_v2, deepseek_v3, qwen3_moe) peft converts the
+  targets gate_proj/up_proj/down_proj to ``target_parameters``: each expert stack gets a
+  ``ParamWrapper`` (``lora_A`` rank·experts × in, ``lora_B`` out × rank·experts), gate_up
+  with rank doubled, and the dense/shared-expert MLPs lose those targets; gate without up
+  (or up without gate) is rejected ("they are fused into gate_up_proj"). For mixtral,
+  qwen2_moe and gpt_oss the experts are simply not adapted, while shared experts (``nn.Linear``
+  gate_proj/up_proj/down_proj) are. (peft/utils/transformers_weight_conversion.py
+  ``_convert_peft_config_moe``; checked by instantiating peft 0.21.2 on meta-device models.)
 
 Routers (``ffn_gate_inp``), embeddings and lm_head are never targeted.
 """
@@ -30,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import InvalidWorkload
-from .model import ModelSpec, Tensor
+from .model import ModelSpec
 from .workload import LORA_TARGETS
 
 # short target → GGUF tensor names that peft's matching module carries, per layout
@@ -43,11 +46,9 @@ _TARGET_TENSORS: dict[str, tuple[str, ...]] = {
     "up": ("ffn_up", "ffn_up_shexp", "ffn_gate_up"),
     "down": ("ffn_down", "ffn_down_shexp"),
 }
-_EXPERT_TENSORS: dict[str, tuple[str, ...]] = {
-    "gate": ("ffn_gate_exps",),
-    "up": ("ffn_up_exps",),
-    "down": ("ffn_down_exps",),
-}
+# model types whose MLP targets peft converts to the fused expert parameters
+PEFT_EXPERT_TYPES = frozenset({"deepseek_v2", "deepseek_v3", "qwen3_moe"})
+_MLP_TARGETS = ("gate", "up", "down")
 
 
 def _check(targets: Iterable[str], rank: int) -> tuple[str, ...]:
@@ -63,55 +64,71 @@ def _check(targets: Iterable[str], rank: int) -> tuple[str, ...]:
                 field="lora_targets",
             )
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise InvalidWorkload(f"lora_rank must be a whole number >= 1, got {rank!r}", field="lora_rank")
+        raise InvalidWorkload(
+            f"lora_rank must be a whole number >= 1, got {rank!r}", field="lora_rank"
+        )
     return chosen
 
 
 def target_tensor_names(targets: Iterable[str]) -> frozenset[str]:
-    """Return the GGUF tensor names peft wraps for the short ``targets`` (dense modules)."""
+    """Return the GGUF tensor names of the ``nn.Linear`` modules peft wraps for ``targets``."""
     names: set[str] = set()
     for t in targets:
         names.update(_TARGET_TENSORS.get(t, ()))
     return frozenset(names)
 
 
-def lora_tensors(
-    spec: ModelSpec, targets: Iterable[str], *, include_experts: bool = False
-) -> tuple[Tensor, ...]:
-    """Return the base tensors that get an adapter (fused experts once, as one parameter)."""
+def adapted_tensor_names(spec: ModelSpec, targets: Iterable[str]) -> frozenset[str]:
+    """Return the tensor names that get an adapter in ``spec`` (expert stacks included)."""
     chosen = _check(targets, 1)
-    names = target_tensor_names(chosen)
-    out = [t for t in spec.tensors if t.kind == "linear" and t.name in names]
-    if include_experts:
-        expert_names = {n for t in chosen for n in _EXPERT_TENSORS.get(t, ())}
-        out.extend(t for t in spec.tensors if t.kind == "linear" and t.name in expert_names)
-    return tuple(out)
+    names = set(target_tensor_names(chosen))
+    mlp = [t for t in chosen if t in _MLP_TARGETS]
+    if spec.model_type in PEFT_EXPERT_TYPES and spec.is_moe and mlp:
+        if ("gate" in mlp) != ("up" in mlp):
+            raise InvalidWorkload(
+                f"peft cannot adapt only {'gate' if 'gate' in mlp else 'up'} of "
+                f"{spec.model_type}'s experts: gate and up are fused into one gate_up_proj "
+                "parameter; target both gate and up, or neither",
+                field="lora_targets",
+            )
+        names -= {
+            "ffn_gate",
+            "ffn_up",
+            "ffn_down",
+            "ffn_gate_shexp",
+            "ffn_up_shexp",
+            "ffn_down_shexp",
+            "ffn_gate_up",
+        }
+        if "gate" in mlp:
+            names |= {"ffn_gate_exps", "ffn_up_exps"}
+        if "down" in mlp:
+            names.add("ffn_down_exps")
+    return frozenset(names)
 
 
 def lora_params_by_layer(
-    spec: ModelSpec, targets: Iterable[str], rank: int, *, include_experts: bool = False
+    spec: ModelSpec, targets: Iterable[str], rank: int
 ) -> dict[int | None, int]:
     """Return adapter parameters per layer index (``None`` for tensors outside layers)."""
-    chosen = _check(targets, rank)
+    _check(targets, rank)
+    names = adapted_tensor_names(spec, targets)
     counts: dict[int | None, int] = {}
-    fused_done: set[tuple[int | None, str]] = set()
-    for t in lora_tensors(spec, chosen, include_experts=include_experts):
+    for t in spec.tensors:
+        if t.kind != "linear" or t.name not in names:
+            continue
         out_f, in_f = t.shape
-        if t.name in ("ffn_gate_exps", "ffn_up_exps"):
-            # transformers 5 fuses gate and up into one [experts, 2·inter, hidden] parameter
-            key = (t.layer, "gate_up_exps")
-            if key in fused_done:
-                continue
-            fused_done.add(key)
-            n = rank * t.experts * (2 * out_f + in_f)
+        if t.name == "ffn_gate_exps":
+            # one fused [experts, 2·inter, hidden] parameter, adapted at rank 2·r
+            n = 2 * rank * t.experts * (2 * out_f + in_f)
+        elif t.name == "ffn_up_exps":
+            continue
         else:
             n = rank * t.experts * (in_f + out_f)
         counts[t.layer] = counts.get(t.layer, 0) + n
     return counts
 
 
-def lora_params(
-    spec: ModelSpec, targets: Iterable[str], rank: int, *, include_experts: bool = False
-) -> int:
+def lora_params(spec: ModelSpec, targets: Iterable[str], rank: int) -> int:
     """Return the number of LoRA adapter parameters (lora_A + lora_B) peft creates."""
-    return sum(lora_params_by_layer(spec, targets, rank, include_experts=include_experts).values())
+    return sum(lora_params_by_layer(spec, targets, rank).values())

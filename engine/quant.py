@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from math import prod
 from typing import Any, Literal
@@ -569,6 +569,7 @@ def _gguf_dims(t: Tensor) -> int:
     return len(t.shape) + (1 if t.experts > 1 else 0)
 
 
+@lru_cache(maxsize=16384)
 def _category(gname: str) -> str:
     """llama.cpp tensor_get_category: broad roles matched on the GGUF name."""
     if gname == "output.weight":
@@ -971,12 +972,22 @@ def quantize_tensors(
     spec: ModelSpec, fmt_id: str, *, runtime: str = "transformers"
 ) -> tuple[QuantizedTensor, ...]:
     """Return each tensor of ``spec`` as ``runtime`` stores it in format ``fmt_id`` (bytes)."""
+    if not isinstance(fmt_id, str) or not isinstance(runtime, str):
+        raise InvalidWorkload(
+            f"weights and runtime must be names, got {fmt_id!r} and {runtime!r}",
+            field="weights",
+        )
+    return _quantize_cached(spec, _normalize(fmt_id), runtime)
+
+
+@lru_cache(maxsize=512)
+def _quantize_cached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
+    # specs are frozen and hashable, so a sweep over GPUs x contexts reuses the same answer
     if runtime not in RUNTIMES:
         raise InvalidWorkload(
             f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}", field="runtime"
         )
-    is_auto = isinstance(fmt_id, str) and fmt_id.strip().lower() == "auto"
-    if is_auto:
+    if fmt_id == "auto":
         fid = resolve_auto(spec)
         if runtime == "llamacpp":
             return _auto_gguf(spec, fid)

@@ -111,6 +111,7 @@ def test_resolve_by_slug_repo_and_name() -> None:
     assert resolve_model("Llama 3.1 8B") == "llama-3.1-8b"
     assert resolve_model("  mistralai/Mixtral-8x7B-v0.1 ") == "mixtral-8x7b"
     assert resolve_model("https://huggingface.co/openai/gpt-oss-20b") == "gpt-oss-20b"
+    assert resolve_model("Mixtral-8x7B-v0.1") == "mixtral-8x7b"  # repo name without the owner
     for entry in list_models():
         assert resolve_model(entry.slug) == entry.slug
         assert resolve_model(entry.hf_repo) == entry.slug
@@ -149,3 +150,18 @@ def test_every_catalog_model_parses() -> None:
         spec = catalog.load_model(entry.slug)
         assert spec.num_layers > 0, entry.slug
         assert catalog.load_model(entry.slug) is spec  # cached
+
+
+def test_names_never_shadow_another_model() -> None:
+    # Every way of naming a model (slug, repo id, repo name, display name) points at one slug.
+    owner: dict[str, str] = {}
+    for e in list_models():
+        for key in {
+            e.slug,
+            e.hf_repo.lower(),
+            e.hf_repo.split("/")[-1].lower(),
+            e.display_name.lower(),
+        }:
+            assert owner.setdefault(key, e.slug) == e.slug, (
+                f"{key!r} names {owner[key]} and {e.slug}"
+            )

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.arch import parse_config
 from engine.catalog import load_model
 from engine.errors import InvalidWorkload, UnknownGpu
 from engine.gpus import get_gpu
@@ -79,6 +80,33 @@ def test_llamacpp_llama3_8b_q4_k_m_buffers() -> None:
 def test_llamacpp_llama3_8b_kv_1024_mib() -> None:
     est = _est("llama-3-8b", runtime="llamacpp", weights="q8_0", context=8192)
     assert est.components["kv_cache"] == 1024 * MIB
+
+
+# A tiny Llama with Llama-3-8B's proportions (intermediate/hidden = 3.5, 4:1 GQA), prefilled
+# with 2048 tokens in bf16 under torch.no_grad() by transformers 5.24 / torch 2.13 (CPU,
+# sdpa, logits_to_keep=1). A TorchDispatchMode recorded every storage the forward creates
+# and when it is freed: peak 16,531,456 bytes of which 1,048,576 are the KV cache; at the
+# peak (the MLP's act(gate) * up) 4 hidden-sized bf16 tensors, 3 intermediate-sized ones,
+# RoPE cos/sin and the int64 position ids are alive.
+TINY_LLAMA = {
+    "model_type": "llama",
+    "hidden_size": 256,
+    "intermediate_size": 896,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+    "num_hidden_layers": 2,
+    "vocab_size": 1000,
+    "max_position_embeddings": 8192,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+}
+
+
+def test_transformers_prefill_peak_matches_measurement() -> None:
+    spec = parse_config(TINY_LLAMA, name="tiny-llama")
+    est = estimate_inference(spec, InferenceWorkload(context=2048))
+    assert est.components["kv_cache"] == 1_048_576
+    assert est.components["activations"] == 16_531_456 - 1_048_576
 
 
 # --- runtime behaviour -----------------------------------------------------------------
@@ -219,3 +247,46 @@ def test_more_tensor_parallelism_never_needs_more_per_gpu(
             if runtime == "transformers":  # vLLM adds NCCL buffers once tp > 1
                 assert est.per_gpu_bytes <= previous[1]
         previous = (model_bytes, est.per_gpu_bytes)
+
+
+def test_vllm_pads_the_vocabulary_to_64() -> None:
+    # vLLM VocabParallelEmbedding pads GPT-2's 50257 rows to 50304 (DEFAULT_VOCAB_PADDING_SIZE)
+    spec = load_model("gpt2")
+    vllm = estimate_inference(spec, InferenceWorkload(runtime="vllm"))
+    hf = estimate_inference(spec, InferenceWorkload(runtime="transformers"))
+    assert vllm.components["weights"] - hf.components["weights"] == (50304 - 50257) * 768 * 2
+
+
+def test_tensor_parallel_replicates_routers_norms_and_mla_down_projections() -> None:
+    mixtral = load_model("mixtral-8x7b")
+    one = estimate_inference(mixtral, InferenceWorkload(runtime="vllm"))
+    two = estimate_inference(mixtral, InferenceWorkload(runtime="vllm", tp=2))
+    replicated = sum(
+        t.numel * 2
+        for t in mixtral.tensors
+        if t.kind == "norm" or t.name == "ffn_gate_inp" or t.name.endswith("_norm")
+    )
+    half = (one.components["weights"] - replicated) // 2 + replicated
+    assert abs(two.components["weights"] - half) <= 2 * mixtral.num_layers * 8  # ceil rounding
+    v3 = load_model("deepseek-v3")
+    total = v3.total_params * 2
+    eight = estimate_inference(v3, InferenceWorkload(runtime="vllm", weights="bf16", tp=8))
+    latent = sum(t.numel * 2 for t in v3.tensors if t.name in ("attn_kv_a_mqa", "attn_q_a"))
+    assert eight.components["weights"] >= (total - latent) // 8 + latent
+
+
+def test_pipeline_parallel_tied_model_loads_the_head_twice() -> None:
+    spec = load_model("qwen3-0.6b")  # tie_word_embeddings: true
+    one = estimate_inference(spec, InferenceWorkload(runtime="vllm"))
+    two = estimate_inference(spec, InferenceWorkload(runtime="vllm", pp=2))
+    embd = next(t for t in spec.tensors if t.name == "token_embd").numel * 2
+    c = two.components
+    # both stages carry activations and overhead, the last one the logits; the rest is weights
+    stage_weights = (
+        two.total_bytes
+        - two.details["kv_cache_bytes_total"]
+        - 2 * (c["activations"] + c["overhead"])
+        - c["logits"]
+    )
+    assert stage_weights == one.components["weights"] + embd
+    assert c["weights"] < one.components["weights"]

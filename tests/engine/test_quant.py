@@ -384,7 +384,10 @@ def test_properties_on_random_llamas(hidden, inter, layers, vocab, kv, tie):
         assert all(q.nbytes > 0 for q in qts), fid
         assert quant.weights_bytes(spec, fid, runtime=rt) == sum(q.nbytes for q in qts)
         per_format[(fid, rt)] = [q.nbytes for q in qts]
-    # more bits never means fewer bytes, per tensor, within a family on one runtime
+    # more bits never means fewer bytes, per tensor, within a family on one runtime. Tensors
+    # under 2**16 weights are exempt: bitsandbytes double quant stores a 1 KiB code table per
+    # tensor, which outweighs its 3-bytes-per-64-weights saving below ~23,500 weights.
+    big = [t.numel >= 2**16 for t in spec.tensors]
     by_family: dict[tuple[str, str], list[quant.QuantFormat]] = {}
     for f in quant.list_formats():
         if f.family in ("gguf", "mxfp4"):
@@ -394,8 +397,9 @@ def test_properties_on_random_llamas(hidden, inter, layers, vocab, kv, tie):
     for (_, rt), fmts in by_family.items():
         fmts.sort(key=lambda f: f.bits_per_weight)
         for lo, hi in zip(fmts, fmts[1:], strict=False):
-            for a, b in zip(per_format[(lo.id, rt)], per_format[(hi.id, rt)], strict=True):
-                assert a <= b, (lo.id, hi.id, rt)
+            pairs = zip(per_format[(lo.id, rt)], per_format[(hi.id, rt)], big, strict=True)
+            assert all(a <= b for a, b, is_big in pairs if is_big), (lo.id, hi.id, rt)
+            assert sum(per_format[(lo.id, rt)]) <= sum(per_format[(hi.id, rt)])
     # GGUF mixes where one mix's per-tensor types dominate the other's (llama-quant.cpp rules)
     for lo, hi in [("q6_k", "q8_0"), ("q5_k_m", "q6_k"), ("q5_k_s", "q5_k_m"),
                    ("q4_k_m", "q5_k_m"), ("q4_k_s", "q5_k_s"), ("q3_k_m", "q4_k_s"),

@@ -132,15 +132,21 @@ def layer_windows(model, text_cfg, prefix: str) -> list:
 
 
 def main() -> int:
-    results = {}
+    results: dict[str, dict] = {}
+    unloadable: dict[str, dict] = {}
     for key, path in config_paths():
         data = path.read_bytes()
         raw = json.loads(data)
         try:
             results[key] = count(raw)
             results[key]["config_sha256"] = hashlib.sha256(data).hexdigest()
-        except Exception as exc:  # report and continue: one odd config must not stop the rest
-            print(f"{key}: FAILED {type(exc).__name__}: {exc}", file=sys.stderr)
+        except Exception as exc:  # record and continue: one odd config must not stop the rest
+            message = f"{type(exc).__name__}: {exc}"
+            print(f"{key}: FAILED {message}", file=sys.stderr)
+            unloadable[key] = {
+                "config_sha256": hashlib.sha256(data).hexdigest(),
+                "error": message.splitlines()[0][:300],
+            }
             continue
         print(f"{key}: {results[key]['total']:,}")
     doc = {
@@ -150,6 +156,8 @@ def main() -> int:
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "models": results,
+        # configs this transformers version cannot instantiate (no reference for them)
+        "unloadable": unloadable,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")

@@ -279,7 +279,10 @@ def _find_packed_sequence_indices(position_ids: torch.Tensor) -> torch.Tensor | 
 
 
 @contextlib.contextmanager
-def real_path_patches():
+def real_path_patches(enabled: bool = True):
+    if not enabled:
+        yield
+        return
     masking_utils.find_packed_sequence_indices = _find_packed_sequence_indices
     try:
         yield
@@ -467,13 +470,16 @@ def _step(case: Case, model: nn.Module, opt: torch.optim.Optimizer, ids: torch.T
     return phases
 
 
-def measure(case: Case, *, fake: bool) -> dict[str, Any]:
-    """Run warm-up + one tracked step; return the measurement dict for ``case``."""
+def measure(case: Case, *, fake: bool, patch: bool = True) -> dict[str, Any]:
+    """Run warm-up + one tracked step; return the measurement dict for ``case``.
+
+    ``patch=False`` leaves transformers' fake-tensor path alone (only to show the pitfall).
+    """
     raw = load_config(case.model)
     torch.manual_seed(0)
     mode = FakeTensorMode() if fake else contextlib.nullcontext()
     started = time.time()
-    with real_path_patches(), mode:
+    with real_path_patches(patch), mode:
         model = build_model(case, raw, fake=fake)
         opt = build_optimizer(case, model)
         vocab = model.config.get_text_config().vocab_size
@@ -540,8 +546,13 @@ def run_case(case: Case) -> dict[str, Any]:
 def run_validation(case: Case) -> dict[str, Any]:
     fake = measure(case, fake=True)
     real = measure(case, fake=False)
+    unpatched = measure(case, fake=True, patch=False)
     keys = ("peak_bytes", "peak_phase", "phases")
     return {
+        "fake_unpatched_peak_bytes": unpatched["peak_bytes"],
+        "fake_unpatched_forward_end_activations": unpatched["phases"]["forward"]["end"][
+            "activations"
+        ],
         "id": case.case_id,
         "model": case.model,
         "config": load_config(case.model),
@@ -609,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
             validation.append(v)
             print(
                 f"  fake {v['fake']['peak_bytes']} real {v['real']['peak_bytes']} "
-                f"identical={v['identical']}",
+                f"identical={v['identical']} (unpatched fake {v['fake_unpatched_peak_bytes']})",
                 file=sys.stderr,
             )
     if not args.cases and args.validate_only:
