@@ -17,15 +17,21 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
-from engine.inference import estimate_inference
-from engine.quant import list_formats
-from engine.training import estimate_training
+# Run as a script, this file's folder leads sys.path and this module would shadow the
+# `engine` package: put the repository root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
-from engine import fit
-from engine.catalog import load_model
-from engine.gpus import list_gpus
-from engine.workload import InferenceWorkload, TrainingWorkload
+from engine import fit  # noqa: E402
+from engine.catalog import load_model  # noqa: E402
+from engine.gpus import list_gpus  # noqa: E402
+from engine.inference import estimate_inference  # noqa: E402
+from engine.quant import list_formats  # noqa: E402
+from engine.training import estimate_training  # noqa: E402
+from engine.workload import InferenceWorkload, TrainingWorkload  # noqa: E402
 
 SWEEP_TARGET_S = 0.050
 
@@ -81,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         ("max_context on one GPU", lambda: fit.max_context(spec, work, "h100-sxm-80gb")),
     ]
     for label, fn in rows:
-        first, med, best = timed(fn, ns.repeat)
+        try:
+            first, med, best = timed(fn, ns.repeat)
+        except Exception as exc:  # report and go on: the other timings still mean something
+            print(f"  {label:<38} FAILED: {type(exc).__name__}: {exc}")
+            continue
         print(f"  {label:<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / {best * 1e3:.3f} ms")
 
     n_gpus = len(list_gpus())

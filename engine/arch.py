@@ -1048,12 +1048,20 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
     handler = _HANDLERS.get(model_type)
     if handler is None:
         hint = _LEGACY_MODEL_TYPES.get(model_type)
-        hint_text = (
-            f" This is a legacy remote-code config; the model's current config.json on the "
-            f"Hub uses model_type {hint!r}: paste that one instead."
-            if hint
-            else ""
-        )
+        text = raw.get("text_config")
+        text_type = text.get("model_type") if isinstance(text, dict) else None
+        if hint:
+            hint_text = (
+                " This is a legacy remote-code config; the model's current config.json on the "
+                f"Hub uses model_type {hint!r}: paste that one instead."
+            )
+        elif text_type in _HANDLERS:
+            hint_text = (
+                f" Its language model (text_config) is a supported {text_type!r}: paste the "
+                "text_config object to size the language model alone."
+            )
+        else:
+            hint_text = ""
         raise UnsupportedArchitecture(
             f"model_type {model_type!r} is not supported; supported model_types: "
             f"{', '.join(SUPPORTED_MODEL_TYPES)}.{hint_text}",

@@ -644,9 +644,26 @@ class _GridSolver:
         self.q = _quantum(curve)
         self.k_max = hi // self.q
         self.linear: list[tuple[int, int]] = []  # proven-linear grid segments, sorted
+        self._memo: dict[int, int] = {}
+        self._keys: list[int] = []  # grid points evaluated, sorted; values non-decreasing
+        self._vals: list[int] = []
+        for x in list(curve._keys):  # seed: a point in ((k-1)q, kq] has the value of kq
+            k = -(-x // self.q)
+            if 1 <= k <= self.k_max and k not in self._memo:
+                self._add(k, curve(x))
+
+    def _add(self, k: int, value: int) -> None:
+        self._memo[k] = value
+        i = bisect.bisect_left(self._keys, k)
+        self._keys.insert(i, k)
+        self._vals.insert(i, value)
 
     def g(self, k: int) -> int:
-        return self.curve(k * self.q)
+        value = self._memo.get(k)
+        if value is None:
+            value = self.curve(k * self.q)
+            self._add(k, value)
+        return value
 
     def _proven(self, a: int, b: int) -> tuple[int, int] | None:
         i = bisect.bisect_right(self.linear, (a, self.k_max + 1)) - 1
@@ -661,10 +678,8 @@ class _GridSolver:
             return 0  # the curve is constant on [1, q]: nothing fits
         if self.g(self.k_max) <= budget:
             return self.k_max * q
-        keys = self._grid_keys()
-        vals = [self.g(k) for k in keys]
-        i = bisect.bisect_right(vals, budget)
-        a, b = keys[i - 1], keys[i]  # g(a) <= budget < g(b)
+        i = bisect.bisect_right(self._vals, budget)
+        a, b = self._keys[i - 1], self._keys[i]  # g(a) <= budget < g(b)
         while b - a > 1:
             seg = self._proven(a, b)
             if seg is not None:
@@ -684,10 +699,6 @@ class _GridSolver:
             else:
                 b = m
         return a * q
-
-    def _grid_keys(self) -> list[int]:
-        q = self.q
-        return [x // q for x in self.curve._keys if x % q == 0 and 1 <= x // q <= self.k_max]
 
 
 def _context_key(estimate: Estimate) -> tuple[Any, ...]:
@@ -751,7 +762,7 @@ def sweep_context_limits(
         f_rep, f_off = fmt_class[fmt]
         for g in gpu_list:
             g_rep, g_off = gpu_class[_slug(g)]
-            budget = budget_bytes(g, replace(work, gpu=_slug(g))) - f_off - g_off
+            budget = budget_bytes(g, work) - f_off - g_off
             pending.setdefault((f_rep, _slug(g_rep)), []).append((fmt, g, budget))
 
     for (f_rep, g_rep_slug), pairs in pending.items():
@@ -914,8 +925,30 @@ def _estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
     return estimate_training(spec, work)
 
 
+def _training_need(spec: ModelSpec, work: TrainingWorkload) -> Callable[[int], int]:
+    """Memoised ``GPU count -> bytes on the most-loaded GPU`` for this training workload.
+
+    Training estimates depend on how many GPUs there are, not on which GPU: the memo is
+    shared by every GPU kind (``test_fit`` checks that naming a GPU changes nothing).
+    """
+    base = replace(work, gpu=None)
+    memo: dict[int, int] = {}
+
+    def need(n: int) -> int:
+        if n not in memo:
+            memo[n] = _need_max(_estimate_training(spec, replace(base, gpus=n)))
+        return memo[n]
+
+    return need
+
+
 def fewest_training_gpus(
-    spec: ModelSpec, work: TrainingWorkload, gpu: Any, *, max_gpus: int = 1024
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    gpu: Any,
+    *,
+    max_gpus: int = 1024,
+    _need: Callable[[int], int] | None = None,
 ) -> tuple[int, TrainingWorkload] | None:
     """Return ``(gpus, workload)`` for the fewest GPUs of kind ``gpu`` that fit, or None.
 
@@ -924,14 +957,14 @@ def fewest_training_gpus(
     falls. Stages 0-2 shard less, so the same search may find no answer.
     """
     gpu = _gpu(gpu)
+    need = _need or _training_need(spec, work)
     budget = int(gpu.usable_bytes)
     mp = work.tp * work.pp
     dp = 1
-    limit = 1 if _single_only(gpu) else min(max_gpus, MAX_GPUS)
+    limit = mp if _single_only(gpu) else min(max_gpus, MAX_GPUS)
     while dp * mp <= limit:
-        trial = replace(work, gpus=dp * mp, gpu=_slug(gpu))
-        if _need_max(_estimate_training(spec, trial)) <= budget:
-            return dp * mp, trial
+        if need(dp * mp) <= budget:
+            return dp * mp, replace(work, gpus=dp * mp, gpu=_slug(gpu))
         dp *= 2
     return None
 
@@ -945,35 +978,38 @@ def fit_training(
 ) -> dict[str, Any]:
     """Return the training fit (schema 1): the chosen GPU, and every GPU kind ranked by price.
 
-    For the chosen GPU (``work.gpu``): fits as given, and the fewest GPUs with the
-    workload's ZeRO stage and with ZeRO-3. Options: the fewest GPUs of each kind with
-    ZeRO-3 (when the workload shards: more than one GPU), cheapest first.
+    For the chosen GPU (``work.gpu``): whether the workload fits as given, and the fewest
+    GPUs with the workload's ZeRO stage and with ZeRO-3. Options: the fewest GPUs of each
+    kind (up to ``max_gpus``) with ZeRO-3, cheapest first.
     """
     if gpus is None:
         from .gpus import list_gpus
 
         gpus = list_gpus()
     chosen: dict[str, Any] | None = None
+    z3_work = replace(work, zero=3)
+    z3_need = _training_need(spec, z3_work)
     if work.gpu is not None:
         gpu = _gpu(work.gpu)
         estimate = _estimate_training(spec, work)
         result = fits(estimate, gpu)
-        own = fewest_training_gpus(spec, work, gpu, max_gpus=max_gpus)
-        z3 = fewest_training_gpus(spec, replace(work, zero=3), gpu, max_gpus=max_gpus)
+        own_need = z3_need if work.zero == 3 else None
+        own = fewest_training_gpus(spec, work, gpu, max_gpus=max_gpus, _need=own_need)
+        z3 = fewest_training_gpus(spec, z3_work, gpu, max_gpus=max_gpus, _need=z3_need)
         chosen = {
             **result.to_dict(),
             "name": _name(gpu),
+            "warnings": list(estimate.warnings),
             "fewest_gpus": own[0] if own else None,
             "fewest_gpus_zero3": z3[0] if z3 else None,
         }
     options: list[TrainingOption] = []
-    z3_work = replace(work, zero=3)
     for g in gpus:
-        found = fewest_training_gpus(spec, z3_work, g, max_gpus=max_gpus)
+        found = fewest_training_gpus(spec, z3_work, g, max_gpus=max_gpus, _need=z3_need)
         if found is None:
             continue
-        n, trial = found
-        need = _need_max(_estimate_training(spec, trial))
+        n = found[0]
+        need = z3_need(n)
         price = _price(g)
         options.append(
             TrainingOption(

@@ -17,17 +17,21 @@ Formulas (sources in ``engine/data/runtimes.json`` and ``engine/kv.py``):
 * kv_cache: ``engine.kv`` (paged 16-token blocks in vLLM, n_ctx padded to 256 in llama.cpp,
   sliding windows per runtime).
 * activations: the transient peak of one layer while processing ``T`` tokens at once, per
-  token ``(2·hidden + max(attention, MLP intermediates)) × bytes``: residual and normed
-  hidden state, plus either q/k/v/attention output or the gate/up and activated MLP widths
-  (each split by tp). ``T`` is the whole prompt for transformers (``batch × context``, one
-  prefill), ``max_num_batched_tokens`` for vLLM (chunked prefill; its profiler reserves that
-  peak), ``n_ubatch`` for llama.cpp (f32 intermediates). Attention runs in fused kernels
+  token ``(k·hidden + max(attention, MLP intermediates)) × bytes``: the MLP term is the
+  gate/up output and the activated width (3 × intermediate for a gated MLP), the attention
+  term q/k/v and the attention output (each split by tp). transformers keeps ``k = 4``
+  hidden-sized tensors alive plus RoPE cos/sin and int64 position ids (measured with a
+  tensor-tracking dispatch mode, see tests); vLLM and llama.cpp keep ``k = 2`` (in-place
+  residual). ``T`` is the whole prompt for transformers (``batch × context``, one prefill),
+  ``max_num_batched_tokens`` for vLLM (chunked prefill; its profiler reserves that peak),
+  ``n_ubatch`` for llama.cpp (f32 intermediates). Attention runs in fused kernels
   (transformers' default sdpa, vLLM's FlashAttention, llama.cpp ``-fa auto``), so no
   context × context score matrix is counted.
 * logits: transformers ``generate()`` keeps the last position's logits plus an fp32 copy
   (``batch × vocab × (dtype + 4)``); vLLM's sampler profile computes ``max_num_seqs`` rows
-  (``dtype + 4 + 4`` bytes each); llama.cpp's compute buffer holds an f32
-  ``n_vocab × n_ubatch`` logits tensor (the worst-case graph has one output per token).
+  of ``dtype + 12`` bytes (fp32 logits, probabilities and one more fp32 tensor); llama.cpp's
+  compute buffer holds an f32 ``n_vocab × n_ubatch`` logits tensor (the worst-case graph
+  has one output per token).
 * overhead: CUDA context and cuBLAS workspace; vLLM adds non-torch memory, CUDA graphs and
   (tp > 1) communication buffers. vLLM's ``gpu_memory_utilization × usable`` pre-allocation
   is reported as ``reserved_bytes`` and never added to the need.
@@ -522,8 +526,8 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     gpu_totals = tuple(g.total for g in per_stage for _ in range(tp))
     worst = max(per_stage, key=lambda g: g.total)
     host_bytes += host_weights + host_kv
-    details["kv_cache_bytes_total"] = sum(g.kv_cache for g in per_stage) * tp
-    details["weights_bytes_total"] = split.total_unsplit
+    details["kv_cache_total_bytes"] = sum(g.kv_cache for g in per_stage) * tp
+    details["weights_total_bytes"] = split.total_unsplit
     details["host_weights_bytes"] = host_weights
     details["host_kv_cache_bytes"] = host_kv
 
@@ -551,12 +555,14 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             details["vllm_kv_pool_bytes"] = max(0, reserved - (worst.total - worst.kv_cache))
         need = max(gpu_totals)
         fits = need <= budget
-        details["gpu"] = gpu.slug
-        details["usable_bytes"] = usable
-        details["budget_bytes"] = budget
-        details["fits"] = fits
-        details["headroom_bytes"] = max(0, budget - need)
-        details["shortfall_bytes"] = max(0, need - budget)
+        details["fit"] = {
+            "gpu": gpu.slug,
+            "usable_bytes": usable,
+            "budget_bytes": budget,
+            "fits": fits,
+            "headroom_bytes": max(0, budget - need),
+            "shortfall_bytes": max(0, need - budget),
+        }
         if not fits:
             what = (
                 f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}"

@@ -147,28 +147,25 @@ def uses_interleaved_swa(spec: ModelSpec) -> bool:
 
 
 def tokens_kept(
-    att: AttentionSpec,
+    window: int,
     *,
     context: int,
     runtime: str,
     max_num_batched_tokens: int = 2048,
-    hybrid: bool = True,
-    windowed_model: bool = True,
+    full_pages: bool = False,
 ) -> int:
-    """Return cache slots one sequence holds in this layer (transformers, vLLM).
+    """Return cache slots one sequence holds in a layer (transformers, vLLM).
 
-    ``windowed_model`` is False when vLLM's hybrid manager is off and the model mixes full and
-    sliding layers: then every layer gets full-size pages.
+    ``window`` is the layer's sliding window (0 = full attention). ``full_pages`` is vLLM
+    without the hybrid manager on a model that mixes full and sliding layers: every layer
+    then gets full-size pages.
     """
     if runtime == "vllm":
-        if _is_windowed(att) and hybrid and windowed_model:
-            window = att.window or 0
+        if window and not full_pages:
             tokens = min(window - 1 + max_num_batched_tokens, context)
             return (ceil_div(tokens, VLLM_BLOCK_TOKENS) + 1) * VLLM_BLOCK_TOKENS
         return ceil_div(context, VLLM_BLOCK_TOKENS) * VLLM_BLOCK_TOKENS
-    if _is_windowed(att):
-        return min(context, att.window or context)
-    return context
+    return min(context, window) if window else context
 
 
 def llamacpp_cells(spec: ModelSpec, *, context: int, batch: int, ubatch: int) -> tuple[int, int]:
@@ -222,7 +219,7 @@ def kv_layer_bytes(
     interleaved = uses_interleaved_swa(spec)
     if runtime == "llamacpp":
         full_cells, swa_cells = llamacpp_cells(spec, context=context, batch=batch, ubatch=ubatch)
-    windowed_model = not (runtime == "vllm" and not hybrid and interleaved)
+    full_pages = runtime == "vllm" and not hybrid and interleaved
     memo: dict[tuple[int, int], int] = {}
     out = []
     for key in keys:
@@ -231,15 +228,14 @@ def kv_layer_bytes(
             elems, window = key
             if runtime == "llamacpp":
                 slots = swa_cells if interleaved and window else full_cells
-            elif runtime == "vllm":
-                if window and hybrid and windowed_model:
-                    tokens = min(window - 1 + max_num_batched_tokens, context)
-                    blocks = ceil_div(tokens, VLLM_BLOCK_TOKENS) + 1
-                else:
-                    blocks = ceil_div(context, VLLM_BLOCK_TOKENS)
-                slots = blocks * VLLM_BLOCK_TOKENS * batch
             else:
-                slots = (min(context, window) if window else context) * batch
+                slots = batch * tokens_kept(
+                    window,
+                    context=context,
+                    runtime=runtime,
+                    max_num_batched_tokens=max_num_batched_tokens,
+                    full_pages=full_pages,
+                )
             value = ceil_div(elems * slots * num, den)
             memo[key] = value
         out.append(value)

@@ -58,11 +58,8 @@ class GgmlType:
     type_id: int  # must match enum ggml_type (ggml.h)
     block_size: int
     parts: tuple[tuple[str, int], ...]  # (struct member, bytes)
+    bytes_per_block: int  # sum of parts, computed by the loader (ggml_types)
     source: str
-
-    @property
-    def bytes_per_block(self) -> int:
-        return sum(n for _, n in self.parts)
 
     @property
     def bits_per_weight(self) -> Fraction:
@@ -121,6 +118,7 @@ def ggml_types() -> dict[str, GgmlType]:
             type_id=row["id"],
             block_size=row["block_size"],
             parts=tuple((p, n) for p, n in row["parts"]),
+            bytes_per_block=sum(n for _, n in row["parts"]),
             source=row["source"],
         )
     return table
@@ -847,12 +845,74 @@ def _fallback(new_type: str, ne0: int) -> str:
     return fb if ne0 % get_ggml_type(fb).block_size == 0 else "F16"
 
 
+@dataclass(frozen=True)
+class _GgufEntry:
+    """One spec tensor as llama-quantize sees it (computed once per spec)."""
+
+    index: int  # position in spec.tensors
+    tensor: Tensor
+    gname: str  # GGUF name, e.g. "blk.3.attn_v.weight"
+    category: str
+    role: Literal["f32", "keep", "quant"]  # F32 always / the file's float type / quantizable
+    ne0: int  # row length (in_features)
+    rows: int  # rows over all experts
+
+
+@dataclass(frozen=True)
+class _GgufPlan:
+    entries: tuple[_GgufEntry, ...]  # in weight_name_comparer order: layer (-1 first), name
+    by_index: tuple[_GgufEntry, ...]  # in spec order
+    arch: str
+    n_layer: int
+    n_expert: int
+    n_gqa: int
+    is_70b: bool
+    has_tied_embeddings: bool
+    n_attention_wv: int
+
+
 _LLAMA_ARCH_TYPES = ("llama", "mistral", "mixtral")  # converted as LLM_ARCH_LLAMA
 
 
-def _quant_state(
-    spec: ModelSpec, ft: _GgufFileType, ordered: list[tuple[Tensor, str]]
-) -> _QuantState:
+_PLANS: dict[int, tuple[ModelSpec, _GgufPlan]] = {}
+
+
+def _gguf_plan(spec: ModelSpec) -> _GgufPlan:
+    """The per-spec part of llama-quantize's work, memoized by spec identity."""
+    hit = _PLANS.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    plan = _build_gguf_plan(spec)
+    if len(_PLANS) >= 256:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[id(spec)] = (spec, plan)
+    return plan
+
+
+def _build_gguf_plan(spec: ModelSpec) -> _GgufPlan:
+    entries = []
+    for i, t in enumerate(spec.tensors):
+        gname = _gguf_name(t)
+        if _gguf_source_type(t, gname, "F16") == "F32":
+            role = "f32"
+        elif t.kind == "other" or not _allows_quantization(t, gname):
+            # "other" tensors (e.g. a vision tower) are not in the language-model GGUF that
+            # llama-quantize rewrites (llama.cpp keeps them in a separate mmproj file)
+            role = "keep"
+        else:
+            role = "quant"
+        entries.append(
+            _GgufEntry(
+                index=i,
+                tensor=t,
+                gname=gname,
+                category=_category(gname),
+                role=role,
+                ne0=t.shape[-1],
+                rows=prod(t.shape[:-1]) * t.experts,
+            )
+        )
+    entries.sort(key=lambda e: (-1 if e.tensor.layer is None else e.tensor.layer, e.gname))
     first = spec.layers[0].attention if spec.layers else None
     if first is None:
         n_gqa = 1
@@ -861,59 +921,62 @@ def _quant_state(
     else:
         n_gqa = first.num_heads // max(1, first.num_kv_heads)
     arch = "llama" if spec.model_type in _LLAMA_ARCH_TYPES else spec.model_type
-    qs = _QuantState(
-        ftype=ft.name,
+    return _GgufPlan(
+        entries=tuple(entries),
+        by_index=tuple(sorted(entries, key=lambda e: e.index)),
         arch=arch,
         n_layer=spec.num_layers,
         n_expert=max((layer.mlp.num_experts for layer in spec.layers), default=0),
         n_gqa=n_gqa,
         # llama-model.cpp: LLM_ARCH_LLAMA with 80 layers and GQA is LLM_TYPE_70B
         is_70b=arch == "llama" and spec.num_layers == 80 and n_gqa > 1,
-        has_imatrix=ft.imatrix,
-        has_tied_embeddings=not any(g == "output.weight" for _, g in ordered),
+        has_tied_embeddings=not any(e.gname == "output.weight" for e in entries),
+        n_attention_wv=sum(1 for e in entries if e.category in _ATTN_V_LIKE),
     )
-    qs.n_attention_wv = sum(1 for _, g in ordered if _category(g) in _ATTN_V_LIKE)
-    return qs
-
-
-def _gguf_order(spec: ModelSpec) -> list[tuple[Tensor, str]]:
-    """Tensors in llama.cpp's weight_name_comparer order: layer (-1 outside), then name."""
-    named = [(t, _gguf_name(t)) for t in spec.tensors]
-    return sorted(named, key=lambda tg: (-1 if tg[0].layer is None else tg[0].layer, tg[1]))
 
 
 def _gguf_types(
     spec: ModelSpec, ft: _GgufFileType, *, float_type: str = "F16", expert_type: str | None = None
-) -> dict[int, str]:
-    """ggml type per spec tensor index, as llama-quantize writes file type ``ft``."""
-    ordered = _gguf_order(spec)
-    qs = _quant_state(spec, ft, ordered)
+) -> list[str]:
+    """ggml type per spec tensor (in spec order), as llama-quantize writes file type ``ft``."""
+    plan = _gguf_plan(spec)
+    qs = _QuantState(
+        ftype=ft.name,
+        arch=plan.arch,
+        n_layer=plan.n_layer,
+        n_expert=plan.n_expert,
+        n_gqa=plan.n_gqa,
+        is_70b=plan.is_70b,
+        has_imatrix=ft.imatrix,
+        has_tied_embeddings=plan.has_tied_embeddings,
+        n_attention_wv=plan.n_attention_wv,
+    )
     default = ft.default_type
     quantized_default = default not in ("F32", "F16", "BF16")
-    index = {id(t): i for i, t in enumerate(spec.tensors)}
-    types: dict[int, str] = {}
-    for t, gname in ordered:
-        source = _gguf_source_type(t, gname, float_type)
-        if expert_type is not None and t.experts > 1 and _allows_quantization(t, gname):
-            new = _fallback(expert_type, t.shape[-1])
-        elif t.kind == "other" or not _allows_quantization(t, gname):
-            # "other" tensors (e.g. a vision tower) are not in the language-model GGUF that
-            # llama-quantize rewrites (llama.cpp keeps them in a separate mmproj file)
-            new = source
+    types = [""] * len(plan.entries)
+    for e in plan.entries:
+        if e.role == "f32":
+            new = "F32"
+        elif expert_type is not None and e.tensor.experts > 1 and e.role == "quant":
+            new = _fallback(expert_type, e.ne0)
+        elif e.role == "keep":
+            new = float_type
         elif not quantized_default:
             new = default
         else:
-            ne0 = t.shape[-1]
-            new = _get_type_impl(qs, default, t, gname, _category(gname), ne0)
-            new = _fallback(new, ne0)
-        types[index[id(t)]] = new
+            new = _get_type_impl(qs, default, e.tensor, e.gname, e.category, e.ne0)
+            new = _fallback(new, e.ne0)
+        types[e.index] = new
     return types
 
 
+@lru_cache(maxsize=4096)
+def _row_bytes(type_name: str, ne0: int) -> int:
+    return get_ggml_type(type_name).row_bytes(ne0)
+
+
 def _gguf_nbytes(t: Tensor, type_name: str) -> int:
-    ggml = get_ggml_type(type_name)
-    rows = prod(t.shape[:-1]) * t.experts
-    return rows * ggml.row_bytes(t.shape[-1])
+    return prod(t.shape[:-1]) * t.experts * _row_bytes(type_name, t.shape[-1])
 
 
 def _quantize_gguf(
@@ -921,7 +984,8 @@ def _quantize_gguf(
 ) -> tuple[QuantizedTensor, ...]:
     types = _gguf_types(spec, ft, float_type=float_type, expert_type=expert_type)
     return tuple(
-        QuantizedTensor(t, types[i], _gguf_nbytes(t, types[i])) for i, t in enumerate(spec.tensors)
+        QuantizedTensor(e.tensor, types[e.index], e.rows * _row_bytes(types[e.index], e.ne0))
+        for e in _gguf_plan(spec).by_index
     )
 
 
@@ -980,9 +1044,25 @@ def quantize_tensors(
     return _quantize_cached(spec, _normalize(fmt_id), runtime)
 
 
-@lru_cache(maxsize=512)
+_RESULTS: dict[tuple[int, str, str], tuple[ModelSpec, tuple[QuantizedTensor, ...]]] = {}
+_RESULTS_MAX = 1024
+
+
 def _quantize_cached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
-    # specs are frozen and hashable, so a sweep over GPUs x contexts reuses the same answer
+    """Memoize by spec identity: hashing a frozen ModelSpec walks every tensor, which costs
+    more than a lookup should. The cache holds the spec, so its id cannot be reused."""
+    key = (id(spec), fmt_id, runtime)
+    hit = _RESULTS.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    result = _quantize_uncached(spec, fmt_id, runtime)
+    if len(_RESULTS) >= _RESULTS_MAX:
+        _RESULTS.pop(next(iter(_RESULTS)))
+    _RESULTS[key] = (spec, result)
+    return result
+
+
+def _quantize_uncached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
     if runtime not in RUNTIMES:
         raise InvalidWorkload(
             f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}", field="runtime"

@@ -189,6 +189,7 @@ def test_matches_transformers_reference(key: str) -> None:
     assert spec.tie_word_embeddings == entry["tied"]
     assert list(spec.per_layer_params) == entry["per_layer"]
     assert [layer.attention.window for layer in spec.layers] == entry["windows"]
+    assert [layer.attention.kv_elems_per_token for layer in spec.layers] == entry["kv_elems"]
     if "active" in entry:
         assert spec.active_params_per_token == entry["active"]
     else:
@@ -494,3 +495,10 @@ def test_llama_closed_form(hidden, heads_kv, layers, inter, vocab, tied) -> None
     spec = parse_config(raw)
     assert spec.total_params == expected
     assert spec.per_layer_params == (per_layer,) * layers
+
+
+def test_multimodal_wrapper_points_at_text_config() -> None:
+    raw = {"model_type": "llava", "text_config": fixture("llama-2-7b")}
+    with pytest.raises(UnsupportedArchitecture, match="text_config"):
+        parse_config(raw)
+    assert parse_config(raw["text_config"]).total_params == 6_738_415_616

@@ -61,7 +61,9 @@ def test_vllm_reserved_is_reported_not_added() -> None:
     assert est.reserved_bytes == int(get_gpu("h100").usable_bytes * 0.9)
     assert est.per_gpu_bytes == sum(est.components.values()) < est.reserved_bytes
     assert est.details["vllm_kv_pool_bytes"] > 50 * GIB  # vLLM logged 53.29 GiB for KV
-    assert est.details["fits"] is True and est.details["budget_bytes"] == est.reserved_bytes
+    fit = est.details["fit"]
+    assert fit["fits"] is True and fit["budget_bytes"] == est.reserved_bytes
+    assert fit["gpu"] == "h100-sxm-80gb" and fit["usable_bytes"] == get_gpu("h100").usable_bytes
     assert _est("llama-3-8b", runtime="transformers", gpu="h100").reserved_bytes is None
 
 
@@ -152,7 +154,7 @@ def test_pipeline_parallel_stages() -> None:
     est = _est("llama-3.1-8b", runtime="vllm", pp=4)
     assert len(est.gpu_bytes) == 4
     one = _est("llama-3.1-8b", runtime="vllm")
-    assert est.details["weights_bytes_total"] == one.details["weights_bytes_total"]
+    assert est.details["weights_total_bytes"] == one.details["weights_total_bytes"]
 
 
 def test_invalid_parallelism_names_the_fix() -> None:
@@ -174,8 +176,9 @@ def test_warnings_and_fit_details() -> None:
     est = _est("llama-3-8b", context=16384, gpu="rtx-4090")
     assert any("max_position_embeddings" in w for w in est.warnings)
     big = _est("llama-3.1-70b", gpu="rtx-4090")
-    assert big.details["fits"] is False and big.details["headroom_bytes"] == 0
-    assert big.details["shortfall_bytes"] == big.per_gpu_bytes - get_gpu("rtx-4090").usable_bytes
+    fit = big.details["fit"]
+    assert fit["fits"] is False and fit["headroom_bytes"] == 0
+    assert fit["shortfall_bytes"] == big.per_gpu_bytes - get_gpu("rtx-4090").usable_bytes
     assert any("RTX 4090" in w for w in big.warnings)
     apple = _est("llama-3.1-8b", runtime="llamacpp", weights="q4_k_m", gpu="m3-max-128gb")
     assert apple.components["overhead"] == 0
@@ -284,7 +287,7 @@ def test_pipeline_parallel_tied_model_loads_the_head_twice() -> None:
     # both stages carry activations and overhead, the last one the logits; the rest is weights
     stage_weights = (
         two.total_bytes
-        - two.details["kv_cache_bytes_total"]
+        - two.details["kv_cache_total_bytes"]
         - 2 * (c["activations"] + c["overhead"])
         - c["logits"]
     )

@@ -4,21 +4,26 @@ Run in the reference venv (torch + transformers):
 
     /work/refenv/bin/python tools/reference/params.py
 
-For every config under engine/data/models/*/config.json and tests/fixtures/configs/*.json
-it instantiates ``AutoModelForCausalLM.from_config(config)`` on the meta device (no memory,
-no weights) and records, counting each parameter once (tied weights deduplicated, as
-``model.num_parameters()`` does):
+For every config under engine/data/models/*/config.json, tests/fixtures/configs/*.json and
+tests/fixtures/configs/variants/*.json it instantiates ``AutoModelForCausalLM.from_config``
+on the meta device (no memory, no weights; a ``quantization_config`` is dropped so the logical
+parameters are counted) and records, counting each parameter once (tied weights deduplicated,
+as ``model.num_parameters()`` does):
 
 * ``total``      - model.num_parameters()
 * ``embedding``  - the input token embedding plus learned position embeddings
 * ``lm_head``    - the output projection (weight + bias) when not tied to the embedding
 * ``per_layer``  - parameters under each decoder layer of the language model
+* ``other``      - the rest (final norm; a vision tower and projector for Gemma 3)
+* ``tied``       - whether the output projection shares the embedding's weight
+* ``kv_elems``   - per decoder layer, K/V elements cached per token (MLA: the latent)
 * ``windows``    - per decoder layer, the sliding window its attention uses (None = global)
 * ``active``     - for MoE: total minus the routed experts a token does not use
                    (each routed expert stack counts num_experts_per_tok / num_experts)
 
 and writes tests/reference/params.json (sorted keys) with the torch/transformers versions and
 each config file's sha256, so a test can tell when a config changed after the reference ran.
+Configs this transformers cannot instantiate are listed under ``unloadable`` with the error.
 """
 
 from __future__ import annotations
@@ -98,6 +103,7 @@ def count(raw: dict) -> dict:
     entry = {
         "model_type": raw["model_type"],
         "windows": layer_windows(model, text_cfg, prefix),
+        "kv_elems": layer_kv_elems(model, prefix),
         "total": total,
         "embedding": embedding,
         "lm_head": lm_head,
@@ -131,6 +137,61 @@ def layer_windows(model, text_cfg, prefix: str) -> list:
     return windows
 
 
+def _out(module) -> int:
+    """Output width of a Linear (weight (out, in)) or a GPT-2 Conv1D (weight (in, out))."""
+    return module.nf if hasattr(module, "nf") else module.out_features
+
+
+def _in(module) -> int:
+    return module.nx if hasattr(module, "nx") else module.in_features
+
+
+def layer_kv_elems(model, prefix: str) -> list[int]:
+    """K/V elements each decoder layer caches per token, read off the projection shapes:
+    k + v widths (separate or fused: fused width minus the query width, which is the output
+    projection's input width); for MLA the compressed latent + rope key width."""
+    kv = []
+    for layer in model.get_submodule(prefix.rstrip(".")):
+        attn = next(
+            getattr(layer, n)
+            for n in ("self_attn", "attention", "self_attention", "attn")
+            if hasattr(layer, n)
+        )
+        if hasattr(attn, "kv_a_proj_with_mqa"):
+            kv.append(attn.kv_a_proj_with_mqa.out_features)
+        elif hasattr(attn, "k_proj"):
+            kv.append(attn.k_proj.out_features + attn.v_proj.out_features)
+        else:
+            fused = next(
+                getattr(attn, n)
+                for n in ("qkv_proj", "query_key_value", "c_attn")
+                if hasattr(attn, n)
+            )
+            out = next(getattr(attn, n) for n in ("o_proj", "dense", "c_proj") if hasattr(attn, n))
+            kv.append(_out(fused) - _in(out))
+    return kv
+
+
+def dump(doc: dict) -> str:
+    """JSON with sorted keys, one line per model entry (short diffs when one model changes)."""
+    lines = ["{"]
+    keys = sorted(doc)
+    for n, key in enumerate(keys):
+        comma = "," if n < len(keys) - 1 else ""
+        value = doc[key]
+        if isinstance(value, dict) and value:
+            lines.append(f" {json.dumps(key)}: {{")
+            items = sorted(value.items())
+            for m, (name, entry) in enumerate(items):
+                inner = "," if m < len(items) - 1 else ""
+                lines.append(f"  {json.dumps(name)}: {json.dumps(entry, sort_keys=True)}{inner}")
+            lines.append(f" }}{comma}")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, sort_keys=True)}{comma}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     results: dict[str, dict] = {}
     unloadable: dict[str, dict] = {}
@@ -160,7 +221,7 @@ def main() -> int:
         "unloadable": unloadable,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+    OUT.write_text(dump(doc))
     print(f"wrote {OUT.relative_to(ROOT)} ({len(results)} models)")
     return 0
 
