@@ -18,8 +18,8 @@ Every figure comes from ``engine.api.call`` -- the same entry point the browser 
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import base64
+import concurrent.futures
 import datetime as dt
 import functools
 import hashlib
@@ -38,7 +38,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, ClassVar, TypedDict
 
 ROOT = Path(__file__).resolve().parent
 PUBLIC = ROOT / "public"
@@ -158,7 +158,11 @@ def engine_try(op: str, args: dict[str, Any]) -> tuple[Any, dict[str, Any] | Non
     except ModuleNotFoundError as exc:  # an engine module not written yet: page says so
         if not (exc.name or "").startswith("engine."):
             raise
-        return None, {"type": "unavailable", "message": f"not available yet ({exc.name})", "field": None}
+        return None, {
+            "type": "unavailable",
+            "message": f"not available yet ({exc.name})",
+            "field": None,
+        }
 
 
 @dataclass(frozen=True)
@@ -401,7 +405,9 @@ def compute_gpu_fits(gpu: Mapping[str, Any], models: Iterable[ModelFacts]) -> tu
             for ctx, total in row.ladder:
                 if total <= capacity:
                     best = (ctx, total)
-            fits.append(GpuFit(facts.slug, row.fmt, best[0] if best else None, best[1] if best else None))
+            fits.append(
+                GpuFit(facts.slug, row.fmt, best[0] if best else None, best[1] if best else None)
+            )
     return tuple(fits)
 
 
@@ -441,7 +447,12 @@ def _read_params(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRo
         value = result["total"] if result else None
         rows.append(
             _accuracy_row(
-                "Parameter count", name, "params", ref["total"], value, source,
+                "Parameter count",
+                name,
+                "params",
+                ref["total"],
+                value,
+                source,
                 error["message"] if error else "",
             )
         )
@@ -452,7 +463,8 @@ def _read_kv(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
     """kv_cache.json: bytes transformers' cache holds after prefill and decode (measured)."""
     rows = []
     versions = raw.get("versions", {})
-    source = f"measured with torch {versions.get('torch', '?')}, transformers {versions.get('transformers', '?')}"
+    torch, transformers = versions.get("torch", "?"), versions.get("transformers", "?")
+    source = f"measured with torch {torch}, transformers {transformers}"
     for case in raw.get("cases", []):
         dtype = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(case.get("dtype"))
         if dtype is None:
@@ -474,7 +486,12 @@ def _read_kv(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
             )
             rows.append(
                 _accuracy_row(
-                    "KV cache", label, "bytes", measured["total_storage_bytes"], value, source,
+                    "KV cache",
+                    label,
+                    "bytes",
+                    measured["total_storage_bytes"],
+                    value,
+                    source,
                     error["message"] if error else "",
                 )
             )
@@ -612,9 +629,9 @@ def build_wheel(engine_dir: Path = ENGINE_DIR, *, version: str) -> tuple[str, by
         "Requires-Python: >=3.11\nLicense: MIT\n"
     ).encode()
     wheel_meta = (
-        "Wheel-Version: 1.0\nGenerator: vram-insight build.py\n"
-        "Root-Is-Purelib: true\nTag: py3-none-any\n"
-    ).encode()
+        b"Wheel-Version: 1.0\nGenerator: vram-insight build.py\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     files.append((f"{dist_info}/METADATA", metadata))
     files.append((f"{dist_info}/WHEEL", wheel_meta))
     files.append((f"{dist_info}/top_level.txt", b"engine\n"))
@@ -704,6 +721,11 @@ class Assets:
     precache: tuple[str, ...]
 
 
+def _rewrite_import(match: re.Match[str], done: Mapping[str, tuple[str, str]]) -> str:
+    quote, name = match.group(1), match.group(2)
+    return f"{quote}./{done[name][0] if name in done else name}{quote}"
+
+
 def hash_modules(sources: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """Return {name: (hashed name, rewritten text)} for JS modules importing each other by
     ``"./name.js"``; leaves are hashed first so importers embed their hashed names."""
@@ -715,10 +737,7 @@ def hash_modules(sources: Mapping[str, str]) -> dict[str, tuple[str, str]]:
             cycle = sorted(set(sources) - done.keys())
             raise BuildError(f"import cycle among site modules: {', '.join(cycle)}")
         for name in ready:
-            text = _IMPORT_RE.sub(
-                lambda m: f"{m.group(1)}./{done[m.group(2)][0] if m.group(2) in done else m.group(2)}{m.group(1)}",
-                sources[name],
-            )
+            text = _IMPORT_RE.sub(lambda m: _rewrite_import(m, done), sources[name])
             stem, ext = name.rsplit(".", 1)
             done[name] = (f"{stem}.{content_hash(text.encode())}.{ext}", text)
     return done
@@ -728,9 +747,7 @@ def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
     try:
         return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
     except FileNotFoundError:
-        raise BuildError(
-            f"Pyodide is not installed ({pkg} missing): run `npm ci` first"
-        ) from None
+        raise BuildError(f"Pyodide is not installed ({pkg} missing): run `npm ci` first") from None
 
 
 def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG) -> Assets:
@@ -759,8 +776,9 @@ def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG)
         "STDLIB_URL": urls["pyodide/"] + "python_stdlib.zip",
         "WHEEL_URL": urls["wheel"],
     }
-    config_js = "// Generated by build.py: where the worker finds the runtime and the engine.\n" + "".join(
-        f"export const {k} = {json.dumps(v)};\n" for k, v in sorted(config.items())
+    config_js = (
+        "// Generated by build.py: where the worker finds the runtime and the engine.\n"
+        + "".join(f"export const {k} = {json.dumps(v)};\n" for k, v in sorted(config.items()))
     )
     sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(SITE_DIR.glob("*.js"))}
     sources.pop("sw.js", None)  # the service worker keeps a stable URL; see render_sw
@@ -782,12 +800,21 @@ def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG)
     files["favicon.ico"] = icon_png(32, maskable=False)  # PNG-in-.ico is accepted by browsers
 
     precache = sorted(
-        ["/", "/offline.html", "/version.json", "/manifest.webmanifest", "/icons/icon.svg", "/icons/icon-192.png"]
+        [
+            "/",
+            "/offline.html",
+            "/version.json",
+            "/manifest.webmanifest",
+            "/icons/icon.svg",
+            "/icons/icon-192.png",
+        ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
         + [urls["wheel"]]
         + ["/" + p for p in copies]
     )
-    return Assets(urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache))
+    return Assets(
+        urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache)
+    )
 
 
 # --------------------------------------------------------------------------- plan
@@ -829,7 +856,15 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
         "pyodide_version": assets.pyodide_version,
         "build_time": facts.build_time,
         "models": [{"slug": m["slug"], "name": model_name(m)} for m in data.models],
-        "gpus": [{"slug": g["slug"], "name": gpu_name(g), "bytes": gpu_capacity_bytes(g)} for g in data.gpus],
+        "gpus": [
+            {
+                "slug": g["slug"],
+                "name": gpu_name(g),
+                "bytes": gpu_capacity_bytes(g),
+                "usable": gpu_usable_bytes(g),
+            }
+            for g in data.gpus
+        ],
     }
 
 
@@ -884,7 +919,8 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 "page": _page_meta(
                     "/gpus/",
                     f"GPUs for LLMs — memory, bandwidth, price · {SITE_NAME}",
-                    f"Memory, bandwidth and price of {len(data.gpus)} GPUs, with the models each runs.",
+                    f"Memory, bandwidth and price of {len(data.gpus)} GPUs, "
+                    "with the models each runs.",
                     "gpus",
                 ),
                 "gpus": [_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
@@ -979,7 +1015,10 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "404.html",
             "/404.html",
             "404.html",
-            {"site": site, "page": _page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", "")},
+            {
+                "site": site,
+                "page": _page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", ""),
+            },
         )
     )
     pages.append(
@@ -987,7 +1026,12 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "offline.html",
             "/offline.html",
             "offline.html",
-            {"site": site, "page": _page_meta("/offline.html", f"Offline · {SITE_NAME}", "You are offline.", "")},
+            {
+                "site": site,
+                "page": _page_meta(
+                    "/offline.html", f"Offline · {SITE_NAME}", "You are offline.", ""
+                ),
+            },
         )
     )
     return pages
@@ -1129,7 +1173,9 @@ def render_page(env: Any, page: Page) -> str:
     try:
         return env.get_template(page.template).render(**page.context)
     except Exception as exc:
-        raise BuildError(f"while rendering {page.url} ({page.template}): {type(exc).__name__}: {exc}") from exc
+        raise BuildError(
+            f"while rendering {page.url} ({page.template}): {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def render_methodology(content_dir: Path = CONTENT_DIR) -> str:
@@ -1174,14 +1220,24 @@ def render_manifest() -> str:
     icons = [
         {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
         {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
-        {"src": "/icons/maskable-192.png", "sizes": "192x192", "type": "image/png", "purpose": "maskable"},
-        {"src": "/icons/maskable-512.png", "sizes": "512x512", "type": "image/png", "purpose": "maskable"},
+        {
+            "src": "/icons/maskable-192.png",
+            "sizes": "192x192",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {
+            "src": "/icons/maskable-512.png",
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
         {"src": "/icons/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
     ]
     manifest = {
         "name": f"{SITE_NAME} — GPU memory calculator",
         "short_name": SITE_NAME,
-        "description": "Exact GPU memory for LLM inference, training and fine-tuning; works offline.",
+        "description": "Exact GPU memory for LLM inference, training and fine-tuning, offline.",
         "id": "/",
         "start_url": "/",
         "scope": "/",
@@ -1218,7 +1274,13 @@ def render_netlify_toml() -> str:
         "",
     ]
     for src, dst, status in REDIRECTS:
-        lines += ["[[redirects]]", f'  from = "{src}"', f'  to = "{dst}"', f"  status = {status}", ""]
+        lines += [
+            "[[redirects]]",
+            f'  from = "{src}"',
+            f'  to = "{dst}"',
+            f"  status = {status}",
+            "",
+        ]
     for pattern, values in HEADER_RULES:
         lines += ["[[headers]]", f'  for = "{pattern}"', "  [headers.values]"]
         lines += [f'    {k} = "{v}"' for k, v in values.items()]
@@ -1235,7 +1297,9 @@ def render_site(facts: SiteFacts, assets: Assets) -> dict[str, bytes]:
         html = render_page(env, page)
         size = len(html.encode())
         if size > PAGE_LIMIT_BYTES:
-            raise BuildError(f"{page.url} is {size:,} bytes, over the {PAGE_LIMIT_BYTES:,} byte limit")
+            raise BuildError(
+                f"{page.url} is {size:,} bytes, over the {PAGE_LIMIT_BYTES:,} byte limit"
+            )
         out[page.path] = html.encode()
     version = facts.data.version
     date = facts.build_time[:10]
@@ -1260,9 +1324,14 @@ def render_site(facts: SiteFacts, assets: Assets) -> dict[str, bytes]:
         "gpus": len(facts.data.gpus),
     }
     out["version.json"] = (json.dumps(version_info, indent=2, sort_keys=True) + "\n").encode()
-    health = {"status": "ok", **{k: version_info[k] for k in ("version", "engine_version", "build_time", "protocol")}}
+    health = {
+        "status": "ok",
+        **{k: version_info[k] for k in ("version", "engine_version", "build_time", "protocol")},
+    }
     out["api/health.json"] = (json.dumps(health, indent=2, sort_keys=True) + "\n").encode()
-    out["sw.js"] = render_sw(site_version, version["protocol"], assets.pyodide_version, assets.precache).encode()
+    out["sw.js"] = render_sw(
+        site_version, version["protocol"], assets.pyodide_version, assets.precache
+    ).encode()
     return out
 
 
@@ -1302,7 +1371,9 @@ def build(out_dir: Path = PUBLIC, *, strict: bool = False) -> BuildReport:
     files = render_site(facts, assets)  # plan + render
     write_site(out_dir, files, assets.copies)  # write
     sizes = {p: len(b) for p, b in files.items() if p.endswith(".html")}
-    return BuildReport(out_dir, len(files) + len(assets.copies), tuple(warnings) + facts.warnings, sizes)
+    return BuildReport(
+        out_dir, len(files) + len(assets.copies), tuple(warnings) + facts.warnings, sizes
+    )
 
 
 # --------------------------------------------------------------------------- serve
@@ -1312,7 +1383,10 @@ def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
     """Return a request handler serving ``root`` with the production headers and MIME types."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+        extensions_map: ClassVar[dict[str, str]] = {
+            **http.server.SimpleHTTPRequestHandler.extensions_map,
+            **MIME_TYPES,
+        }
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(root), **kwargs)
@@ -1327,7 +1401,11 @@ def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
         def send_head(self) -> Any:
             target = Path(self.translate_path(self.path))
             if not target.exists() or (target.is_dir() and not (target / "index.html").exists()):
-                body = (root / "404.html").read_bytes() if (root / "404.html").exists() else b"not found"
+                body = (
+                    (root / "404.html").read_bytes()
+                    if (root / "404.html").exists()
+                    else b"not found"
+                )
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -1370,9 +1448,13 @@ def serve(root: Path = PUBLIC, host: str = "127.0.0.1", port: int = 8000) -> Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", nargs="?", default="build", choices=("build", "serve", "netlify-toml"))
+    parser.add_argument(
+        "command", nargs="?", default="build", choices=("build", "serve", "netlify-toml")
+    )
     parser.add_argument("--strict", action="store_true", help="turn warnings into errors")
-    parser.add_argument("--out", type=Path, default=PUBLIC, help="output directory (default public/)")
+    parser.add_argument(
+        "--out", type=Path, default=PUBLIC, help="output directory (default public/)"
+    )
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-build", action="store_true", help="serve without rebuilding")
     args = parser.parse_args(argv)

@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         sys.stderr.write(f"vram: error: {exc.message}\n")
         return EXIT_BAD_INPUT
+    except SystemExit as exc:  # argparse: --help/--version (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, not bad input: one line, and a non-2 status

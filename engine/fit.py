@@ -176,6 +176,20 @@ def _single_only(gpu: Any) -> bool:
     return vendor == "apple" or "unified" in kind
 
 
+def runtime_runs_on(runtime: str, gpu: Any) -> bool:
+    """Return False where the runtime has no backend for the GPU (vLLM on Apple Silicon).
+
+    vLLM's GPU backends are CUDA and ROCm (docs.vllm.ai "GPU" installation page, checked
+    2026-11); on a Mac it runs only on the CPU.
+    """
+    return not (runtime == "vllm" and str(getattr(gpu, "vendor", "")).lower() == "apple")
+
+
+def _split(runtime: str, n: int) -> tuple[int, int]:
+    """Return (tp, pp) for ``n`` GPUs: llama.cpp splits by layers, the others by tensors."""
+    return (1, n) if runtime == "llamacpp" else (n, 1)
+
+
 def budget_bytes(gpu: Any, work: InferenceWorkload | None = None) -> int:
     """Return the bytes per GPU the runtime may fill (vLLM: its utilisation fraction)."""
     usable = int(gpu.usable_bytes)
@@ -432,9 +446,12 @@ def _options_for(
     spec: ModelSpec, work: InferenceWorkload, gpu: Any, max_gpus: int
 ) -> GpuOption | None:
     """The fewest GPUs of this kind (TP 1/2/4/8) that fit ``work``, with its limits."""
+    if not runtime_runs_on(work.runtime, gpu):
+        return None
     counts = (1,) if _single_only(gpu) else tuple(n for n in TP_DEGREES if n <= max_gpus)
     for n in counts:
-        trial = replace(work, gpu=_slug(gpu), tp=n, pp=1)
+        tp, pp = _split(work.runtime, n)
+        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp)
         try:
             estimate = _estimate(spec, trial)
         except InvalidWorkload:
@@ -486,8 +503,9 @@ def recommend_gpus(
 ) -> list[GpuOption]:
     """Return every GPU kind that fits ``work`` (fewest GPUs each), cheapest first.
 
-    Multi-GPU options use tensor parallelism over 2, 4 or 8 identical GPUs (``tp``);
-    the workload's own ``tp``/``pp`` are replaced. Unpriced GPUs come last.
+    Multi-GPU options use tensor parallelism over 2, 4 or 8 identical GPUs (``tp``; for
+    llama.cpp, its layer split ``pp``); the workload's own ``tp``/``pp`` are replaced.
+    GPUs the runtime does not run on are left out; unpriced GPUs come last.
     """
     if max_gpus < 1:
         raise InvalidWorkload(f"max_gpus must be at least 1, got {max_gpus}", field="max_gpus")
@@ -505,14 +523,17 @@ def fewest_gpus(
     """Return ``(tp, pp)`` for the fewest GPUs of kind ``gpu`` that fit ``work``, or None.
 
     Tries tensor parallelism over 1, 2, 4, 8 GPUs, then 8-way TP × 2, 4, 8... pipeline
-    stages (across nodes), up to ``max_gpus`` GPUs.
+    stages (across nodes), up to ``max_gpus`` GPUs; llama.cpp splits by layers only
+    (``pp``). None also where the runtime does not run on the GPU (vLLM on Apple).
     """
     gpu = _gpu(gpu)
-    candidates = [(n, 1) for n in TP_DEGREES]
-    pp = 2
-    while 8 * pp <= max_gpus:
-        candidates.append((8, pp))
-        pp *= 2
+    if not runtime_runs_on(work.runtime, gpu):
+        return None
+    candidates = [_split(work.runtime, n) for n in TP_DEGREES]
+    n = 16
+    while n <= max_gpus:
+        candidates.append((1, n) if work.runtime == "llamacpp" else (8, n // 8))
+        n *= 2
     if _single_only(gpu):
         candidates = [(1, 1)]
     for tp, pp in candidates:
@@ -864,8 +885,8 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
     """
     assumptions = [
         ROOFLINE_ASSUMPTION,
-        "options use tensor parallelism over 1, 2, 4 or 8 identical GPUs, fewest first; "
-        "Apple unified-memory GPUs are single-device",
+        "options use 1, 2, 4 or 8 identical GPUs, fewest that fit, split by tensor "
+        "parallelism (llama.cpp: by layers); Apple unified-memory GPUs are single-device",
     ]
     if work.runtime == "vllm":
         assumptions.append(

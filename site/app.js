@@ -21,7 +21,8 @@ let state = fromSearch(location.search, defaults);
 
 function gpuInfo(slug) {
   const option = slug && form.querySelector(`#f-gpu option[value="${CSS.escape(slug)}"]`);
-  return option ? { gpuName: option.textContent, gpuBytes: Number(option.dataset.bytes) } : { gpuName: "", gpuBytes: 0 };
+  if (!option) return { gpuName: "", gpuBytes: 0, usableBytes: 0 };
+  return { gpuName: option.textContent, gpuBytes: Number(option.dataset.bytes), usableBytes: Number(option.dataset.usable) };
 }
 
 function describe(s) {
@@ -110,8 +111,7 @@ function commit({ push }) {
 writeForm(form, state);
 share.href = `/${toSearch(state, defaults)}`;
 if (sameState(state, { ...defaults, model: initial.request.model })) {
-  const { gpuName, gpuBytes } = gpuInfo(state.gpu);
-  renderCapacity(body, initial.result.per_gpu_bytes, gpuName, gpuBytes);
+  renderCapacity(body, initial.result.per_gpu_bytes, gpuInfo(state.gpu));
   if (state.gpu) recompute();
   else client.ready.then(() => root.dispatchEvent(new CustomEvent("vram:result", { detail: { state, result: initial.result } })), () => {});
 } else {

@@ -21,14 +21,15 @@ export function bytesEl(n, role) {
   return el("span", attrs, formatGib(n));
 }
 
-export function renderResult(container, result, { gpuName = "", gpuBytes = 0 } = {}) {
+/** gpu = {gpuName, gpuBytes (memory), usableBytes (what the runtime can allocate)} */
+export function renderResult(container, result, gpu = {}) {
   const nGpus = result.gpu_bytes.length;
   const total = el("div", { class: "total-line" },
     el("span", { class: "total-label" }, nGpus > 1 ? `Total (all ${nGpus} GPUs)` : "Total"), " ",
     el("strong", { class: "total" }, bytesEl(result.total_bytes, "total")));
   if (nGpus > 1) total.append(" ", el("span", { class: "per-gpu" }, "per GPU ", bytesEl(result.per_gpu_bytes, "per-gpu")));
-  const capacity = el("p", { class: "capacity", "data-role": "capacity" });
-  fillCapacity(capacity, result.per_gpu_bytes, gpuName, gpuBytes);
+  const capacity = el("p", { class: "capacity", "data-role": "fit" });
+  fillCapacity(capacity, result.per_gpu_bytes, gpu);
   const tbody = el("tbody");
   for (const [name, label] of Object.entries(COMPONENT_LABELS)) {
     const n = result.components[name];
@@ -43,18 +44,19 @@ export function renderResult(container, result, { gpuName = "", gpuBytes = 0 } =
   container.replaceChildren(...parts);
 }
 
-/** Fill the capacity line of a server-rendered panel (first paint, before the engine). */
-export function renderCapacity(container, perGpuBytes, gpuName, gpuBytes) {
-  const line = container.querySelector('[data-role="capacity"]');
-  if (line) fillCapacity(line, perGpuBytes, gpuName, gpuBytes);
+/** Fill the fit line of a server-rendered panel (first paint, before the engine). */
+export function renderCapacity(container, perGpuBytes, gpu) {
+  const line = container.querySelector('[data-role="fit"]');
+  if (line) fillCapacity(line, perGpuBytes, gpu);
 }
 
-function fillCapacity(line, perGpuBytes, gpuName, gpuBytes) {
+function fillCapacity(line, perGpuBytes, { gpuName = "", gpuBytes = 0, usableBytes = 0 } = {}) {
   line.replaceChildren();
   delete line.dataset.fits;
   if (!gpuBytes) return;
-  const fits = perGpuBytes <= gpuBytes;
+  const budget = usableBytes || gpuBytes;
+  const fits = perGpuBytes <= budget;
   line.dataset.fits = String(fits);
-  line.append(fits ? "Fits on " : "Does not fit on ", `${gpuName} (`, bytesEl(gpuBytes, "capacity"), fits ? "), headroom " : "), short by ",
-    bytesEl(Math.abs(gpuBytes - perGpuBytes), "headroom"));
+  line.append(fits ? "Fits on " : "Does not fit on ", `${gpuName}: `, bytesEl(budget, "usable"), " usable of ",
+    bytesEl(gpuBytes, "capacity"), fits ? "; headroom " : "; short by ", bytesEl(Math.abs(budget - perGpuBytes), "headroom"), ".");
 }

@@ -40,8 +40,13 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"],
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
     }
 
 
@@ -58,7 +63,12 @@ def watched(page, server):
     foreign: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    page.on("request", lambda r: foreign.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda r: (
+            foreign.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None
+        ),
+    )
     page.watched_errors = errors
     page.watched_foreign = foreign
     return page

@@ -45,8 +45,16 @@ def test_changing_inputs_shows_the_engine_numbers(watched, server):
     page.select_option("#f-weights", "q4_k_m")
     page.select_option("#f-runtime", "llamacpp")
     page.fill("#f-context", "32768")
-    args = {"model": "qwen3-8b", "weights": "q4_k_m", "kv_dtype": "auto", "context": 32768,
-            "batch": 1, "runtime": "llamacpp", "tp": 1, "pp": 1}
+    args = {
+        "model": "qwen3-8b",
+        "weights": "q4_k_m",
+        "kv_dtype": "auto",
+        "context": 32768,
+        "batch": 1,
+        "runtime": "llamacpp",
+        "tp": 1,
+        "pp": 1,
+    }
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
     # every component shown is the engine's component, exactly
     result = call("infer", args)
@@ -57,15 +65,22 @@ def test_changing_inputs_shows_the_engine_numbers(watched, server):
         else:
             expect(row).to_have_count(0)
     page.locator("#f-context").dispatch_event("change")
-    expect(page).to_have_url(f"{server}/?model=qwen3-8b&weights=q4_k_m&context=32768&runtime=llamacpp")
+    expect(page).to_have_url(
+        f"{server}/?model=qwen3-8b&weights=q4_k_m&context=32768&runtime=llamacpp"
+    )
     assert watched.watched_errors == [] and watched.watched_foreign == []
 
 
 def test_url_state_is_shareable_and_back_forward_work(page, server):
     query = "?model=llama-3.1-8b&weights=q8_0&runtime=llamacpp&context=8192&batch=4"
     open_calculator(page, server, query)
-    args = {"model": "llama-3.1-8b", "weights": "q8_0", "runtime": "llamacpp", "context": 8192,
-            "batch": 4}
+    args = {
+        "model": "llama-3.1-8b",
+        "weights": "q8_0",
+        "runtime": "llamacpp",
+        "context": 8192,
+        "batch": 4,
+    }
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
     page.select_option("#f-weights", "q4_k_m")
     q4 = engine_total("infer", {**args, "weights": "q4_k_m"})
@@ -126,7 +141,9 @@ def test_training_mode(page, server):
 
 def test_gpu_capacity_line(page, server):
     open_calculator(page, server, "?model=llama-3.1-70b&gpu=rtx-4090")
-    expect(page.locator('#result-body [data-role="capacity"]')).to_have_attribute("data-fits", "false")
+    expect(page.locator('#result-body [data-role="capacity"]')).to_have_attribute(
+        "data-fits", "false"
+    )
 
 
 def test_offline_after_one_visit(context, server):
@@ -135,7 +152,8 @@ def test_offline_after_one_visit(context, server):
     page.evaluate("""async () => {
         await navigator.serviceWorker.ready;
         if (!navigator.serviceWorker.controller) {
-            await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
+            await new Promise((r) =>
+                navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
         }
     }""")
     context.set_offline(True)
@@ -157,9 +175,16 @@ def test_model_page_shows_the_engine_numbers(watched, server):
     page = watched
     page.goto(f"{server}/models/llama-3.1-8b/")
     for context in (4096, 32768):
-        args = {"model": "llama-3.1-8b", "weights": "q4_k_m", "runtime": "llamacpp",
-                "context": context, "batch": 1}
-        cell = page.locator(f'#inference-table tr[data-format="q4_k_m"] td[data-context="{context}"] [data-bytes]')
+        args = {
+            "model": "llama-3.1-8b",
+            "weights": "q4_k_m",
+            "runtime": "llamacpp",
+            "context": context,
+            "batch": 1,
+        }
+        cell = page.locator(
+            f'#inference-table tr[data-format="q4_k_m"] td[data-context="{context}"] [data-bytes]'
+        )
         expect(cell).to_have_attribute("data-bytes", engine_total("infer", args))
     page.click('[data-role="open-calculator"]')
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
@@ -167,8 +192,15 @@ def test_model_page_shows_the_engine_numbers(watched, server):
     assert watched.watched_errors == []
 
 
-PAGES = ["/", "/models/", "/models/qwen3-30b-a3b/", "/gpus/", "/gpus/h100-sxm-80gb/",
-         "/methodology/", "/accuracy/"]
+PAGES = [
+    "/",
+    "/models/",
+    "/models/qwen3-30b-a3b/",
+    "/gpus/",
+    "/gpus/h100-sxm-80gb/",
+    "/methodology/",
+    "/accuracy/",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -198,18 +230,28 @@ def test_models_table_filters_and_sorts(page, server):
     assert all("qwen3" in t.lower() for t in visible.all_inner_texts())
     page.fill("#model-filter", "")
     page.click('#models-table th:has-text("Parameters")')
-    values = [int(v) for v in page.locator("#models-table tbody tr td:nth-child(3)").evaluate_all(
-        "cells => cells.map((c) => c.dataset.value)")]
+    values = [
+        int(v)
+        for v in page.locator("#models-table tbody tr td:nth-child(3)").evaluate_all(
+            "cells => cells.map((c) => c.dataset.value)"
+        )
+    ]
     assert values == sorted(values)
 
 
-@pytest.mark.parametrize(("name", "viewport"), [("mobile", {"width": 390, "height": 844}),
-                                                 ("desktop", {"width": 1366, "height": 900})])
+@pytest.mark.parametrize(
+    ("name", "viewport"),
+    [("mobile", {"width": 390, "height": 844}), ("desktop", {"width": 1366, "height": 900})],
+)
 def test_screenshots(browser, server, artifacts, name, viewport):
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     page = context.new_page()
-    for label, path in (("calculator", "/"), ("model", "/models/llama-3.1-8b/"),
-                        ("gpu", "/gpus/rtx-4090/"), ("models", "/models/")):
+    for label, path in (
+        ("calculator", "/"),
+        ("model", "/models/llama-3.1-8b/"),
+        ("gpu", "/gpus/rtx-4090/"),
+        ("models", "/models/"),
+    ):
         page.goto(server + path)
         if path == "/":
             page.wait_for_selector(READY, timeout=ENGINE_START_MS)

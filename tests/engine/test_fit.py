@@ -324,3 +324,76 @@ def test_fit_training_fewest_gpus_zero3():
     assert report["gpu"]["fewest_gpus_zero3"] == n
     prices = [o["price_usd"] for o in report["options"] if o["price_usd"] is not None]
     assert prices == sorted(prices)
+
+
+# ----------------------------------------------------------------------------- the sweep
+
+SWEEP_GPUS = (
+    "t4",
+    "rtx-3060-12gb",
+    "rtx-4090",
+    "a100-80gb",
+    "h100-sxm-80gb",
+    "m3-max-128gb",
+    "mi300x",
+    "b200",
+)
+
+
+@pytest.mark.parametrize("runtime", ["transformers", "vllm", "llamacpp"])
+@pytest.mark.parametrize(("model", "batch"), [("gemma-3-4b-it", 1), ("qwen3-30b-a3b", 2)])
+def test_sweep_equals_solve_context_on_every_pair(model, batch, runtime):
+    # the sweep's shortcut (shared curves, quantum grid, concave segments) must give the
+    # exact integer search's answer for every GPU x format; gemma-3 has interleaved sliding
+    # windows, qwen3-30b-a3b is a MoE
+    from engine.quant import list_formats
+
+    spec = _spec(model)
+    gpus = [_gpu(s) for s in SWEEP_GPUS]
+    formats = [f.id for f in list_formats() if runtime in f.runtimes]
+    work = InferenceWorkload(runtime=runtime, batch=batch)
+    limits = fit.sweep_context_limits(spec, work, gpus=gpus, formats=formats)
+    assert len(limits) >= len(gpus) * 5
+    for (fmt, slug), limit in limits.items():
+        exact = fit.solve_context(spec, replace(work, weights=fmt), _gpu(slug))
+        assert limit == exact, (fmt, slug)
+
+
+def test_sweep_falls_back_when_the_step_is_irregular():
+    # llama.cpp pads n_ctx = context x batch to 256 cells: with batch 3 the step in tokens is
+    # irregular, so the shortcut must detect it and fall back to the integer search
+    spec = _spec("qwen3-0.6b")
+    gpus = [_gpu(s) for s in ("t4", "rtx-4090")]
+    work = InferenceWorkload(runtime="llamacpp", batch=3)
+    got = fit.sweep_max_context(spec, work, gpus=gpus, formats=["q4_k_m", "q8_0", "bf16"])
+    for (fmt, slug), tokens in got.items():
+        assert tokens == fit.max_context(spec, replace(work, weights=fmt), slug)
+
+
+def test_grid_solver_rejects_a_convex_curve():
+    # a quadratic (convex) curve breaks the concavity certificate: the solver must refuse
+    curve = _Curve(lambda x: 1000 + x * x)
+    with pytest.raises(fit._NotStructured):
+        solver = fit._GridSolver(curve, MAX_TOKENS)
+        solver.solve(10**12)
+
+
+@pytest.mark.parametrize("name", ["linear", "blocks16", "window"])
+def test_grid_solver_on_concave_quantised_curves(name):
+    f = CURVES[name]
+    curve = _Curve(f)
+    solver = fit._GridSolver(curve, 4096)
+    for budget in (1006, 1500, 2222, 5000, 20000, 10**6):
+        assert solver.solve(budget) == max(0, _brute(f, budget, 1, 4096)), budget
+
+
+def test_training_estimate_ignores_which_gpu():
+    # fit_training shares one GPU-count curve between GPU kinds: naming a GPU must not
+    # change the training estimate
+    from engine.training import estimate_training
+
+    spec = _spec("qwen3-0.6b")
+    work = TrainingWorkload(method="full", zero=3, gpus=2)
+    base = estimate_training(spec, work)
+    for slug in ("rtx-4090", "m3-max-128gb", "mi300x"):
+        assert estimate_training(spec, replace(work, gpu=slug)).gpu_bytes == base.gpu_bytes

@@ -23,12 +23,13 @@ def test_at_least_twelve_presets_with_unique_ids_and_both_modes():
 
 @pytest.mark.parametrize("preset", PRESETS, ids=IDS)
 def test_preset_validates_and_names_real_catalog_entries(preset):
-    from engine.catalog import get_entry
+    from engine.catalog import get_entry, list_models
     from engine.gpus import get_gpu
 
     work = preset.workload()
     assert isinstance(work, InferenceWorkload if preset.mode == "inference" else TrainingWorkload)
-    assert get_entry(preset.model) is not None  # raises UnknownModel when the slug is wrong
+    assert preset.model in {m.slug for m in list_models()}, "an exact catalog slug"
+    assert get_entry(preset.model).slug == preset.model
     assert work.gpu is not None, "every preset names the GPU it is about"
     get_gpu(work.gpu)  # raises UnknownGpu
     if preset.mode == "inference":
@@ -49,6 +50,19 @@ def test_preset_estimates_through_the_api(preset):
     if preset.mode == "training":
         n = result["request"]["gpus"]
     assert len(result["gpu_bytes"]) == n
+
+
+@pytest.mark.parametrize("preset", PRESETS, ids=IDS)
+def test_preset_fits_its_gpu(preset):
+    # presets are working setups: each fits the GPU it names (vLLM: within its utilisation)
+    from engine.api import call
+    from engine.fit import budget_bytes
+    from engine.gpus import get_gpu
+
+    work = preset.workload()
+    result = call(preset.op, preset.request())
+    budget = budget_bytes(get_gpu(work.gpu), work if preset.mode == "inference" else None)
+    assert max(result["gpu_bytes"]) <= budget
 
 
 def test_get_preset_and_unknown_id():

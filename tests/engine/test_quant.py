@@ -285,6 +285,67 @@ def test_bnb_nf4_bytes_exact():
     assert _by_name(qts, "attn_norm").storage == "bf16"
 
 
+def test_bnb_matches_bitsandbytes_storage():
+    """Reference: bitsandbytes 0.50.2 on CPU (2026-11-25), F.quantize_4bit(A, blocksize=64,
+    quant_type="nf4", compress_statistics=dq) -> packed bytes + QuantState absmax/code/offset
+    (+ state2 absmax/code), and F.int8_vectorwise_quant(A) -> CB + SCB bytes."""
+    measured = {  # shape: (nf4, nf4-dq, int8)
+        (4096, 4096): (9_437_248, 8_655_940, 16_793_600),
+        (1024, 4096): (2_359_360, 2_164_804, 4_198_400),
+        (32, 256): (4_672, 5_320, 8_320),
+        (14336, 4096): (33_030_208, 30_293_060, 58_777_600),
+    }
+    for (n_out, n_in), expected in measured.items():
+        spec = _tiny_llama(hidden=n_in, inter=n_out, layers=1, vocab=512, heads=8, kv=8)
+        got = tuple(
+            _by_name(quant.quantize_tensors(spec, f), "ffn_up").nbytes
+            for f in ("nf4", "nf4-dq", "int8")
+        )
+        assert got == expected, (n_out, n_in)
+
+
+TINY_LLAMA = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 512,
+    "intermediate_size": 1536,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+    "vocab_size": 4096,
+    "max_position_embeddings": 512,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+    "rms_norm_eps": 1e-5,
+}
+TINY_MIXTRAL = {
+    **TINY_LLAMA,
+    "model_type": "mixtral",
+    "architectures": ["MixtralForCausalLM"],
+    "num_local_experts": 4,
+    "num_experts_per_tok": 2,
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (TINY_LLAMA, {"nf4": 11_786_112, "nf4-dq": 11_519_352, "int8": 14_461_952}),
+        (TINY_MIXTRAL, {"nf4": 46_888_448, "nf4-dq": 46_835_552, "int8": 47_471_616}),
+    ],
+)
+def test_bnb_matches_transformers_load(config, expected):
+    """Reference: transformers 5.24.0 + bitsandbytes 0.50.2 on CPU (2026-11-25): a random
+    model from ``config`` saved and reloaded with BitsAndBytesConfig(load_in_4bit, nf4,
+    bnb_4bit_use_double_quant) / (load_in_8bit); bytes of every parameter and buffer (rotary
+    inv_freq excluded) plus each weight's quant_state (absmax, code, offset, state2) or SCB.
+    (model.get_memory_footprint() reports less: it skips the quant_state tensors.)
+    The Mixtral numbers include MixtralExperts left in bf16."""
+    spec = parse_config(config, name="tiny")
+    for fmt, nbytes in expected.items():
+        assert quant.weights_bytes(spec, fmt, runtime="transformers") == nbytes, fmt
+
+
 def test_bnb_moe_experts_stay_16bit_in_transformers():
     """transformers 5.x replace_with_bnb_linear converts `type(module) is nn.Linear` only;
     MixtralExperts keeps gate_up_proj/down_proj as 3-D nn.Parameters. vLLM quantizes them."""

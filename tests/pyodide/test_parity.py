@@ -30,16 +30,44 @@ def requests() -> list[dict]:
     for slug in models:
         reqs.append({"op": "params", "args": {"model": slug}})
         for weights, runtime in (("bf16", "transformers"), ("q4_k_m", "llamacpp"), ("fp8", "vllm")):
-            reqs.append({"op": "infer", "args": {"model": slug, "weights": weights, "runtime": runtime,
-                                                 "context": 32768, "batch": 2, "gpu": "rtx-4090"}})
+            reqs.append(
+                {
+                    "op": "infer",
+                    "args": {
+                        "model": slug,
+                        "weights": weights,
+                        "runtime": runtime,
+                        "context": 32768,
+                        "batch": 2,
+                        "gpu": "rtx-4090",
+                    },
+                }
+            )
         for method in ("full", "lora", "qlora"):
             reqs.append({"op": "train", "args": {"model": slug, "method": method, "seq": 2048}})
-        reqs.append({"op": "fit", "args": {"model": slug, "weights": "q4_k_m", "runtime": "llamacpp",
-                                           "gpu": "rtx-4090"}})
+        reqs.append(
+            {
+                "op": "fit",
+                "args": {
+                    "model": slug,
+                    "weights": "q4_k_m",
+                    "runtime": "llamacpp",
+                    "gpu": "rtx-4090",
+                },
+            }
+        )
     config = json.loads((build.ROOT / "engine/data/models/llama-3.2-1b/config.json").read_text())
     reqs += [
         {"op": "infer", "args": {"config": config, "context": 8192}},
-        {"op": "infer", "args": {"config": json.dumps(config), "kv_dtype": "q8_0", "runtime": "llamacpp", "weights": "q8_0"}},
+        {
+            "op": "infer",
+            "args": {
+                "config": json.dumps(config),
+                "kv_dtype": "q8_0",
+                "runtime": "llamacpp",
+                "weights": "q8_0",
+            },
+        },
         # errors are data too, and must read the same
         {"op": "infer", "args": {"model": "llama-3.1-8b", "context": 0}},
         {"op": "infer", "args": {"model": "no-such-model"}},
@@ -58,8 +86,13 @@ def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path):
     reqs = requests()
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(reqs), encoding="utf-8")
-    out = subprocess.run([node, str(HERE / "run_engine.mjs"), str(wheel), str(path)],
-                         capture_output=True, text=True, timeout=300, check=False)
+    out = subprocess.run(
+        [node, str(HERE / "run_engine.mjs"), str(wheel), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     answer = json.loads(out.stdout)
     assert answer["python"].startswith("3.")

@@ -503,8 +503,8 @@ def measure(case: Case, *, fake: bool, patch: bool = True) -> dict[str, Any]:
         "phases": phases,
         "params": n_params,
         "trainable_params": n_trainable,
-        "seconds": round(time.time() - started, 1),
     }
+    print(f"  ({time.time() - started:.1f} s)", file=sys.stderr)
     del model, opt, ids, tracker
     gc.collect()
     return result
@@ -530,6 +530,26 @@ def case_settings(case: Case) -> dict[str, Any]:
     return d
 
 
+def engine_workload(case: Case) -> dict[str, Any]:
+    """The case as engine.workload.training_from_dict input (TrainingWorkload fields)."""
+    work: dict[str, Any] = {
+        "method": case.method,
+        "seq": case.seq,
+        "batch": case.batch,
+        "precision": case.precision,
+        "optimizer": case.optimizer,
+        "grad_checkpointing": "full" if case.grad_checkpointing else "none",
+        "attention": case.attention,
+    }
+    if case.method == "lora":
+        work.update(
+            lora_rank=case.lora_rank,
+            lora_alpha=case.lora_alpha,
+            lora_targets=list(case.lora_targets),
+        )
+    return work
+
+
 def run_case(case: Case) -> dict[str, Any]:
     result = measure(case, fake=True)
     return {
@@ -538,6 +558,7 @@ def run_case(case: Case) -> dict[str, Any]:
         "config_source": config_source(case.model),
         "config": load_config(case.model),
         "settings": case_settings(case),
+        "workload": engine_workload(case),
         "mode": "FakeTensorMode",
         **result,
     }
@@ -607,10 +628,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"measuring {case.case_id} ...", file=sys.stderr, flush=True)
         cases[case.case_id] = run_case(case)
         r = cases[case.case_id]
-        print(
-            f"  peak {r['peak_bytes'] / 2**30:.3f} GiB in {r['peak_phase']} ({r['seconds']} s)",
-            file=sys.stderr,
-        )
+        print(f"  peak {r['peak_bytes'] / 2**30:.3f} GiB in {r['peak_phase']}", file=sys.stderr)
     validation = existing.get("validation", [])
     if not args.no_validate:
         validation = []
