@@ -32,7 +32,9 @@ import re
 import shutil
 import socketserver
 import struct
+import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping
@@ -48,6 +50,8 @@ CONTENT_DIR = ROOT / "content"
 ENGINE_DIR = ROOT / "engine"
 REFERENCE_DIR = ROOT / "tests" / "reference"
 PYODIDE_PKG = ROOT / "node_modules" / "pyodide"
+CACHE_DIR = ROOT / "node_modules" / ".cache" / "vram-insight"
+COMPILE_SCRIPT = ROOT / "scripts" / "pyodide_compile.mjs"
 
 APP = "vram-insight"
 SITE_NAME = "VRAM Insight"
@@ -607,7 +611,9 @@ def content_hash(data: bytes, n: int = 10) -> str:
     return hashlib.sha256(data).hexdigest()[:n]
 
 
-def build_wheel(engine_dir: Path = ENGINE_DIR, *, version: str) -> tuple[str, bytes]:
+def build_wheel(
+    engine_dir: Path = ENGINE_DIR, *, version: str, extra: Mapping[str, bytes] | None = None
+) -> tuple[str, bytes]:
     """Return ``(filename, bytes)`` of a deterministic py3-none-any wheel of ``engine/``.
 
     Entries are sorted, timestamps fixed at 1980-01-01, permissions 0644, so the same
@@ -621,6 +627,8 @@ def build_wheel(engine_dir: Path = ENGINE_DIR, *, version: str) -> tuple[str, by
         if path.suffix not in (".py", ".json", ".typed", ".txt", ".md"):
             continue
         files.append((rel, path.read_bytes()))
+    files += sorted((extra or {}).items())  # e.g. engine/__pycache__/*.pyc for Pyodide
+    files.sort()
     dist_info = f"{DIST_NAME}-{version}.dist-info"
     metadata = (
         "Metadata-Version: 2.1\n"
@@ -743,6 +751,99 @@ def hash_modules(sources: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     return done
 
 
+def engine_sources(engine_dir: Path = ENGINE_DIR) -> dict[str, str]:
+    """Return {"engine/x.py": source} for every module of the engine."""
+    return {
+        p.relative_to(engine_dir.parent).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(engine_dir.rglob("*.py"), key=lambda p: p.as_posix())
+        if "__pycache__" not in p.parts
+    }
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """Bytecode made by the shipped Pyodide: a sourceless stdlib zip and the engine's .pyc."""
+
+    stdlib_zip: bytes | None
+    pycs: Mapping[str, bytes]
+    note: str = ""  # why there is none (no node, no npm ci...)
+
+
+class BytecodeJob:
+    """Compile the stdlib and the engine to .pyc under Node + Pyodide, in the background.
+
+    Started before ``compute`` so the two overlap; results are cached under
+    node_modules/.cache keyed by the exact inputs, so a rebuild reuses identical bytes.
+    """
+
+    def __init__(self, pkg: Path = PYODIDE_PKG, engine_dir: Path = ENGINE_DIR) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.note = ""
+        node = shutil.which("node")
+        if os.environ.get("VRAM_NO_PYC") or node is None or not (pkg / "pyodide.mjs").is_file():
+            self.note = "bytecode disabled (VRAM_NO_PYC) or node/pyodide missing"
+            self.stdlib_path = self.engine_path = None
+            return
+        script = COMPILE_SCRIPT.read_bytes()
+        version = pyodide_version(pkg).encode()
+        stdlib = (pkg / "python_stdlib.zip").read_bytes()
+        self.sources = engine_sources(engine_dir)
+        src_json = json.dumps(self.sources, sort_keys=True).encode()
+        k_std = hashlib.sha256(script + version + stdlib).hexdigest()[:16]
+        k_eng = hashlib.sha256(script + version + src_json).hexdigest()[:16]
+        self.stdlib_path = CACHE_DIR / f"stdlib-{k_std}.zip"
+        self.engine_path = CACHE_DIR / f"engine-{k_eng}.json"
+        if self.stdlib_path.is_file() and self.engine_path.is_file():
+            return
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        self.tmp = f".{os.getpid()}.tmp"  # concurrent builds never share a temporary file
+        src_file = CACHE_DIR / f"sources-{k_eng}{self.tmp}"
+        src_file.write_bytes(src_json)
+        have_stdlib = self.stdlib_path.is_file()
+        stdlib_in = "-" if have_stdlib else str(pkg / "python_stdlib.zip")
+        self.proc = subprocess.Popen(
+            [
+                node,
+                str(COMPILE_SCRIPT),
+                stdlib_in,
+                str(self.stdlib_path) + self.tmp,
+                str(src_file),
+                str(self.engine_path) + self.tmp,
+                *([str(self.stdlib_path)] if have_stdlib else []),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.src_file = src_file
+
+    def cancel(self) -> None:
+        """Stop the Node process (the build failed before needing it)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+            for leftover in CACHE_DIR.glob(f"*{self.tmp}"):
+                leftover.unlink(missing_ok=True)
+
+    def result(self) -> Bytecode:
+        if self.stdlib_path is None or self.engine_path is None:
+            return Bytecode(None, {}, self.note)
+        if self.proc is not None:
+            _, err = self.proc.communicate(timeout=600)
+            self.src_file.unlink(missing_ok=True)
+            if self.proc.returncode != 0:
+                raise BuildError(f"compiling bytecode under Pyodide failed: {err.decode()[-500:]}")
+            for path in (self.stdlib_path, self.engine_path):
+                tmp = path.with_name(path.name + self.tmp)
+                if tmp.exists():
+                    tmp.replace(path)
+        pycs = json.loads(self.engine_path.read_text(encoding="utf-8"))
+        stdlib = self.stdlib_path.read_bytes()
+        for stale in CACHE_DIR.glob("engine-*.json"):  # old engine versions, unused for a day
+            if stale != self.engine_path and time.time() - stale.stat().st_mtime > 86400:
+                stale.unlink(missing_ok=True)
+        return Bytecode(stdlib, {k: base64.b64decode(v) for k, v in sorted(pycs.items())})
+
+
 def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
     try:
         return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
@@ -750,8 +851,19 @@ def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
         raise BuildError(f"Pyodide is not installed ({pkg} missing): run `npm ci` first") from None
 
 
-def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG) -> Assets:
-    """Return hashed JS/CSS, the engine wheel, icons and the vendored Pyodide runtime."""
+def build_assets(
+    engine_version: str,
+    protocol: int,
+    *,
+    pkg: Path = PYODIDE_PKG,
+    bytecode: Bytecode | None = None,
+) -> Assets:
+    """Return hashed JS/CSS, the engine wheel, icons and the vendored Pyodide runtime.
+
+    With ``bytecode`` the worker loads a sourceless stdlib zip and a wheel with .pyc, made
+    by the same Pyodide build, so the browser compiles nothing at start-up.
+    """
+    bytecode = bytecode or Bytecode(None, {})
     files: dict[str, bytes] = {}
     copies: dict[str, Path] = {}
     urls: dict[str, str] = {}
@@ -762,8 +874,13 @@ def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG)
             raise BuildError(f"Pyodide {pv}: {name} missing from {pkg}; run `npm ci`")
         copies[pyodide_dir + name] = pkg / name
     urls["pyodide/"] = "/" + pyodide_dir
+    urls["stdlib"] = f"/{pyodide_dir}python_stdlib.zip"
+    if bytecode.stdlib_zip is not None:
+        stdlib_path = f"{pyodide_dir}python_stdlib.pyc.{content_hash(bytecode.stdlib_zip)}.zip"
+        files[stdlib_path] = bytecode.stdlib_zip
+        urls["stdlib"] = "/" + stdlib_path
 
-    wheel_name, wheel = build_wheel(version=engine_version)
+    wheel_name, wheel = build_wheel(version=engine_version, extra=bytecode.pycs)
     wheel_path = f"wheels/{content_hash(wheel)}/{wheel_name}"
     files[wheel_path] = wheel
     urls["wheel"] = "/" + wheel_path
@@ -773,7 +890,7 @@ def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG)
         "PROTOCOL": protocol,
         "PYODIDE_INDEX_URL": urls["pyodide/"],
         "PYODIDE_VERSION": pv,
-        "STDLIB_URL": urls["pyodide/"] + "python_stdlib.zip",
+        "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
     }
     config_js = (
@@ -809,8 +926,8 @@ def build_assets(engine_version: str, protocol: int, *, pkg: Path = PYODIDE_PKG)
             "/icons/icon-192.png",
         ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
-        + [urls["wheel"]]
-        + ["/" + p for p in copies]
+        + [urls["wheel"], urls["stdlib"]]
+        + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
     )
     return Assets(
         urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache)
@@ -1364,10 +1481,17 @@ class BuildReport:
 def build(out_dir: Path = PUBLIC, *, strict: bool = False) -> BuildReport:
     """Run the whole pipeline; return what was written."""
     sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-    data = load_engine_data()  # load
-    warnings = validate(data)  # validate
-    facts = compute(data, strict=strict)  # compute
-    assets = build_assets(data.version["engine_version"], data.version["protocol"])
+    bytecode = BytecodeJob()  # runs under Node while the engine computes
+    try:
+        data = load_engine_data()  # load
+        warnings = validate(data)  # validate
+        facts = compute(data, strict=strict)  # compute
+    except BaseException:
+        bytecode.cancel()
+        raise
+    assets = build_assets(
+        data.version["engine_version"], data.version["protocol"], bytecode=bytecode.result()
+    )
     files = render_site(facts, assets)  # plan + render
     write_site(out_dir, files, assets.copies)  # write
     sizes = {p: len(b) for p, b in files.items() if p.endswith(".html")}
@@ -1462,8 +1586,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(render_netlify_toml())
         return 0
     if not (args.command == "serve" and args.no_build):
-        import time
-
         started = time.perf_counter()
         try:
             report = build(args.out, strict=args.strict)

@@ -4,7 +4,7 @@ The sweep solves the largest context for every GPU × every weight format (each 
 the first runtime that accepts it: GGUF types on llama.cpp, the rest on transformers).
 Target: the sweep under 50 ms.
 
-    .venv/bin/python bench/engine.py [--model qwen2.5-14b] [--repeat 5] [--profile]
+    .venv/bin/python bench/engine.py [--model qwen2.5-14b] [--repeat 5] [--profile] [--verify]
 """
 
 from __future__ import annotations
@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="qwen2.5-14b", help="catalog slug (default qwen2.5-14b)")
     p.add_argument("--repeat", type=int, default=5, help="runs per measurement (default 5)")
     p.add_argument("--profile", action="store_true", help="print a cProfile of one sweep")
+    p.add_argument(
+        "--verify", action="store_true", help="re-solve every pair with max_context and compare"
+    )
     ns = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -81,14 +84,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{sys.version.split()[0]}, {ns.repeat} runs, times first / median / best"
     )
     print(f"  load model + GPU and format tables     {load_s * 1e3:9.2f} ms")
+    fit_work = replace(work, gpu="h100-sxm-80gb")
+    train_fit = replace(twork, gpu="h100-sxm-80gb")
     rows = [
-        ("inference estimate (bf16, 8k)", lambda: estimate_inference(spec, work)),
-        ("training estimate (full, 2k)", lambda: estimate_training(spec, twork)),
-        ("max_context on one GPU", lambda: fit.max_context(spec, work, "h100-sxm-80gb")),
+        ("inference estimate (bf16, 8k)", lambda: estimate_inference(spec, work), ns.repeat),
+        ("training estimate (full, 2k)", lambda: estimate_training(spec, twork), ns.repeat),
+        (
+            "max_context on one GPU",
+            lambda: fit.max_context(spec, fit_work, "h100-sxm-80gb"),
+            ns.repeat,
+        ),
+        ("recommend_gpus (bf16, 8k)", lambda: fit.recommend_gpus(spec, work), ns.repeat),
+        ("fit_report (bf16, 8k, H100)", lambda: fit.fit_report(spec, fit_work), ns.repeat),
+        ("fit_training (full, 2k, H100)", lambda: fit.fit_training(spec, train_fit), ns.repeat),
     ]
-    for label, fn in rows:
+    for label, fn, repeat in rows:
         try:
-            first, med, best = timed(fn, ns.repeat)
+            first, med, best = timed(fn, repeat)
         except Exception as exc:  # report and go on: the other timings still mean something
             print(f"  {label:<38} FAILED: {type(exc).__name__}: {exc}")
             continue
@@ -107,13 +119,20 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  {'fit sweep':<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / {best * 1e3:.3f} ms  "
         f"[{n_gpus} GPUs × {n_formats} formats = {len(result)} solves; target "
-        f"{SWEEP_TARGET_S * 1e3:.0f} ms: {verdict}]"
+        f"{SWEEP_TARGET_S * 1e3:.0f} ms: {verdict}; the first run quantizes every format]"
     )
-    first, med, best = timed(lambda: fit.recommend_gpus(spec, work), max(1, ns.repeat // 2))
-    print(
-        f"  {'recommend_gpus (bf16, 8k)':<38} {first * 1e3:9.3f} / {med * 1e3:.3f} / "
-        f"{best * 1e3:.3f} ms"
-    )
+    if ns.verify:
+        t0 = time.perf_counter()
+        wrong = 0
+        runtime_of = {f: rt for rt, ids in formats_by_runtime().items() for f in ids}
+        for (fmt, slug), tokens in result.items():
+            trial = replace(work, weights=fmt, runtime=runtime_of[fmt])
+            wrong += tokens != fit.max_context(spec, trial, slug)
+        elapsed = time.perf_counter() - t0
+        print(
+            f"  {'same sweep, one search per pair':<38} {elapsed * 1e3:9.3f} ms  "
+            f"[{wrong} of {len(result)} answers differ from the sweep]"
+        )
 
     if ns.profile:
         prof = cProfile.Profile()

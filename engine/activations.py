@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import LayerSpec, ModelSpec
+from .model import LayerSpec, ModelSpec, Tensor
 
 # Norm implementation per model_type (transformers modeling files):
 #   "rms":    LlamaRMSNorm: x.to(fp32) → x·rsqrt(mean(x²)+eps) → weight · normed.to(input dtype)
@@ -43,6 +43,8 @@ PARALLEL_TYPES = frozenset({"gpt_neox", "falcon", "phi"})
 #   gelu_new / gelu_fast (NewGELUActivation): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
 #   saves x, tanh(...), 0.5·x and (1 + tanh) → 4 tensors of the intermediate width.
 PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
+# MoE routers computed in fp32 on an fp32 copy of the input (DeepseekV3TopkRouter)
+FP32_ROUTER_TYPES = frozenset({"deepseek_v2", "deepseek_v3"})
 
 
 @dataclass(frozen=True)
@@ -142,12 +144,13 @@ class _Terms:
         return sum(self.items.values())
 
 
-def _layer_tensors(spec: ModelSpec, index: int) -> dict[str, tuple[int, ...]]:
-    return {t.name: t.shape for t in spec.tensors if t.layer == index}
-
-
-def _linear_weight_numel(spec: ModelSpec, index: int) -> int:
-    return sum(t.numel for t in spec.tensors if t.layer == index and t.kind == "linear")
+def layer_tensors(spec: ModelSpec) -> list[list[Tensor]]:
+    """Return the tensors of each layer (one pass over the tensor list)."""
+    out: list[list[Tensor]] = [[] for _ in range(spec.num_layers)]
+    for t in spec.tensors:
+        if t.layer is not None and 0 <= t.layer < spec.num_layers:
+            out[t.layer].append(t)
+    return out
 
 
 def _norm(
@@ -222,6 +225,7 @@ def _attention_gqa(
     c: int,
     attention: str,
     style: str,
+    seq: int,
 ) -> None:
     a = layer.attention
     q = a.num_heads * a.head_dim
@@ -266,6 +270,13 @@ def _attention_gqa(
     else:
         # SDPA / flash: q, k, v, output and the fp32 logsumexp per head and query;
         # GQA runs without repeated K/V (enable_gqa, no mask).
+        if attention == "sdpa" and a.window is not None and seq >= a.window:
+            # transformers skips the sliding-window mask only while seq < window; with the
+            # mask SDPA loses enable_gqa (K/V repeated per head) and saves the mask it
+            # converted to an additive float [batch, 1, seq, seq] bias, in every layer.
+            kv_k = a.num_heads * a.head_dim
+            kv_v = a.num_heads * a.v_head_dim
+            s2.add("attn.window_mask", c)
         terms.add("attn.q", c * q)
         terms.add("attn.k", c * kv_k)
         terms.add("attn.v", c * kv_v)
@@ -347,6 +358,7 @@ def layer_activations(
     attention: str,
     tp: int = 1,
     sequence_parallel: bool = False,
+    tensors_of_layer: list[Tensor] | None = None,
 ) -> LayerActivations:
     """Return the bytes decoder layer ``index`` saves for backward for ``batch × seq`` tokens.
 
@@ -354,7 +366,10 @@ def layer_activations(
     ``tp``; the norm/residual terms are replicated unless ``sequence_parallel``.
     """
     layer = spec.layers[index]
-    tensors = _layer_tensors(spec, index)
+    own = tensors_of_layer
+    if own is None:
+        own = [t for t in spec.tensors if t.layer == index]
+    tensors = {t.name: t.shape for t in own}
     tr = training
     p = tr.precision
     c = p.compute
@@ -392,6 +407,8 @@ def layer_activations(
     ]
     if layer.mlp.kind == "moe":
         ffn_in = [n for n in ffn_in if n not in ("ffn_gate", "ffn_up")]
+        if spec.model_type in FP32_ROUTER_TYPES:
+            ffn_in = [n for n in ffn_in if n != "ffn_gate_inp"]
 
     # --- attention block -------------------------------------------------------------
     if "attn_norm" in tensors:
@@ -405,7 +422,7 @@ def layer_activations(
     if layer.attention.kind == "mla":
         _attention_mla(inner, s2, layer, tensors, tr, c, autocast, attention)
     else:
-        _attention_gqa(inner, s2, spec, layer, tensors, tr, c, attention, style)
+        _attention_gqa(inner, s2, spec, layer, tensors, tr, c, attention, style, seq)
     # o_proj reads the attention output (already saved, compute dtype)
     o_in = layer.attention.num_heads * layer.attention.v_head_dim
     if "attn_output" in tr.lora:
@@ -436,11 +453,16 @@ def layer_activations(
         e = mlp.num_experts
         i = mlp.intermediate_size
         inner.add("router.logits_softmax", (c + 4) * e + 12 * k)
+        if spec.model_type in FP32_ROUTER_TYPES:
+            inner.add("router.input_fp32", 4 * h)  # linear(x.float(), weight.float())
         full = tr.base_trainable or tr.quantized_base
-        # transformers' experts loop: per routed (token, expert) slot
-        slot = c * (2 * i + i + h)  # gate_up output, act output, down output
+        # transformers 5 experts (grouped_mm over tokens sorted by expert), per routed slot.
+        # grouped_mm is not an autocast op: inputs are cast to the weight dtype, so with fp32
+        # weights under autocast the experts run in fp32.
+        w = 4 if (p.autocast and tr.base_trainable and p.param == 4) else c
+        slot = w * (2 * i + i + h)  # gate_up output, act output, down output
         if full:
-            slot += c * (h + i)  # gathered input, down input (product)
+            slot += w * (h + i)  # gathered input, down input (product)
         inner.add("experts.per_slot_x_k", slot * k)
         if mlp.shared_intermediate_size:
             _mlp_dense(
@@ -472,7 +494,8 @@ def layer_activations(
 
     weight_casts = 0
     if autocast and tr.base_trainable:
-        weight_casts = 2 * _linear_weight_numel(spec, index) // tp
+        # routed experts run in their own dtype (grouped_mm), no 16-bit copies
+        weight_casts = 2 * sum(t.numel for t in own if t.kind == "linear" and not t.routed) // tp
     elif autocast and tr.lora:
         weight_casts = 0  # adapters: a few MiB, inside the autocast cache
     workspace = _backward_workspace(spec, layer, tokens, c, r) // tp

@@ -999,6 +999,9 @@ def parse_quantization(raw: dict[str, Any]) -> str | None:
         )
     method = str(q.get("quant_method", "")).lower()
     if method in ("fp8", "fbgemm_fp8", "finegrained_fp8"):
+        # DeepSeek-V3/R1 store one fp32 scale per 128x128 weight block, not per tensor
+        if list(q.get("weight_block_size") or []) == [128, 128]:
+            return "fp8-block128"
         return "fp8"
     if method == "mxfp4":
         return "mxfp4"

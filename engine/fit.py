@@ -4,12 +4,19 @@ Everything here is built on ``inference.estimate_inference`` / ``training.estima
 (never a second memory formula) plus the GPU table (``gpus``) and the weight formats
 (``quant``). Sizes are integer bytes.
 
+* ``fits(estimate, gpu)`` -> ``FitResult``: fits or not, headroom/shortfall per GPU.
+* ``solve_context`` / ``max_context``, ``max_batch``, ``llamacpp_offload_layers``: the
+  largest context, batch or ``n_gpu_layers`` that fit, exact to the token.
+* ``recommend_gpus`` -> ``GpuOption`` list, cheapest first; ``fewest_gpus``; ``best_quant``
+  / ``quant_choices``; ``decode_tokens_per_s`` (roofline); ``sweep_context_limits`` (every
+  GPU x format at once); ``fit_report`` (the ``fit`` op's JSON); ``fit_training`` and
+  ``fewest_training_gpus``.
+
 Solving. Memory is monotonic non-decreasing in context, batch and offloaded layers, but
-not always linear (16-token KV blocks in vLLM, sliding windows, quadratic eager attention),
+not linear (16-token KV blocks in vLLM, n_ctx padded to 256 in llama.cpp, sliding windows),
 so limits are found by an integer search on the real estimate: a safeguarded interpolation
-(secant, falling back to bisection when a step does not halve the bracket) that confirms the
+(secant, falling back to bisection when a round does not halve the bracket) that confirms the
 boundary by probing both sides. The answer ``n`` is exact: ``n`` fits and ``n + 1`` does not.
-Estimates are memoised per solve, and a sweep over many GPUs reuses the same curve.
 
 Budgets. A GPU's budget is its ``usable_bytes`` (what the runtime sees as total memory).
 For vLLM the budget is ``gpu_memory_utilization × usable_bytes``: vLLM refuses to start when
@@ -19,8 +26,9 @@ Decode roofline. Decoding one step reads every active weight once (routed expert
 ``experts_per_token / num_experts``; an untied input embedding is a row gather and is not
 counted) and the cached K/V of every sequence at the full context; the step yields one token
 per sequence. Upper bound: ``tokens/s = batch × aggregate bandwidth / bytes per step``, with
-``aggregate bandwidth = GPUs × bandwidth`` under tensor parallelism (communication ignored).
-It ignores compute, kernel efficiency and interconnect, so real throughput is lower.
+``aggregate bandwidth = tp × bandwidth`` (tensor-parallel GPUs read at once, communication
+ignored; pipeline stages take turns, so ``pp`` adds none). Compute, kernel efficiency and
+CPU-offloaded layers are ignored, so real throughput is lower.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload, UnknownGpu
+from .kv import per_spec_cache
 from .model import ModelSpec
 from .result import Estimate
 from .units import GIB
@@ -179,8 +188,10 @@ def _single_only(gpu: Any) -> bool:
 def runtime_runs_on(runtime: str, gpu: Any) -> bool:
     """Return False where the runtime has no backend for the GPU (vLLM on Apple Silicon).
 
-    vLLM's GPU backends are CUDA and ROCm (docs.vllm.ai "GPU" installation page, checked
-    2026-11); on a Mac it runs only on the CPU.
+    vLLM's own GPU backends are CUDA, ROCm and Intel XPU; on Apple Silicon its core build
+    runs on the CPU, and the GPU is reached only through the community vllm-metal plugin
+    (MLX), whose memory layout the engine does not model
+    (https://docs.vllm.ai/en/v0.31.0/getting_started/installation/gpu/, checked 2026-11-25).
     """
     return not (runtime == "vllm" and str(getattr(gpu, "vendor", "")).lower() == "apple")
 
@@ -336,7 +347,7 @@ def _context_limit(spec: ModelSpec, memory_tokens: int) -> ContextLimit:
     model_tokens = int(spec.max_position_embeddings)
     if memory_tokens < 1:
         return ContextLimit(0, 0, model_tokens, "nothing fits")
-    if memory_tokens < model_tokens:
+    if model_tokens <= 0 or memory_tokens < model_tokens:  # <= 0: the config gives no limit
         return ContextLimit(memory_tokens, memory_tokens, model_tokens, "memory")
     return ContextLimit(model_tokens, memory_tokens, model_tokens, "model")
 
@@ -374,16 +385,19 @@ def max_batch(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int:
     return max(0, solve_largest(_batch_curve(spec, work), budget_bytes(gpu, work), 1, MAX_BATCH))
 
 
-def llamacpp_offload_layers(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int:
+def llamacpp_offload_layers(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> int | None:
     """Return the largest ``n_gpu_layers`` whose VRAM fits the GPU under llama.cpp.
 
-    Searched over 0..num_layers (all repeating layers on the GPU). -1 when even
-    ``n_gpu_layers=0`` does not fit (the compute buffers alone exceed the GPU).
+    Counted as llama.cpp counts them (``llama-model.cpp``: ``i_gpu_start = n_layer + 1 -
+    n_gpu_layers``): the output layer first, then repeating layers from the last one, so
+    ``num_layers + 1`` means everything ("offloaded 33/33 layers" for a 32-layer model).
+    None when even ``n_gpu_layers=0`` (compute buffers only) does not fit.
     """
     gpu = _gpu(gpu)
     work = replace(_with_gpu(work, gpu), runtime="llamacpp", tp=1, pp=1)
     curve = _Curve(lambda n: _need_max(_estimate(spec, replace(work, n_gpu_layers=n))))
-    return solve_largest(curve, budget_bytes(gpu, work), 0, spec.num_layers)
+    n = solve_largest(curve, budget_bytes(gpu, work), 0, spec.num_layers + 1)
+    return None if n < 0 else n
 
 
 def weight_bytes_read_per_token(spec: ModelSpec, weights: str, runtime: str) -> int:
@@ -392,6 +406,11 @@ def weight_bytes_read_per_token(spec: ModelSpec, weights: str, runtime: str) -> 
     Every stored tensor counts, except an untied input embedding (a row gather) and the
     unused share of routed experts (``experts_per_token / num_experts`` of each stack).
     """
+    return _weight_bytes_read(spec, weights, runtime)
+
+
+@per_spec_cache
+def _weight_bytes_read(spec: ModelSpec, weights: str, runtime: str) -> int:
     from .quant import quantize_tensors
 
     qts = quantize_tensors(spec, weights, runtime=runtime)
@@ -416,8 +435,10 @@ def decode_tokens_per_s(
 ) -> float | None:
     """Return the memory-bandwidth roofline for decoding, in tokens/s over the batch.
 
-    ``batch × GPUs × bandwidth / (active weight bytes + KV cache bytes)``, the KV cache
+    ``batch × tp × bandwidth / (active weight bytes + KV cache bytes)``, the KV cache
     taken from the estimate at ``work.context`` (None when the GPU has no bandwidth listed).
+    Tensor-parallel GPUs read their shares at once; pipeline stages (``pp``, llama.cpp's
+    layer split) take turns on each token, so they add no bandwidth.
     """
     gpu = _gpu(gpu)
     bandwidth = _bandwidth(gpu)
@@ -431,7 +452,7 @@ def decode_tokens_per_s(
     step_bytes = weights + kv_total
     if step_bytes <= 0:
         return None
-    return work.batch * bandwidth * work.num_gpus / step_bytes
+    return work.batch * bandwidth * work.tp / step_bytes
 
 
 def _kv_total_bytes(estimate: Estimate) -> int:
@@ -451,7 +472,7 @@ def _options_for(
     counts = (1,) if _single_only(gpu) else tuple(n for n in TP_DEGREES if n <= max_gpus)
     for n in counts:
         tp, pp = _split(work.runtime, n)
-        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp)
+        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp, n_gpu_layers=None)
         try:
             estimate = _estimate(spec, trial)
         except InvalidWorkload:
@@ -539,7 +560,7 @@ def fewest_gpus(
     for tp, pp in candidates:
         if tp * pp > max_gpus:
             break
-        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp)
+        trial = replace(work, gpu=_slug(gpu), tp=tp, pp=pp, n_gpu_layers=None)
         try:
             estimate = _estimate(spec, trial)
         except InvalidWorkload:
@@ -549,18 +570,41 @@ def fewest_gpus(
     return None
 
 
-def _formats_by_quality(runtime: str) -> list[Any]:
+def _native_format(spec: ModelSpec) -> Any | None:
+    """The checkpoint's own format (``weights="auto"``), or None when it cannot be told."""
+    from .quant import get_format, resolve_auto
+
+    try:
+        return get_format(resolve_auto(spec))
+    except EngineError:
+        return None
+
+
+def _formats_by_quality(runtime: str, spec: ModelSpec) -> list[Any]:
+    """Formats the runtime accepts, most bits per weight first, none above the checkpoint's.
+
+    Storing a bf16 checkpoint in fp32, or an MXFP4 one in 8 bits, costs memory and adds no
+    quality, so the checkpoint's own precision is the ceiling (it wins ties).
+    """
     from .quant import list_formats
 
-    formats = [f for f in list_formats() if runtime in (getattr(f, "runtimes", None) or (runtime,))]
-    formats.sort(key=lambda f: (-float(f.bits_per_weight), f.id))
+    native = _native_format(spec)
+    ceiling = native.bits_per_weight if native is not None else None
+    formats = [
+        f
+        for f in list_formats()
+        if runtime in (getattr(f, "runtimes", None) or (runtime,))
+        and (ceiling is None or f.bits_per_weight <= ceiling)
+    ]
+    native_id = native.id if native is not None else None
+    formats.sort(key=lambda f: (-f.bits_per_weight, f.id != native_id, f.id))
     return formats
 
 
 def quant_choices(
     spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, solve: bool = False
 ) -> list[QuantChoice]:
-    """Return every weight format the runtime accepts, best quality (most bits) first.
+    """Return the weight formats to try, best quality (most bits, up to the checkpoint's) first.
 
     Formats the runtime or model cannot use (an error from the estimate) are left out.
     With ``solve``, each fitting format also gets its largest context.
@@ -569,7 +613,7 @@ def quant_choices(
     work = _with_gpu(work, gpu)
     budget = budget_bytes(gpu, work)
     choices = []
-    for fmt in _formats_by_quality(work.runtime):
+    for fmt in _formats_by_quality(work.runtime, spec):
         trial = replace(work, weights=fmt.id)
         try:
             estimate = _estimate(spec, trial)
@@ -591,14 +635,15 @@ def quant_choices(
 
 
 def best_quant(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> QuantChoice | None:
-    """Return the highest-quality weight format (most bits per weight) that fits, or None.
+    """Return the highest-quality weight format that fits, or None.
 
+    Quality is bits per weight, capped at the checkpoint's own format (which wins ties).
     ``work.context`` and ``work.batch`` are kept: the KV cache must fit alongside.
     """
     gpu = _gpu(gpu)
     work = _with_gpu(work, gpu)
     budget = budget_bytes(gpu, work)
-    for fmt in _formats_by_quality(work.runtime):
+    for fmt in _formats_by_quality(work.runtime, spec):
         trial = replace(work, weights=fmt.id)
         try:
             estimate = _estimate(spec, trial)
@@ -615,11 +660,11 @@ def best_quant(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> QuantChoic
 # A sweep solves the largest context for every GPU x weight format. Solving each pair with
 # the integer search costs ~10 estimates; a sweep shares the work instead:
 #
-# 1. Classes. One estimate per format (at 1 token, on a reference GPU) and one per GPU (at
-#    1 token, reference format). Formats whose context-dependent components (KV cache,
-#    activations, logits) equal the reference's differ from it only by their weights; GPUs
-#    whose context-dependent components match differ only by overhead. Each (format class,
-#    GPU class) shares one context curve, shifted by those constant offsets.
+# 1. Classes. One estimate per format (at 1 token, on a reference GPU): formats whose
+#    context-dependent components (KV cache, activations, logits) equal the reference's
+#    differ from it only by their weights. GPUs that differ only in device overhead
+#    (``inference.gpu_dependence``) differ only by that. Each (format class, GPU class)
+#    shares one context curve, shifted by those constant offsets.
 # 2. Quantum. Runtimes allocate KV in steps of q tokens (1 for transformers, vLLM's
 #    16-token blocks, llama.cpp's n_ctx padded to 256 cells), so the curve is constant on
 #    ((k-1)q, kq] and every answer is a multiple of q. q is measured at three contexts.
@@ -762,7 +807,6 @@ def sweep_context_limits(
     if not fmt_probe:
         return {}
     ref_fmt = next(iter(fmt_probe))
-    gpu_probe = {_slug(g): at(ref_fmt, g, 1) for g in gpu_list}
 
     # classes: representative format / GPU per context shape, and constant offsets
     fmt_rep: dict[tuple[Any, ...], str] = {}
@@ -770,12 +814,7 @@ def sweep_context_limits(
     for fmt, est in fmt_probe.items():
         rep = fmt_rep.setdefault(_context_key(est), fmt)
         fmt_class[fmt] = (rep, _need_max(est) - _need_max(fmt_probe[rep]))
-    gpu_rep: dict[tuple[Any, ...], Any] = {}
-    gpu_class: dict[str, tuple[Any, int]] = {}
-    for g in gpu_list:
-        est = gpu_probe[_slug(g)]
-        rep = gpu_rep.setdefault(_context_key(est), g)
-        gpu_class[_slug(g)] = (rep, _need_max(est) - _need_max(gpu_probe[_slug(rep)]))
+    gpu_class = _gpu_classes(spec, work, gpu_list, lambda g: at(ref_fmt, g, 1))
 
     out: dict[tuple[str, str], ContextLimit] = {}
     pending: dict[tuple[str, str], list[tuple[str, Any, int]]] = {}
@@ -797,6 +836,35 @@ def sweep_context_limits(
             answers = [max(0, solve_largest(curve, b, 1, MAX_TOKENS)) for _, _, b in pairs]
         for (fmt, g, _), tokens in zip(pairs, answers, strict=True):
             out[(fmt, _slug(g))] = _context_limit(spec, tokens)
+    return out
+
+
+def _gpu_classes(
+    spec: ModelSpec, work: InferenceWorkload, gpu_list: list[Any], probe: Callable[[Any], Estimate]
+) -> dict[str, tuple[Any, int]]:
+    """Return ``{slug: (representative GPU, need offset)}``: GPUs sharing a context curve.
+
+    ``inference.gpu_dependence`` lists everything the estimate takes from the GPU (device
+    overhead, vLLM's batching limits); GPUs that differ only in overhead share a curve,
+    shifted by the difference. Without it, one probe estimate per GPU decides.
+    """
+    from . import inference
+
+    dependence = getattr(inference, "gpu_dependence", None)
+    rep_by_key: dict[tuple[Any, ...], Any] = {}
+    out: dict[str, tuple[Any, int]] = {}
+    if dependence is not None:
+        keys = {_slug(g): dependence(work.runtime, _slug(g)) for g in gpu_list}
+        for g in gpu_list:
+            overhead, *shape = keys[_slug(g)]
+            rep = rep_by_key.setdefault(tuple(shape), g)
+            out[_slug(g)] = (rep, overhead - keys[_slug(rep)][0])
+        return out
+    probes = {_slug(g): probe(g) for g in gpu_list}
+    for g in gpu_list:
+        est = probes[_slug(g)]
+        rep = rep_by_key.setdefault(_context_key(est), g)
+        out[_slug(g)] = (rep, _need_max(est) - _need_max(probes[_slug(rep)]))
     return out
 
 
@@ -870,8 +938,9 @@ def _round(x: float | None, digits: int = 3) -> float | None:
 
 ROOFLINE_ASSUMPTION = (
     "decode tokens/s is a memory-bandwidth upper bound: each step reads the active weights "
-    "once plus every sequence's cached K/V at the full context, over the aggregate bandwidth "
-    "of the GPUs (compute, kernel efficiency and interconnect ignored)"
+    "once plus every sequence's cached K/V at the full context, over the bandwidth of the "
+    "tensor-parallel GPUs (pipeline stages take turns; compute, kernel efficiency and "
+    "interconnect ignored)"
 )
 
 

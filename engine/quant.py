@@ -32,7 +32,7 @@ placement (e.g. llama.cpp keeping ``token_embd`` on the CPU) are the caller's bu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import cache, lru_cache
 from importlib import resources
@@ -336,13 +336,8 @@ def _parse_gptq_id(key: str) -> QuantFormat | None:
     row["gptq"]["group"] = group  # 0 = a single group spanning in_features
     fmt = _format_from_row(row)
     if not group:  # per-column scales: nominal bpw is the packed bits alone
-        fmt = QuantFormat(
-            **{
-                **fmt.__dict__,
-                "bits_per_weight": Fraction(bits),
-                "block_size": 1,
-                "layout": (("qweight", bits),),
-            }
+        fmt = replace(
+            fmt, bits_per_weight=Fraction(bits), block_size=1, layout=(("qweight", bits),)
         )
     _EXTRA_GPTQ[key] = row
     return fmt
@@ -442,16 +437,21 @@ def _quantize_float(spec: ModelSpec, dtype: str) -> tuple[QuantizedTensor, ...]:
     return tuple(_float_tensor(t, dtype) for t in spec.tensors)
 
 
-def _quantize_fp8(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor, ...]:
+def _quantize_fp8(
+    spec: ModelSpec, row: dict[str, Any], runtime: str
+) -> tuple[QuantizedTensor, ...]:
     half = _half_dtype(spec)
+    # transformers quantizes to FP8 only through FineGrainedFP8Config, whose default
+    # weight_block_size is (128, 128); vLLM's online `--quantization fp8` is per-tensor
+    block = row["scale"] == "block" or runtime == "transformers"
     out = []
     for t in spec.tensors:
         if not _is_quantizable_linear(t):
             out.append(_float_tensor(t, half))
             continue
         n_out, n_in = t.shape
-        if row["scale"] == "block":
-            bo, bi = row["block_shape"]
+        if block:
+            bo, bi = row.get("block_shape", (128, 128))
             scales = ceil_div(n_out, bo) * ceil_div(n_in, bi)
             storage = f"fp8-e4m3+fp32-scale-{bo}x{bi}"
         else:
@@ -462,6 +462,10 @@ def _quantize_fp8(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor
 
 
 def _bnb_converts(t: Tensor, spec: ModelSpec, runtime: str) -> bool:
+    if t.name == "ffn_gate_inp_shexp":
+        # Qwen2-MoE shared_expert_gate: an nn.Linear(hidden, 1) in transformers (converted);
+        # vLLM builds it as a plain torch Linear outside its quantized layers
+        return runtime == "transformers"
     if not _is_quantizable_linear(t):
         return False
     if spec.tie_word_embeddings and t.name == "token_embd":
@@ -558,8 +562,13 @@ def _quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
 # GGUF (llama.cpp)
 
 
+# spec names that GGUF spells differently (phi3's fused gate+up projection is "ffn_up")
+_GGUF_RENAMES = {"ffn_gate_up": "ffn_up"}
+
+
 def _gguf_name(t: Tensor) -> str:
-    name = t.name if t.name.endswith(".bias") else f"{t.name}.weight"
+    base = _GGUF_RENAMES.get(t.name, t.name)
+    name = base if base.endswith(".bias") else f"{base}.weight"
     return name if t.layer is None else f"blk.{t.layer}.{name}"
 
 
@@ -604,7 +613,7 @@ def _gguf_source_type(t: Tensor, gname: str, float_type: str) -> str:
         _gguf_dims(t) < 2
         or gname.endswith("_norm.weight")
         or not gname.endswith(".weight")
-        or any(s in gname for s in ("ffn_gate_inp.weight", "pos_embd.weight", "token_types.weight"))
+        or any(s in gname for s in ("ffn_gate_inp", "pos_embd.weight", "token_types.weight"))
     ):
         return "F32"
     return float_type
@@ -642,7 +651,7 @@ def _more_bits(i_layer: int, n_layers: int) -> bool:
 
 
 def _get_type_impl(
-    qs: _QuantState, new_type: str, t: Tensor, gname: str, cat: str, ne0: int
+    qs: _QuantState, new_type: str, t: Tensor, gname: str, cat: str, ne0: int, stacked: bool
 ) -> str:
     """llama_tensor_get_type_impl (src/llama-quant.cpp @ 007dbbf), mix rules only."""
     ft = qs.ftype
@@ -661,7 +670,7 @@ def _get_type_impl(
         elif new_type != "Q8_0":
             new_type = "Q6_K"
     elif ft == "MXFP4_MOE":
-        new_type = "MXFP4" if t.experts > 1 else "Q8_0"
+        new_type = "MXFP4" if stacked else "Q8_0"
     elif cat == "token_embd":
         if ft in ("IQ2_XXS", "IQ2_XS", "IQ1_S", "IQ1_M"):
             new_type = "Q2_K"
@@ -856,6 +865,7 @@ class _GgufEntry:
     role: Literal["f32", "keep", "quant"]  # F32 always / the file's float type / quantizable
     ne0: int  # row length (in_features)
     rows: int  # rows over all experts
+    stacked: bool  # ne[2] > 1 in GGUF (expert stacks, MLA k_b/v_b)
 
 
 @dataclass(frozen=True)
@@ -889,10 +899,32 @@ def _gguf_plan(spec: ModelSpec) -> _GgufPlan:
     return plan
 
 
+def _mla_kv_b_split(spec: ModelSpec, t: Tensor) -> tuple[tuple[str, int, int], ...]:
+    """(GGUF name, ne0, rows) of attn_k_b and attn_v_b for an MLA kv_b projection, else ()."""
+    if t.name != "attn_kv_b" or t.layer is None or t.layer >= len(spec.layers):
+        return ()
+    att = spec.layers[t.layer].attention
+    heads, nope, v, rank = att.num_heads, att.qk_nope_head_dim, att.v_head_dim, att.kv_lora_rank
+    if att.kind != "mla" or t.shape != (heads * (nope + v), rank) or t.experts != 1:
+        return ()
+    return (("attn_k_b", nope, heads * rank), ("attn_v_b", rank, heads * v))
+
+
 def _build_gguf_plan(spec: ModelSpec) -> _GgufPlan:
     entries = []
     for i, t in enumerate(spec.tensors):
         gname = _gguf_name(t)
+        split = _mla_kv_b_split(spec, t)
+        if split:
+            # convert_hf_to_gguf.py (DeepseekV2Model.modify_tensors, "MLA with the absorption
+            # optimization, needs these two split and k_b_proj transposed") writes kv_b_proj as
+            # attn_k_b (heads, kv_lora_rank, qk_nope) and attn_v_b (heads, v_head, kv_lora_rank)
+            for part, ne0, rows in split:
+                pname = f"blk.{t.layer}.{part}.weight"
+                entries.append(
+                    _GgufEntry(i, t, pname, _category(pname), "quant", ne0, rows, stacked=True)
+                )
+            continue
         if _gguf_source_type(t, gname, "F16") == "F32":
             role = "f32"
         elif t.kind == "other" or not _allows_quantization(t, gname):
@@ -910,6 +942,7 @@ def _build_gguf_plan(spec: ModelSpec) -> _GgufPlan:
                 role=role,
                 ne0=t.shape[-1],
                 rows=prod(t.shape[:-1]) * t.experts,
+                stacked=t.experts > 1,
             )
         )
     entries.sort(key=lambda e: (-1 if e.tensor.layer is None else e.tensor.layer, e.gname))
@@ -937,8 +970,8 @@ def _build_gguf_plan(spec: ModelSpec) -> _GgufPlan:
 
 def _gguf_types(
     spec: ModelSpec, ft: _GgufFileType, *, float_type: str = "F16", expert_type: str | None = None
-) -> list[str]:
-    """ggml type per spec tensor (in spec order), as llama-quantize writes file type ``ft``."""
+) -> dict[str, str]:
+    """{GGUF tensor name: ggml type} as llama-quantize writes file type ``ft``."""
     plan = _gguf_plan(spec)
     qs = _QuantState(
         ftype=ft.name,
@@ -953,20 +986,20 @@ def _gguf_types(
     )
     default = ft.default_type
     quantized_default = default not in ("F32", "F16", "BF16")
-    types = [""] * len(plan.entries)
+    types: dict[str, str] = {}
     for e in plan.entries:
         if e.role == "f32":
             new = "F32"
-        elif expert_type is not None and e.tensor.experts > 1 and e.role == "quant":
+        elif expert_type is not None and e.tensor.routed and e.role == "quant":
             new = _fallback(expert_type, e.ne0)
         elif e.role == "keep":
             new = float_type
         elif not quantized_default:
             new = default
         else:
-            new = _get_type_impl(qs, default, e.tensor, e.gname, e.category, e.ne0)
+            new = _get_type_impl(qs, default, e.tensor, e.gname, e.category, e.ne0, e.stacked)
             new = _fallback(new, e.ne0)
-        types[e.index] = new
+        types[e.gname] = new
     return types
 
 
@@ -983,9 +1016,14 @@ def _quantize_gguf(
     spec: ModelSpec, ft: _GgufFileType, *, float_type: str = "F16", expert_type: str | None = None
 ) -> tuple[QuantizedTensor, ...]:
     types = _gguf_types(spec, ft, float_type=float_type, expert_type=expert_type)
+    storage: list[list[str]] = [[] for _ in spec.tensors]
+    nbytes = [0] * len(spec.tensors)
+    for e in _gguf_plan(spec).by_index:
+        storage[e.index].append(types[e.gname])
+        nbytes[e.index] += e.rows * _row_bytes(types[e.gname], e.ne0)
     return tuple(
-        QuantizedTensor(e.tensor, types[e.index], e.rows * _row_bytes(types[e.index], e.ne0))
-        for e in _gguf_plan(spec).by_index
+        QuantizedTensor(t, "+".join(dict.fromkeys(storage[i])), nbytes[i])
+        for i, t in enumerate(spec.tensors)
     )
 
 
@@ -994,9 +1032,7 @@ def gguf_tensor_types(spec: ModelSpec, fmt_id: str) -> dict[str, str]:
     fmt = get_format(fmt_id)
     if fmt.family != "gguf":
         raise InvalidWorkload(f"{fmt.id!r} is not a GGUF file type", field="weights")
-    ft = _gguf_file_types()[fmt.id]
-    types = _gguf_types(spec, ft)
-    return {_gguf_name(t): types[i] for i, t in enumerate(spec.tensors)}
+    return _gguf_types(spec, _gguf_file_types()[fmt.id])
 
 
 # ---------------------------------------------------------------------------------------
@@ -1086,7 +1122,7 @@ def _quantize_uncached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[Quan
         return _quantize_gguf(spec, _gguf_file_types()[fmt.id])
     row = _row(fmt)
     if fmt.family == "fp8":
-        return _quantize_fp8(spec, row)
+        return _quantize_fp8(spec, row, runtime)
     if fmt.family == "bnb":
         return _quantize_bnb(spec, row, runtime)
     if fmt.family in ("gptq", "awq"):

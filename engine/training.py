@@ -47,6 +47,7 @@ from .activations import (
     Training,
     head_activations,
     layer_activations,
+    layer_tensors,
 )
 from .errors import InvalidWorkload
 from .lora import adapted_tensor_names, lora_params_by_layer
@@ -410,19 +411,20 @@ def _stage_estimate(
         states_gpu = master_gpu = opt_temp = 0
     gather = 0
     if zero == 3:
-        unit = max(
-            (
-                sum(p.numel for p in params if p.tensor.layer == i) * training.precision.compute
-                for i in layers
-            ),
-            default=0,
-        )
-        gather = prefetch * unit
+        per_unit: dict[int | None, int] = {}
+        for p in params:
+            per_unit[p.tensor.layer] = per_unit.get(p.tensor.layer, 0) + p.numel
+        # the root unit (embedding, final norm, lm_head) stays gathered while the layer being
+        # computed and the prefetched next one are gathered too
+        root = per_unit.pop(None, 0)
+        unit = max(per_unit.values(), default=0)
+        gather = (prefetch * unit + root) * training.precision.compute
     if work.offload == "optimizer+params":
         host += weights_gpu
         weights_gpu = 0
 
     # --- activations -----------------------------------------------------------------------
+    by_layer = layer_tensors(spec)
     acts: list[LayerActivations] = [
         layer_activations(
             spec,
@@ -433,6 +435,7 @@ def _stage_estimate(
             attention=work.attention,
             tp=tp,
             sequence_parallel=work.sequence_parallel,
+            tensors_of_layer=by_layer[i],
         )
         for i in layers
     ]
@@ -461,7 +464,17 @@ def _stage_estimate(
         mask = work.batch * work.seq * work.seq * training.precision.residual
     tokens = work.batch * work.seq
 
-    g_head = sum(v for k, v in grads_by_layer.items() if k is None)
+    # gradients outside the layers: lm_head/final norm appear at the start of backward; the
+    # embedding's only at its end (a tied embedding's first one comes from lm_head)
+    g_embed = 0
+    if full:
+        g_embed = sum(
+            p.numel * plan.grad_width
+            for p in params
+            if p.tensor.name == "pos_embd"
+            or (p.tensor.name == "token_embd" and not (spec.tie_word_embeddings and last))
+        )
+    g_head = sum(v for k, v in grads_by_layer.items() if k is None) - g_embed
     g_layers = [grads_by_layer.get(i, 0) for i in layers]
     grads_all = ceil_div(grads_full, grad_div)
     grads_present = grads_all if work.pp > 1 else 0  # accumulated over earlier micro-batches
@@ -516,20 +529,24 @@ def _stage_estimate(
     best: dict[str, int] | None = None
     for a, g in zip(reversed(acts), reversed(g_layers), strict=True):
         below -= stored(a)
-        grads_after += ceil_div(g, grad_div)
+        # the layer's activations are freed while its own gradients are produced, so the
+        # peak of its backward holds its activations and the gradients of the layers above
         comp = {
             "activations": others + below + live(a),
             "gradients": max(grads_present, grads_after),
             "temporaries": gather + a.backward_workspace + (g if grad_div > 1 else 0),
         }
+        grads_after += ceil_div(g, grad_div)
         if best is None or sum(comp.values()) > sum(best.values()):
             best = comp
     if best is not None:
         phase("layers_backward", **best)
     embed_transient = 0
     if first and full and spec.tie_word_embeddings and work.pp == 1:
-        # embedding backward builds a dense [vocab, hidden] gradient, then adds it in place
-        embed_transient = ceil_div(spec.vocab_size * spec.hidden_size * plan.grad_width, tp)
+        # A tied weight gets two gradients: autograd buffers lm_head's until the embedding
+        # backward has built its dense [vocab, hidden] one, then sums them out of place, so
+        # three vocab × hidden gradients exist at once (measured with MemTracker).
+        embed_transient = 2 * ceil_div(spec.vocab_size * spec.hidden_size * plan.grad_width, tp)
     phase(
         "backward_end",
         activations=others,

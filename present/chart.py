@@ -1,7 +1,10 @@
-"""SVG charts: a donut of memory components and a bar of total vs GPU capacity.
+"""SVG charts: a donut of memory components, its legend, and a bar of need vs GPU capacity.
 
 Output is deterministic (fixed precision, no random ids) so builds are reproducible
 and the parity test can compare the build's SVG with the worker's byte for byte.
+Colours are CSS custom properties with light-theme fallbacks (see palette.py), so the
+page's stylesheet restyles the same markup for dark mode; no inline ``style``
+attributes are emitted (the site's CSP forbids them).
 """
 
 from __future__ import annotations
@@ -33,7 +36,13 @@ def _arc_path(cx: float, cy: float, r_out: float, r_in: float, a0: float, a1: fl
     )
 
 
-def donut_svg(components: dict[str, int], *, size: int = 220, title: str = "") -> str:
+def _percent(value: int, total: int) -> str:
+    return f"{100 * value / total:.1f}%" if total else "0.0%"
+
+
+def donut_svg(
+    components: dict[str, int], *, size: int = 220, title: str = "", caption: str = "per GPU"
+) -> str:
     """Return an SVG donut of the non-zero components, total in the middle (GiB)."""
     parts = [(name, value) for name, value in components.items() if value > 0]
     total = sum(value for _, value in parts)
@@ -46,14 +55,18 @@ def donut_svg(components: dict[str, int], *, size: int = 220, title: str = "") -
         f"<title>{label}</title>",
     ]
     if total == 0:
-        out.append(f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" '
-                   f'fill="none" stroke="var(--c-empty, #ddd)" stroke-width="{_f(r_out - r_in)}"/>')
+        out.append(
+            f'<circle cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" '
+            f'fill="none" stroke="var(--c-empty, #ddd)" stroke-width="{_f(r_out - r_in)}"/>'
+        )
     elif len(parts) == 1:
         name, value = parts[0]
-        out.append(f'<circle class="slice" data-component="{name}" data-bytes="{value}" '
-                   f'cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" fill="none" '
-                   f'stroke="{colour_of(name)}" stroke-width="{_f(r_out - r_in)}">'
-                   f"<title>{escape(label_of(name))}: {format_gib(value)}</title></circle>")
+        out.append(
+            f'<circle class="slice" data-component="{name}" data-bytes="{value}" '
+            f'cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" fill="none" '
+            f'stroke="{colour_of(name)}" stroke-width="{_f(r_out - r_in)}">'
+            f"<title>{escape(label_of(name))}: {format_gib(value)}</title></circle>"
+        )
     else:
         angle = 0.0
         for name, value in parts:
@@ -64,46 +77,125 @@ def donut_svg(components: dict[str, int], *, size: int = 220, title: str = "") -
                 f'<path class="slice" data-component="{name}" data-bytes="{value}" '
                 f'd="{_arc_path(cx, cy, r_out, r_in, angle, min(end, 2 * math.pi))}" '
                 f'fill="{colour_of(name)}"><title>{escape(label_of(name))}: '
-                f"{format_gib(value)} ({100 * value / total:.1f}%)</title></path>"
+                f"{format_gib(value)} ({_percent(value, total)})</title></path>"
             )
             angle += sweep
     out.append(
         f'<text x="{_f(cx)}" y="{_f(cy - 4)}" text-anchor="middle" class="donut-total" '
         f'data-bytes="{total}">{escape(format_gib(total))}</text>'
         f'<text x="{_f(cx)}" y="{_f(cy + 16)}" text-anchor="middle" class="donut-caption">'
-        "per GPU</text></svg>"
+        f"{escape(caption)}</text></svg>"
     )
     return "".join(out)
 
 
-def capacity_bar_svg(need_bytes: int, usable_bytes: int, *, gpu_name: str,
-                     width: int = 480, height: int = 44) -> str:
-    """Return an SVG bar: the need against a GPU's usable memory, with the verdict."""
+def legend_html(components: dict[str, int]) -> str:
+    """Return the donut's legend: one row per non-zero component, GiB, exact bytes and share."""
+    parts = [(name, value) for name, value in components.items() if value > 0]
+    total = sum(value for _, value in parts)
+    rows = []
+    for name, value in parts:
+        rows.append(
+            f'<li data-component="{name}">'
+            '<svg class="swatch" viewBox="0 0 12 12" width="12" height="12" aria-hidden="true">'
+            f'<rect width="12" height="12" rx="2" fill="{colour_of(name)}"/></svg>'
+            f'<span class="legend-label">{escape(label_of(name))}</span>'
+            f'<span class="legend-gib" data-bytes="{value}">{escape(format_gib(value))}</span>'
+            f'<span class="legend-pct">{_percent(value, total)}</span>'
+            f'<span class="legend-bytes">{value:,} B</span></li>'
+        )
+    return f'<ul class="legend" data-bytes="{total}">{"".join(rows)}</ul>'
+
+
+def capacity_bar_svg(
+    need_bytes: int,
+    usable_bytes: int,
+    *,
+    gpu_name: str,
+    budget_bytes: int | None = None,
+    num_gpus: int = 1,
+    width: int = 480,
+    height: int = 44,
+) -> str:
+    """Return an SVG bar: the need of the most-loaded GPU against its memory, with the verdict.
+
+    ``budget_bytes`` is what the runtime may fill (vLLM: gpu_memory_utilization × usable);
+    it defaults to ``usable_bytes``. The verdict and headroom are taken against the budget,
+    as ``engine.fit.fits`` takes them.
+    """
     if usable_bytes <= 0:
         raise ValueError("usable_bytes must be positive")
-    fits = need_bytes <= usable_bytes
-    scale_max = max(need_bytes, usable_bytes)
+    budget = usable_bytes if budget_bytes is None else budget_bytes
+    if budget <= 0:
+        raise ValueError("budget_bytes must be positive")
+    fits = need_bytes <= budget
+    scale_max = max(need_bytes, usable_bytes, budget)
     bar_w = width - 2
     need_w = bar_w * need_bytes / scale_max
-    cap_x = 1 + bar_w * usable_bytes / scale_max
-    headroom = usable_bytes - need_bytes
-    verdict = (f"fits, {format_gib(headroom)} free" if fits
-               else f"does not fit: {format_gib(-headroom)} over")
-    label = escape(f"{format_gib(need_bytes)} of {format_gib(usable_bytes)} on {gpu_name}: "
-                   f"{verdict}")
+    cap_x = 1 + bar_w * budget / scale_max
+    headroom = budget - need_bytes
+    verdict = (
+        f"fits, {format_gib(headroom)} free"
+        if fits
+        else f"does not fit: {format_gib(-headroom)} over"
+    )
+    where = f"{num_gpus}× {gpu_name}" if num_gpus > 1 else gpu_name
+    limit = (
+        f"{format_gib(budget)} budget of {format_gib(usable_bytes)}"
+        if budget != usable_bytes
+        else format_gib(usable_bytes)
+    )
+    label = escape(f"{format_gib(need_bytes)} of {limit} per GPU on {where}: {verdict}")
     fill = "var(--c-fit, #1a9e77)" if fits else "var(--c-nofit, #d4453b)"
     return (
         f'<svg class="capacity" viewBox="0 0 {width} {height}" width="100%" '
         f'preserveAspectRatio="none" role="img" aria-label="{label}" '
         f'data-fits="{"true" if fits else "false"}" data-headroom-bytes="{headroom}" '
+        f'data-shortfall-bytes="{max(0, -headroom)}" data-budget-bytes="{budget}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
         f'<rect x="1" y="8" width="{_f(bar_w)}" height="20" rx="4" '
         'fill="var(--c-track, #e6e9ee)"/>'
         f'<rect x="1" y="8" width="{_f(need_w)}" height="20" rx="4" fill="{fill}" '
         f'data-bytes="{need_bytes}"/>'
         f'<line x1="{_f(cap_x)}" x2="{_f(cap_x)}" y1="2" y2="34" stroke="var(--c-ink, #222)" '
-        f'stroke-width="2" data-bytes="{usable_bytes}"/>'
+        f'stroke-width="2" data-bytes="{budget}"/>'
         f'<text x="{_f(min(cap_x, width - 4))}" y="{height - 1}" text-anchor="end" '
-        f'class="capacity-label">{escape(gpu_name)} {escape(format_gib(usable_bytes))}</text>'
-        "</svg>"
+        f'class="capacity-label" fill="var(--c-ink, #222)">{escape(where)} '
+        f"{escape(format_gib(budget))}</text></svg>"
+    )
+
+
+def capacity_summary_html(
+    need_bytes: int,
+    usable_bytes: int,
+    *,
+    gpu_name: str,
+    budget_bytes: int | None = None,
+    num_gpus: int = 1,
+) -> str:
+    """Return the bar's verdict as text: fits with headroom, or the shortfall, exact bytes."""
+    budget = usable_bytes if budget_bytes is None else budget_bytes
+    headroom = budget - need_bytes
+    where = f"{num_gpus}× {escape(gpu_name)}" if num_gpus > 1 else escape(gpu_name)
+    if headroom >= 0:
+        verdict = (
+            f'<strong>Fits</strong> on {where}: <span class="bytes" '
+            f'data-bytes="{headroom}">{format_gib(headroom)}</span> headroom per GPU'
+        )
+    else:
+        verdict = (
+            f'<strong>Does not fit</strong> on {where}: <span class="bytes" '
+            f'data-bytes="{-headroom}">{format_gib(-headroom)}</span> short per GPU'
+        )
+    basis = (
+        f' (budget <span class="bytes" data-bytes="{budget}">{format_gib(budget)}</span>'
+        f' of <span class="bytes" data-bytes="{usable_bytes}">{format_gib(usable_bytes)}'
+        "</span> usable)"
+        if budget != usable_bytes
+        else f' (<span class="bytes" data-bytes="{usable_bytes}">{format_gib(usable_bytes)}'
+        "</span> usable)"
+    )
+    return (
+        f'<p class="capacity-summary" data-fits="{"true" if headroom >= 0 else "false"}">'
+        f"{verdict}{basis}.</p>"
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.units import GIB, format_gib
 
+from .fit import gpu_fit
 from .palette import label_of
 
 
@@ -18,8 +19,9 @@ def to_json(result: dict[str, Any]) -> str:
 
 
 def _rows(result: dict[str, Any]) -> list[tuple[str, str, int]]:
-    rows = [(name, label_of(name), value) for name, value in result["components"].items()
-            if value > 0]
+    rows = [
+        (name, label_of(name), value) for name, value in result["components"].items() if value > 0
+    ]
     rows.append(("per_gpu", "Total per GPU", result["per_gpu_bytes"]))
     if len(result.get("gpu_bytes", [])) > 1:
         rows.append(("all_gpus", f"All {len(result['gpu_bytes'])} GPUs", result["total_bytes"]))
@@ -39,8 +41,11 @@ def to_csv(result: dict[str, Any]) -> str:
 
 
 def _request_lines(request: dict[str, Any]) -> list[str]:
-    return [f"- {key.replace('_', ' ')}: `{value}`" for key, value in sorted(request.items())
-            if value is not None]
+    return [
+        f"- {key.replace('_', ' ')}: `{value}`"
+        for key, value in sorted(request.items())
+        if value is not None
+    ]
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -51,11 +56,25 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines += ["", "| Component | GiB | Bytes |", "|---|---:|---:|"]
     for _, label, value in _rows(result):
         lines.append(f"| {label} | {value / GIB:.2f} | {value:,} |")
-    fit = (result.get("details") or {}).get("fit")
-    if isinstance(fit, dict) and "fits" in fit:
-        verdict = "fits" if fit["fits"] else "does not fit"
-        lines += ["", f"**{fit.get('gpu', 'GPU')}**: {verdict} "
-                      f"(usable {format_gib(fit['usable_bytes'])})."]
+    fit = gpu_fit(result)
+    if fit is not None:
+        headroom = fit["budget_bytes"] - fit["need_bytes"]
+        where = f"{fit['num_gpus']}× {fit['gpu_name']}" if fit["num_gpus"] > 1 else fit["gpu_name"]
+        verdict = (
+            f"fits, {format_gib(headroom)} headroom per GPU"
+            if headroom >= 0
+            else f"does not fit, {format_gib(-headroom)} short per GPU"
+        )
+        lines += [
+            "",
+            f"**{where}**: {verdict} (usable {format_gib(fit['usable_bytes'])}"
+            + (
+                f", budget {format_gib(fit['budget_bytes'])}"
+                if fit["budget_bytes"] != fit["usable_bytes"]
+                else ""
+            )
+            + ").",
+        ]
     if result.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in result["warnings"]]
     if result.get("assumptions"):

@@ -289,8 +289,8 @@ def test_dtype_and_checkpoint_quant() -> None:
     assert spec_of("gpt2").dtype == "float32"  # no torch_dtype: a float32 checkpoint
     assert spec_of("gpt-oss-20b").dtype == "bfloat16"
     assert spec_of("gpt-oss-20b").checkpoint_quant == "mxfp4"
-    assert spec_of("deepseek-v3").checkpoint_quant == "fp8"
-    assert spec_of("qwen3-32b-fp8").checkpoint_quant == "fp8"
+    assert spec_of("deepseek-v3").checkpoint_quant == "fp8-block128"  # weight_block_size [128, 128]
+    assert spec_of("qwen3-32b-fp8").checkpoint_quant == "fp8-block128"  # weight_block_size [128, 128]
     assert spec_of("llama-3.1-8b").checkpoint_quant is None
     # an FP8 checkpoint has the same logical parameters as the bf16 one
     assert spec_of("qwen3-30b-a3b-fp8").total_params == spec_of("qwen3-30b-a3b").total_params
@@ -319,7 +319,7 @@ def test_dtype_and_checkpoint_quant() -> None:
             "nf4-dq",
         ),
         ({"quant_method": "bitsandbytes", "load_in_8bit": True}, "int8"),
-        ({"quant_method": "fp8", "weight_block_size": [128, 128]}, "fp8"),
+        ({"quant_method": "fp8", "weight_block_size": [128, 128]}, "fp8-block128"),
         ({"quant_method": "mxfp4"}, "mxfp4"),
     ],
 )

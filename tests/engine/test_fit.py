@@ -301,7 +301,8 @@ def test_fit_report_is_json_ready_integers():
     assert chosen["fits"] and chosen["gpu"] == "rtx-4090"
     for key in ("usable_bytes", "budget_bytes", "max_context", "max_batch", "n_gpu_layers"):
         assert isinstance(chosen[key], int), key
-    assert chosen["n_gpu_layers"] == spec.num_layers  # all 32 layers fit in 24 GB
+    # everything fits in 24 GB: llama.cpp logs "offloaded 33/33 layers to GPU" (32 + output)
+    assert chosen["n_gpu_layers"] == spec.num_layers + 1 == 33
     assert chosen["fewest_gpus"] == {"num_gpus": 1, "tp": 1, "pp": 1}
     assert report["options"] and all(isinstance(o["need_bytes"], int) for o in report["options"])
 
@@ -397,3 +398,54 @@ def test_training_estimate_ignores_which_gpu():
     base = estimate_training(spec, work)
     for slug in ("rtx-4090", "m3-max-128gb", "mi300x"):
         assert estimate_training(spec, replace(work, gpu=slug)).gpu_bytes == base.gpu_bytes
+
+
+def test_llamacpp_options_split_by_layers_and_vllm_skips_apple():
+    spec = _spec("llama-3.1-70b")
+    work = InferenceWorkload(weights="q4_k_m", context=8192, runtime="llamacpp")
+    options = fit.recommend_gpus(spec, work)
+    multi = [o for o in options if o.num_gpus > 1]
+    assert multi and all(o.tp == 1 and o.pp == o.num_gpus for o in multi)
+    # ~40 GiB of Q4_K_M weights: a 24 GB card needs a layer split over 2 (and roofline
+    # speed does not double: pipeline stages take turns on each token)
+    by_gpu = {o.gpu: o for o in options}
+    assert by_gpu["rtx-4090"].num_gpus == 2
+    one = fit.decode_tokens_per_s(spec, replace(work, pp=1), "rtx-4090")
+    two = fit.decode_tokens_per_s(spec, replace(work, pp=2), "rtx-4090")
+    assert two == pytest.approx(one, rel=0.01)
+    vllm = fit.recommend_gpus(spec, replace(work, weights="awq-4bit-g128", runtime="vllm"))
+    assert vllm and not any(_gpu(o.gpu).vendor == "apple" for o in vllm)
+    assert (
+        fit.fewest_gpus(spec, replace(work, runtime="vllm", weights="bf16"), "m3-max-128gb") is None
+    )
+
+
+def test_best_quant_never_upcasts_the_checkpoint():
+    # a bf16 checkpoint on an 80 GB GPU: bf16 itself, not fp32 (which fits but adds nothing);
+    # an FP8 checkpoint (DeepSeek-V3) on 8x H200: an 8-bit format, not a 9-bit GPTQ-8 upcast
+    spec = _spec(LLAMA_8B)
+    best = fit.best_quant(spec, InferenceWorkload(context=8192), "h100-sxm-80gb")
+    assert best.format == "bf16"
+    ds = _spec("deepseek-v3")
+    work = InferenceWorkload(context=32768, runtime="vllm", tp=8)
+    best = fit.best_quant(ds, work, "h200-141gb")
+    # fp8-block128 is 8 bits plus one fp32 scale per 128×128 block: 8.002 bits
+    assert best is not None and best.format.startswith("fp8") and best.bits_per_weight < 8.01
+
+
+def test_fit_op_through_the_api():
+    import json
+
+    from engine.api import handle
+    from engine.errors import UnknownGpu
+
+    reply = json.loads(
+        handle(json.dumps({"v": 1, "id": 7, "op": "fit", "args": {"model": "qwen3-0.6b"}}))
+    )
+    assert reply["ok"], reply
+    result = reply["result"]
+    assert result["schema"] == 1 and result["gpu"] is None  # no GPU named: options only
+    prices = [o["price_usd"] for o in result["options"] if o["price_usd"] is not None]
+    assert prices == sorted(prices) and len(result["options"]) >= 20
+    with pytest.raises(UnknownGpu):
+        fit.fit_report(_spec("qwen3-0.6b"), InferenceWorkload(gpu="rtx-9090"))

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import arch, kv
+from engine import arch, inference, kv
+from engine.workload import InferenceWorkload
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "kv_cache.json"
 DATA = json.loads(REFERENCE.read_text())
@@ -84,6 +85,23 @@ def test_decode_kv_bytes_exact(family: str) -> None:
     stage = case["stages"]["decode"]
     measured = tuple(layer["storage_bytes"] for layer in stage["layers"])
     assert _engine_layers(case, stage["context_tokens"]) == measured
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_inference_estimate_kv_component_exact(family: str) -> None:
+    """The same bytes reach estimate_inference's kv_cache component (transformers, tp=1)."""
+    case = CASES[family]
+    stage = case["stages"]["decode"]
+    spec = arch.parse_config(case["config"], name=family)
+    work = InferenceWorkload(
+        weights="bf16",
+        kv_dtype="bf16",
+        context=stage["context_tokens"],
+        batch=case["batch"],
+        runtime="transformers",
+    )
+    estimate = inference.estimate_inference(spec, work)
+    assert estimate.components["kv_cache"] == stage["total_storage_bytes"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)

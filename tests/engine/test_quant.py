@@ -238,6 +238,27 @@ def test_row_size_fallback_gpt_oss():
     assert mx["blk.0.attn_q.weight"] == "Q8_0"
 
 
+def test_gguf_mla_and_moe_layouts():
+    # convert_hf_to_gguf.py splits DeepSeek's kv_b_proj into attn_k_b (ne0 = qk_nope_head_dim
+    # = 128: not a multiple of 256, so Q4_K falls back to Q5_0) and attn_v_b (ne0 = 512)
+    spec = load_model("deepseek-v3")
+    types = quant.gguf_tensor_types(spec, "q4_k_m")
+    assert "blk.3.attn_kv_b.weight" not in types
+    assert types["blk.3.attn_k_b.weight"] == "Q5_0"
+    assert types["blk.3.attn_v_b.weight"] == "Q4_K"
+    assert types["blk.3.ffn_gate_inp.weight"] == "F32"
+    kv_b = _by_name(quant.quantize_tensors(spec, "q4_k_m", runtime="llamacpp"), "attn_kv_b", 3)
+    assert kv_b.storage == "Q5_0+Q4_K"
+    assert kv_b.nbytes == 128 * 512 * (128 // 32 * 22) + 128 * 128 * (512 // 256 * 144)
+    # MXFP4_MOE: 3-D tensors (ne[2] > 1) -> MXFP4, the MLA halves included
+    assert quant.gguf_tensor_types(spec, "mxfp4_moe")["blk.3.attn_k_b.weight"] == "MXFP4"
+    # Qwen1.5-MoE: expert ffn_down rows are 1408 wide (1408 % 256 = 128) -> Q5_0
+    qwen = quant.gguf_tensor_types(load_model("qwen1.5-moe-a2.7b"), "q4_k_m")
+    assert qwen["blk.3.ffn_down_exps.weight"] == "Q5_0"
+    assert qwen["blk.3.ffn_down_shexp.weight"] == "Q4_K"
+    assert qwen["blk.3.ffn_gate_inp_shexp.weight"] == "F32"  # 1-D {n_embd} in llama.cpp
+
+
 # ---------------------------------------------------------------------------------------
 # Non-GGUF schemes
 
@@ -384,6 +405,9 @@ def test_fp8_scales():
     assert _by_name(qts, "ffn_gate_inp", layer=3).storage == "bf16"
     per_tensor = _by_name(quant.quantize_tensors(spec, "fp8", runtime="vllm"), "attn_kv_a_mqa")
     assert per_tensor.nbytes == 576 * 7168 + 4
+    # transformers' FineGrainedFP8Config defaults to weight_block_size (128, 128)
+    hf = quant.weights_bytes(spec, "fp8", runtime="transformers")
+    assert hf == quant.weights_bytes(spec, "fp8-block128", runtime="vllm")
 
 
 def test_auto_is_the_published_checkpoint():
@@ -503,11 +527,16 @@ CATALOG_SWEEP = [
 ]
 
 
-def _sweep(pairs):
+def _sweep(pairs, *, one_per_architecture=False):
     from engine.catalog import list_models
 
+    seen = set()
     for entry in list_models():
         spec = load_model(entry.slug)
+        if one_per_architecture:
+            if spec.model_type in seen:
+                continue
+            seen.add(spec.model_type)
         for fid, rt in pairs:
             if fid == "mxfp4_moe" and not spec.is_moe:
                 continue
@@ -525,4 +554,5 @@ def test_catalog_models_quantize():
 
 @pytest.mark.slow
 def test_catalog_models_every_format():
-    _sweep([*_every_format_runtime(), *CATALOG_SWEEP])
+    """Every format on one catalog model per model_type."""
+    _sweep([*_every_format_runtime(), *CATALOG_SWEEP], one_per_architecture=True)

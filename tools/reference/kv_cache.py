@@ -425,6 +425,15 @@ def main(argv: list[str] | None = None) -> int:
             "stages": "prefill = after one forward over prompt_tokens; decode = after "
             "decode_steps further one-token forwards (context_tokens in all)",
         },
+        "formulas": {
+            "full_layer_bytes": "batch x context_tokens x elems_per_token x dtype_bytes, "
+            "elems_per_token = num_kv_heads x (head_dim + v_head_dim); MLA (transformers 5.x, "
+            "vLLM, llama.cpp): kv_lora_rank + qk_rope_head_dim",
+            "sliding_layer_bytes_decode": "batch x min(context_tokens, window) x "
+            "elems_per_token x dtype_bytes (storage; the tensors cover window - 1 tokens)",
+            "sliding_layer_bytes_after_prefill": "batch x prompt_tokens x elems_per_token x "
+            "dtype_bytes (the window - 1 view pins the whole prefill concatenation)",
+        },
         "cases": [cases[f] for f in sorted(cases)],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

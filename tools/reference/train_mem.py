@@ -43,7 +43,7 @@ import json
 import platform
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,25 @@ CASES: tuple[Case, ...] = (
     ),
     Case("mistral-7b-v0.1", 1, 1024),
     Case("mistral-7b-v0.1", 1, 2048, precision="bf16", grad_checkpointing=True),
+    # Activation-dominated peaks (SGD has no state, so activations decide the peak)
+    Case("llama-3.2-1b", 8, 2048, precision="bf16", optimizer="sgd"),
+    Case("llama-3.2-1b", 4, 2048, precision="bf16", optimizer="sgd", attention="eager"),
+    Case("llama-3.2-1b", 4, 2048, precision="bf16", optimizer="sgd"),
+    Case("llama-3.2-1b", 8, 2048, precision="bf16", optimizer="sgd", grad_checkpointing=True),
+    Case("qwen2.5-3b", 4, 1024, precision="bf16", optimizer="sgd", grad_checkpointing=True),
+    Case("qwen3-1.7b", 4, 2048, precision="bf16", optimizer="sgd"),
+    Case("llama-3.1-8b", 1, 8192, precision="bf16", optimizer="sgd", grad_checkpointing=True),
+    Case("mistral-7b-v0.1", 2, 4096, precision="bf16", method="lora", lora_targets=("q", "v")),
+    Case(
+        "qwen3-1.7b",
+        8,
+        1024,
+        precision="bf16",
+        method="lora",
+        lora_rank=64,
+        lora_alpha=128,
+        lora_targets=ALL_LINEAR,
+    ),
 )
 
 # Small same-layout models for --validate: run real (CPU, real storage) and fake; the
@@ -167,6 +186,20 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "head_dim": 32,
         "vocab_size": 2048,
         "max_position_embeddings": 4096,
+        "tie_word_embeddings": False,
+        "torch_dtype": "bfloat16",
+    },
+    "tiny-mistral": {
+        "model_type": "mistral",
+        "hidden_size": 256,
+        "intermediate_size": 704,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "head_dim": 32,
+        "vocab_size": 2048,
+        "max_position_embeddings": 4096,
+        "sliding_window": 128,
         "tie_word_embeddings": False,
         "torch_dtype": "bfloat16",
     },
@@ -200,6 +233,8 @@ VALIDATION_CASES: tuple[Case, ...] = (
         lora_targets=("q", "v"),
         grad_checkpointing=True,
     ),
+    Case("tiny-mistral", 2, 256, precision="bf16", optimizer="sgd"),
+    Case("tiny-mistral", 2, 128, precision="bf16", method="lora", lora_targets=("q", "v")),
     Case("tiny-qwen2", 2, 256),
     Case("tiny-qwen2", 2, 256, precision="bf16", method="lora", lora_targets=ALL_LINEAR),
 )
@@ -598,7 +633,9 @@ def versions() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--cases", help="comma-separated case ids or model slugs (merge into --out)")
+    parser.add_argument(
+        "--cases", help="comma-separated case ids or model slugs (merge into --out)"
+    )
     parser.add_argument("--list", action="store_true", help="list case ids and exit")
     parser.add_argument("--validate-only", action="store_true")
     parser.add_argument("--no-validate", action="store_true")

@@ -1,0 +1,196 @@
+"""Site benchmark: build time, page sizes, and in Chromium first paint, first figure,
+engine start (cold and warm from the service-worker cache), input-change latency, with a
+bare stock ``loadPyodide`` in the same run for reference.
+
+    .venv/bin/python bench/site.py [--runs 3] [--changes 200]
+
+Targets (issue 3): build < 15 s; first figure at first paint; input -> number < 5 ms median;
+engine ready <= 0.5x stock Pyodide cold and <= 0.35x warm.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import build  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+STOCK_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>stock</title>
+<script type="module" src="/__bench/stock.js"></script></head><body>stock Pyodide</body></html>
+"""
+STOCK_JS = """const t0 = performance.now();
+const worker = new Worker("/__bench/stock-worker.js", { type: "module" });
+worker.onmessage = (e) => { window.__stock = { ms: performance.now() - t0, ...e.data }; };
+"""
+STOCK_WORKER = """import { loadPyodide } from "%(index)spyodide.mjs";
+const t0 = performance.now();
+const py = await loadPyodide({ indexURL: "%(index)s" });
+py.runPython("import json");
+postMessage({ load_ms: performance.now() - t0 });
+"""
+
+INPUT_LATENCY_JS = """async (n) => {
+  const input = document.getElementById("f-context");
+  const body = document.getElementById("result-body");
+  const total = () => body.querySelector('[data-role="total"]')?.dataset.bytes;
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const before = total();
+    const changed = new Promise((resolve) => {
+      const obs = new MutationObserver(() => {
+        if (total() !== before) { obs.disconnect(); resolve(performance.now()); }
+      });
+      obs.observe(body, { subtree: true, childList: true, attributes: true });
+    });
+    const t0 = performance.now();
+    input.value = String(4096 + 256 * (i + 1));
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    times.push((await changed) - t0);
+  }
+  return times;
+}"""
+
+
+def serve(root: Path) -> tuple[object, str]:
+    httpd = build.ThreadingServer(("127.0.0.1", 0), build.make_handler(root))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+
+
+def wait_ready(page) -> float:
+    page.wait_for_selector("html[data-engine=ready]", timeout=180_000)
+    return page.evaluate("window.__vramTimings.ready")
+
+
+def paint_figures(page) -> tuple[float, float | None]:
+    return page.evaluate("""() => new Promise((resolve) => {
+      const fcp = performance.getEntriesByName("first-contentful-paint")[0];
+      let figure = null;
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.identifier === "first-figure") figure = e.renderTime || e.loadTime;
+        }
+      }).observe({ type: "element", buffered: true });
+      setTimeout(() => resolve([fcp ? fcp.startTime : null, figure]), 50);
+    })""")
+
+
+def stock_start(context, base: str) -> float:
+    page = context.new_page()
+    page.goto(base + "/__bench/stock.html")
+    page.wait_for_function("window.__stock !== undefined", timeout=180_000)
+    ms = page.evaluate("window.__stock.ms")
+    page.close()
+    return ms
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", type=int, default=3, help="cold/warm starts to take the median of"
+    )
+    parser.add_argument("--changes", type=int, default=200, help="input changes to time")
+    args = parser.parse_args()
+
+    out = Path(tempfile.mkdtemp(prefix="vram-bench-")) / "public"
+    t0 = time.perf_counter()
+    report = build.build(out)
+    build_s = time.perf_counter() - t0
+    print(f"build: {build_s:.2f} s ({report.files} files)   target < 15 s")
+    sizes = sorted(report.sizes.items(), key=lambda kv: -kv[1])
+    print(
+        f"pages: {len(sizes)} HTML, "
+        f"median {statistics.median(v for _, v in sizes) / 1024:.1f} KiB, "
+        f"largest {sizes[0][0]} {sizes[0][1] / 1024:.1f} KiB (limit 200 KiB)"
+    )
+    for path, size in sizes[:8]:
+        print(f"  {size / 1024:7.1f} KiB  {path}")
+    for pattern in ("assets/*.js", "assets/*.css", "wheels/*/*.whl", "pyodide/*/*"):
+        total = sum(p.stat().st_size for p in out.glob(pattern))
+        print(f"  {total / 1024:9.1f} KiB  {pattern}")
+
+    index = f"/pyodide/{build.pyodide_version()}/"
+    bench_dir = out / "__bench"
+    bench_dir.mkdir()
+    (bench_dir / "stock.html").write_text(STOCK_HTML, encoding="utf-8")
+    (bench_dir / "stock.js").write_text(STOCK_JS, encoding="utf-8")
+    (bench_dir / "stock-worker.js").write_text(STOCK_WORKER % {"index": index}, encoding="utf-8")
+    httpd, base = serve(out)
+
+    from playwright.sync_api import sync_playwright
+
+    cold, warm, stock_cold, stock_warm, fcps, figures = [], [], [], [], [], []
+    latencies: list[float] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        for _ in range(args.runs):
+            # stock Pyodide: a fresh context (cold), then again with the HTTP cache (warm)
+            context = browser.new_context()
+            stock_cold.append(stock_start(context, base))
+            stock_warm.append(stock_start(context, base))
+            context.close()
+            # the site: a fresh context (cold), then reloads served by the service worker
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(base + "/")
+            fcp, figure = paint_figures(page)
+            fcps.append(fcp)
+            figures.append(figure)
+            cold.append(wait_ready(page))
+            page.evaluate("""async () => {
+              await navigator.serviceWorker.ready;
+              if (!navigator.serviceWorker.controller) await new Promise((r) =>
+                navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
+            }""")
+            page.reload()
+            warm.append(wait_ready(page))
+            if not latencies:
+                page.evaluate(INPUT_LATENCY_JS, 20)  # warm-up
+                latencies = page.evaluate(INPUT_LATENCY_JS, args.changes)
+            context.close()
+        browser.close()
+    httpd.shutdown()
+    shutil.rmtree(out.parent, ignore_errors=True)
+
+    med = statistics.median
+    print(f"first contentful paint:  {med(fcps):7.0f} ms (median of {len(fcps)})")
+    if all(f is not None for f in figures):
+        print(f"first memory figure:     {med(figures):7.0f} ms   (in the HTML: painted with FCP)")
+    print(f"stock loadPyodide cold:  {med(stock_cold):7.0f} ms")
+    print(f"stock loadPyodide warm:  {med(stock_warm):7.0f} ms")
+    print(
+        f"engine ready cold:       {med(cold):7.0f} ms   "
+        f"= {med(cold) / med(stock_cold):.2f}x stock cold (target <= 0.5)"
+    )
+    print(
+        f"engine ready warm (SW):  {med(warm):7.0f} ms   "
+        f"= {med(warm) / med(stock_cold):.2f}x stock cold, "
+        f"{med(warm) / med(stock_warm):.2f}x stock warm (target <= 0.35)"
+    )
+    q = statistics.quantiles(latencies, n=20)
+    print(
+        f"input -> number:         {med(latencies):7.2f} ms median, p95 {q[-1]:.2f} ms over "
+        f"{len(latencies)} changes (target < 5 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
