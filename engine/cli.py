@@ -64,7 +64,8 @@ def _add_inference(p: argparse.ArgumentParser) -> None:
                    help="transformers | vllm | llamacpp (default: transformers)")
     g.add_argument("--gpu", default=None, help="GPU slug to check the fit against ('vram gpus')")
     g.add_argument("--gpus", type=int, default=None,
-                   help="number of GPUs; sets --tp when --tp/--pp are not given (default: 1)")
+                   help="number of GPUs; sets --tp (--pp for llamacpp, which splits by layers) "
+                        "when --tp/--pp are not given (default: 1)")
     g.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: 1)")
     g.add_argument("--pp", type=int, default=None, help="pipeline-parallel stages (default: 1)")
     g.add_argument("--gpu-memory-utilization", type=float, default=0.9,
@@ -79,7 +80,8 @@ def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
     tp, pp = ns.tp, ns.pp
     if ns.gpus is not None:
         if tp is None and pp is None:
-            tp, pp = ns.gpus, 1
+            # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
+            tp, pp = (1, ns.gpus) if ns.runtime.lower() == "llamacpp" else (ns.gpus, 1)
         elif (tp or 1) * (pp or 1) != ns.gpus:
             raise EngineError(f"--gpus {ns.gpus} must equal --tp × --pp ({tp or 1} × {pp or 1})",
                               field="gpus")
@@ -103,11 +105,13 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--precision", default="amp-bf16",
                    help="bf16 (weights, grads, AdamW states all bf16) | amp-bf16 (fp32 weights, "
                         "grads and states, bf16 autocast) | amp-fp16 | fp32 (default: amp-bf16)")
-    g.add_argument("--optimizer", default="adamw",
-                   help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion "
-                        "(default: adamw)")
-    g.add_argument("--grad-checkpointing", default="none", nargs="?", const="full",
-                   help="none | selective | full; the bare flag means full (default: none)")
+    g.add_argument("--optimizer", default="auto",
+                   help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion | auto "
+                        "(default: auto = paged-adamw-8bit for qlora, else adamw)")
+    g.add_argument("--grad-checkpointing", default="auto", nargs="?", const="full",
+                   help="none | selective | full | auto; the bare flag means full "
+                        "(default: auto = full for qlora, as peft's prepare_model_for_kbit_training"
+                        " does, else none)")
     g.add_argument("--attention", default="sdpa", help="sdpa | flash | eager (default: sdpa)")
     g.add_argument("--zero", type=int, default=0, help="ZeRO stage 0-3; 3 = FSDP (default: 0)")
     g.add_argument("--gpus", type=int, default=1, help="GPUs in total (default: 1)")
@@ -180,10 +184,13 @@ def _print_estimate(result: dict[str, Any]) -> None:
               "(runtime pre-allocation)")
     fit = result.get("details", {}).get("fit") if isinstance(result.get("details"), dict) else None
     if isinstance(fit, dict) and "fits" in fit:
-        verdict = "fits" if fit["fits"] else "does NOT fit"
-        print(f"  {fit.get('gpu', 'GPU')}: {verdict} "
-              f"(usable {format_gib(fit['usable_bytes'])}, headroom "
-              f"{'-' if fit['headroom_bytes'] < 0 else ''}{format_gib(abs(fit['headroom_bytes']))})")
+        gpu = fit.get("gpu_name") or fit.get("gpu", "GPU")
+        usable = format_gib(fit["usable_bytes"])
+        if fit["fits"]:
+            print(f"  {gpu}: fits (usable {usable}, {format_gib(fit['headroom_bytes'])} free)")
+        else:
+            short = format_gib(fit.get("shortfall_bytes", 0))
+            print(f"  {gpu}: does NOT fit (usable {usable}, {short} short)")
     for w in result.get("warnings", []):
         print(f"  warning: {w}")
     if result.get("assumptions"):

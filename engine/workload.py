@@ -145,10 +145,29 @@ def inference_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()
     )
 
 
+# QLoRA as the paper and peft's prepare_model_for_kbit_training run it: gradient
+# checkpointing on, paged 8-bit AdamW (Dettmers et al. 2023, §4; peft docs). "auto" picks
+# these for qlora and the plain defaults otherwise; explicit values always win.
+METHOD_DEFAULTS: dict[str, dict[str, str]] = {
+    "full": {"optimizer": "adamw", "grad_checkpointing": "none"},
+    "lora": {"optimizer": "adamw", "grad_checkpointing": "none"},
+    "qlora": {"optimizer": "paged-adamw-8bit", "grad_checkpointing": "full"},
+}
+
+
 def training_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()) -> TrainingWorkload:
-    """Validate a JSON-like dict into a ``TrainingWorkload`` (unknown keys are errors)."""
+    """Validate a JSON-like dict into a ``TrainingWorkload`` (unknown keys are errors).
+
+    ``optimizer`` and ``grad_checkpointing`` accept "auto": the method's usual setting
+    (``METHOD_DEFAULTS``).
+    """
     _check_keys(raw, TrainingWorkload, extra_keys)
     d = TrainingWorkload()
+    method = _choice(raw, "method", d.method, METHODS)
+    raw = dict(raw)
+    for key in ("optimizer", "grad_checkpointing"):
+        if raw.get(key, "auto") == "auto":
+            raw[key] = METHOD_DEFAULTS[method][key]
     targets = raw.get("lora_targets", d.lora_targets)
     if isinstance(targets, str):
         targets = [t.strip() for t in targets.split(",") if t.strip()]
@@ -169,7 +188,7 @@ def training_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ())
     if gpu is not None and (not isinstance(gpu, str) or not gpu):
         raise InvalidWorkload(f"gpu must be a GPU slug, got {gpu!r}", field="gpu")
     work = TrainingWorkload(
-        method=_choice(raw, "method", d.method, METHODS),
+        method=method,
         seq=_int(raw, "seq", d.seq, 1, MAX_TOKENS, "tokens per sample"),
         batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, "micro-batch per GPU"),
         precision=_choice(raw, "precision", d.precision, PRECISIONS),

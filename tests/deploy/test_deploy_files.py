@@ -85,9 +85,7 @@ def test_dockerfile_serves_public_with_the_rendered_nginx_conf():
 
 
 def git_tracked() -> list[str]:
-    out = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    out = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         pytest.skip("not a git checkout")
     return out.stdout.splitlines()

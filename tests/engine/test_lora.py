@@ -42,7 +42,9 @@ PEFT_COUNTS = [
 
 
 @pytest.mark.parametrize(("slug", "targets", "rank", "expected"), PEFT_COUNTS)
-def test_lora_params_match_peft(slug: str, targets: tuple[str, ...], rank: int, expected: int) -> None:
+def test_lora_params_match_peft(
+    slug: str, targets: tuple[str, ...], rank: int, expected: int
+) -> None:
     assert lora_params(load_model(slug), targets, rank) == expected
 
 
