@@ -43,6 +43,9 @@ PARALLEL_TYPES = frozenset({"gpt_neox", "falcon", "phi"})
 #   gelu_new / gelu_fast (NewGELUActivation): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
 #   saves x, tanh(...), 0.5·x and (1 + tanh) → 4 tensors of the intermediate width.
 PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
+# Attention logit soft-capping (tanh of the scores; its output is saved): Gemma 2, whose
+# transformers implementation has no SDPA path (softcapping needs the eager scores).
+SOFTCAP_TYPES = frozenset({"gemma2"})
 # MoE routers computed in fp32 on an fp32 copy of the input (DeepseekV3TopkRouter)
 FP32_ROUTER_TYPES = frozenset({"deepseek_v2", "deepseek_v3"})
 
@@ -142,6 +145,13 @@ class _Terms:
     @property
     def total(self) -> int:
         return sum(self.items.values())
+
+
+def effective_attention(spec: ModelSpec, attention: str) -> str:
+    """Return the attention path transformers really takes (Gemma 2 has no SDPA: eager)."""
+    if attention == "sdpa" and spec.model_type in SOFTCAP_TYPES:
+        return "eager"
+    return attention
 
 
 def layer_tensors(spec: ModelSpec) -> list[list[Tensor]]:
@@ -267,6 +277,8 @@ def _attention_gqa(
         s2.add("attn.softmax_fp32", 4 * a.num_heads)
         if c != 4:
             s2.add("attn.probs", c * a.num_heads)
+        if spec.model_type in SOFTCAP_TYPES:
+            s2.add("attn.softcap_tanh", c * a.num_heads)
     else:
         # SDPA / flash: q, k, v, output and the fp32 logsumexp per head and query;
         # GQA runs without repeated K/V (enable_gqa, no mask).
@@ -365,6 +377,7 @@ def layer_activations(
     Tensor parallelism (Megatron layout) divides the terms inside attention and MLP by
     ``tp``; the norm/residual terms are replicated unless ``sequence_parallel``.
     """
+    attention = effective_attention(spec, attention)
     layer = spec.layers[index]
     own = tensors_of_layer
     if own is None:
@@ -562,14 +575,15 @@ def head_activations(
             terms.add("lm_head.input", out_bytes * h)
     tokens = batch * seq
     head_dim = spec.layers[0].attention.head_dim if spec.layers else 0
-    saved = tokens * terms.total
+    softcap = c * v // tp if t in SOFTCAP_TYPES else 0  # final_logit_softcapping: tanh saved
+    saved = tokens * (terms.total + softcap)
     saved += tokens * head_dim * r  # rotary cos/sin (computed once, saved by the first layer)
     saved += tokens * 16  # input_ids (int64, also the labels) + shifted labels
     logits = tokens * v // tp
     return HeadActivations(
         saved=saved,
         weight_casts=2 * v * h // tp if (autocast and tr.base_trainable) else 0,
-        forward_logits=logits * (c + (4 if c != 4 else 0) + 4),
+        forward_logits=logits * (c + (4 if c != 4 else 0) + 4) + tokens * softcap,
         backward_logits=logits * 12,
         grad_logits=logits * c,
     )

@@ -172,14 +172,24 @@ def op_train(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_fit(args: dict[str, Any]) -> dict[str, Any]:
-    from .fit import fit_report
-    from .workload import inference_from_dict
+    """Solved limits and ranked GPU options; ``mode: "training"`` fits a training run."""
+    from .fit import fit_report, fit_training
+    from .workload import inference_from_dict, training_from_dict
 
-    work = inference_from_dict(_workload_args(args))
+    mode = args.get("mode", "inference")
+    rest = {k: v for k, v in _workload_args(args).items() if k != "mode"}
+    if mode == "training":
+        twork = training_from_dict(rest)
+        spec, summary = load_spec(args)
+        return {"schema": SCHEMA_VERSION, "mode": "training", "model": summary,
+                "request": _jsonable(asdict(twork)), **_jsonable(fit_training(spec, twork))}
+    if mode != "inference":
+        raise InvalidWorkload(f"mode must be inference or training, got {mode!r}", field="mode")
+    work = inference_from_dict(rest)
     spec, summary = load_spec(args)
     report = fit_report(spec, work)
-    return {"schema": SCHEMA_VERSION, "model": summary, "request": asdict(work),
-            **_jsonable(report)}
+    return {"schema": SCHEMA_VERSION, "mode": "inference", "model": summary,
+            "request": asdict(work), **_jsonable(report)}
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -1098,7 +1098,33 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
         tensors=tuple(b.tensors),
         checkpoint_quant=parse_quantization(raw),
         name=name,
+        **_dropouts(text.raw, text.model_type),
     )
+
+
+# dropout keys per kind, in order of preference; transformers' config defaults are 0.0
+# except GPT-2 (resid_pdrop = embd_pdrop = attn_pdrop = 0.1 in GPT2Config)
+_DROPOUT_KEYS: dict[str, tuple[str, ...]] = {
+    "residual_dropout": ("resid_pdrop", "residual_dropout", "hidden_dropout"),
+    "attention_dropout": ("attn_pdrop", "attention_dropout"),
+    "embedding_dropout": ("embd_pdrop", "embedding_dropout"),
+}
+
+
+def _dropouts(raw: dict[str, Any], model_type: str) -> dict[str, float]:
+    """Dropout probabilities used in training (training-memory masks), 0.0 when absent."""
+    default = 0.1 if model_type == "gpt2" else 0.0
+    out: dict[str, float] = {}
+    for field_name, keys in _DROPOUT_KEYS.items():
+        value: Any = default
+        for key in keys:
+            if key in raw:
+                value = raw[key]
+                break
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            value = default  # malformed or absent: never fail parsing over a dropout rate
+        out[field_name] = float(value)
+    return out
 
 
 def _text_config(c: _Config) -> _Config:

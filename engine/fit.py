@@ -949,7 +949,8 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
 
     ``gpu`` is null when the workload names no GPU; otherwise it holds the fit at the
     requested context/batch, the largest context and batch, the fewest GPUs, the best
-    weight format and (llama.cpp) the layers that fit. ``options`` lists every GPU kind
+    weight format, every format with its need and largest context on this GPU, and
+    (llama.cpp) the layers that fit. ``options`` lists every GPU kind
     that fits, cheapest first.
     """
     assumptions = [
@@ -986,7 +987,9 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
         few = fewest_gpus(spec, work, gpu)
         if few is not None:
             chosen["fewest_gpus"] = {"num_gpus": few[0] * few[1], "tp": few[0], "pp": few[1]}
-        best = best_quant(spec, work, gpu)
+        choices = quant_choices(spec, work, gpu)
+        limits = sweep_context_limits(spec, work, gpus=[gpu], formats=[c.format for c in choices])
+        best = next((c for c in choices if c.fits), None)
         if best is not None:
             chosen["best_quant"] = {
                 "format": best.format,
@@ -994,6 +997,19 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
                 "need_bytes": best.need_bytes,
                 "headroom_bytes": best.headroom_bytes,
             }
+        slug = _slug(gpu)
+        chosen["formats"] = [
+            {
+                "format": c.format,
+                "bits_per_weight": round(c.bits_per_weight, 4),
+                "fits": c.fits,
+                "need_bytes": c.need_bytes,
+                "max_context": limits[(c.format, slug)].tokens
+                if (c.format, slug) in limits
+                else None,
+            }
+            for c in choices
+        ]
         if work.runtime == "llamacpp":
             chosen["n_gpu_layers"] = llamacpp_offload_layers(spec, work, gpu)
     options = recommend_gpus(spec, work, max_gpus=max_gpus)

@@ -101,6 +101,10 @@ class ModelSpec:
     tensors: tuple[Tensor, ...]
     checkpoint_quant: str | None = None  # format of a pre-quantized checkpoint ("fp8", "mxfp4"...)
     name: str = ""
+    # dropout probabilities active in training (0 = none); each adds saved masks
+    residual_dropout: float = 0.0  # after attention/MLP output projections
+    attention_dropout: float = 0.0  # on the attention probabilities
+    embedding_dropout: float = 0.0  # on the embedding output
 
     # --- parameter counts (derived from the tensor list, never stored twice) ---
     @property

@@ -45,6 +45,7 @@ from .activations import (
     HeadActivations,
     LayerActivations,
     Training,
+    effective_attention,
     head_activations,
     layer_activations,
     layer_tensors,
@@ -459,7 +460,7 @@ def _stage_estimate(
     head_casts = head.weight_casts if head else 0
     autocast_cache = sum(a.weight_casts for a in acts) if mode == "full" else 0
     mask = 0
-    if work.attention == "eager" and first:
+    if effective_attention(spec, work.attention) == "eager" and first:
         # the additive [batch, 1, seq, seq] causal mask, in the residual dtype, during forward
         mask = work.batch * work.seq * work.seq * training.precision.residual
     tokens = work.batch * work.seq
@@ -603,6 +604,11 @@ def _notes(
         w.append(
             f"seq {work.seq:,} exceeds the model's max_position_embeddings "
             f"({spec.max_position_embeddings:,})"
+        )
+    if effective_attention(spec, work.attention) != work.attention:
+        w.append(
+            f"{spec.model_type} has no SDPA attention in transformers (logit soft-capping); "
+            "counted with eager attention, whose scores grow with seq²"
         )
     if work.optimizer == "paged-adamw-8bit":
         w.append("paged optimizer states can move to host RAM under memory pressure")

@@ -36,6 +36,16 @@ def _arc_path(cx: float, cy: float, r_out: float, r_in: float, a0: float, a1: fl
     )
 
 
+def ordered_parts(components: dict[str, int]) -> list[tuple[str, int]]:
+    """Return the non-zero components in the engine's order (``COMPONENT_NAMES``), so the
+    chart does not depend on the order a JSON round trip left the keys in."""
+    from engine.result import COMPONENT_NAMES
+
+    rank = {name: i for i, name in enumerate(COMPONENT_NAMES)}
+    items = sorted(components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    return [(name, int(value)) for name, value in items if value > 0]
+
+
 def _percent(value: int, total: int) -> str:
     return f"{100 * value / total:.1f}%" if total else "0.0%"
 
@@ -44,7 +54,7 @@ def donut_svg(
     components: dict[str, int], *, size: int = 220, title: str = "", caption: str = "per GPU"
 ) -> str:
     """Return an SVG donut of the non-zero components, total in the middle (GiB)."""
-    parts = [(name, value) for name, value in components.items() if value > 0]
+    parts = ordered_parts(components)
     total = sum(value for _, value in parts)
     cx = cy = size / 2
     r_out, r_in = size / 2 - 4, size / 2 - 40
@@ -91,7 +101,7 @@ def donut_svg(
 
 def legend_html(components: dict[str, int]) -> str:
     """Return the donut's legend: one row per non-zero component, GiB, exact bytes and share."""
-    parts = [(name, value) for name, value in components.items() if value > 0]
+    parts = ordered_parts(components)
     total = sum(value for _, value in parts)
     rows = []
     for name, value in parts:

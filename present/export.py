@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.units import GIB, format_gib
 
+from .chart import ordered_parts
 from .fit import gpu_fit
 from .palette import label_of
 
@@ -19,9 +20,7 @@ def to_json(result: dict[str, Any]) -> str:
 
 
 def _rows(result: dict[str, Any]) -> list[tuple[str, str, int]]:
-    rows = [
-        (name, label_of(name), value) for name, value in result["components"].items() if value > 0
-    ]
+    rows = [(name, label_of(name), value) for name, value in ordered_parts(result["components"])]
     rows.append(("per_gpu", "Total per GPU", result["per_gpu_bytes"]))
     if len(result.get("gpu_bytes", [])) > 1:
         rows.append(("all_gpus", f"All {len(result['gpu_bytes'])} GPUs", result["total_bytes"]))

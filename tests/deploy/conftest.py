@@ -4,13 +4,14 @@ against it (the same fixtures tests/browser/ uses, with ``server`` pointing at n
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,30 +79,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def nginx(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
-    """Debian's nginx serving the built site with a fresh render of deploy/nginx.conf."""
+@contextlib.contextmanager
+def run_nginx(
+    root: Path, prefix: Path, *, as_root: bool, wrapper: Sequence[str] = ()
+) -> Iterator[NginxServer]:
+    """Start nginx on a free port serving ``root``, everything it writes under ``prefix``;
+    ``wrapper`` prefixes the command (e.g. setpriv to drop privileges)."""
     binary = find_nginx()
-    prefix = tmp_path_factory.mktemp("nginx")
     port = free_port()
     error_log = prefix / "error.log"
     site = NginxSite(
-        root=str(site_dir),
+        root=str(root),
         listen=f"127.0.0.1:{port}",
         tmp_dir=str(prefix),
         access_log=str(prefix / "access.log"),
         error_log=str(error_log),
         worker_processes="1",
-        # pytest's tmp dirs are private to their owner: as root, keep the workers root too.
-        user="root" if os.geteuid() == 0 else None,
+        user="root" if as_root else None,
     )
     conf = prefix / "nginx.conf"
     conf.write_text(render_nginx_conf(site))
-    cmd = [binary, "-e", str(error_log), "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"]
-    check = subprocess.run([*cmd[:-2], "-t"], capture_output=True, text=True, check=False)
+    cmd = [*wrapper, binary, "-e", str(error_log), "-p", str(prefix), "-c", str(conf)]
+    check = subprocess.run([*cmd, "-t"], capture_output=True, text=True, check=False)
     assert check.returncode == 0, f"nginx -t rejected the rendered config:\n{check.stderr}"
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = NginxServer(f"http://127.0.0.1:{port}", "127.0.0.1", port, site_dir, conf, error_log)
+    proc = subprocess.Popen([*cmd, "-g", "daemon off;"], stdout=subprocess.DEVNULL)
+    server = NginxServer(f"http://127.0.0.1:{port}", "127.0.0.1", port, root, conf, error_log)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
@@ -127,6 +129,20 @@ def nginx(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 @pytest.fixture(scope="session")
+def nginx(site_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[NginxServer]:
+    """Debian's nginx serving the built site with a fresh render of deploy/nginx.conf."""
+    # pytest's tmp dirs are private to their owner: as root, keep the workers root too.
+    with run_nginx(site_dir, tmp_path_factory.mktemp("nginx"), as_root=os.geteuid() == 0) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def start_nginx():
+    """``run_nginx``, for tests that need an nginx of their own."""
+    return run_nginx
+
+
+@pytest.fixture(scope="session")
 def server(nginx: NginxServer) -> str:
     """The base URL the browser smoke tests (imported from tests/browser/) open: nginx."""
     return nginx.url
@@ -135,4 +151,13 @@ def server(nginx: NginxServer) -> str:
 # The Chromium launch settings and the console-watching page of tests/browser/, reused as is.
 from tests.browser.conftest import browser_type_launch_args, watched  # noqa: E402
 
-__all__ = ["NginxServer", "Reply", "browser_type_launch_args", "nginx", "server", "watched"]
+__all__ = [
+    "NginxServer",
+    "Reply",
+    "browser_type_launch_args",
+    "nginx",
+    "run_nginx",
+    "server",
+    "start_nginx",
+    "watched",
+]

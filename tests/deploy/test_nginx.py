@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -114,10 +117,6 @@ def test_committed_nginx_conf_is_a_fresh_render(tmp_path):
     stale.write_text(render_nginx_conf().replace("no-cache", "no-store", 1))
     assert nginx_conf.main(["--check", "-o", str(stale)]) == 1
     assert nginx_conf.main(["--check", "-o", str(tmp_path / "absent.conf")]) == 1
-
-
-def test_netlify_toml_is_what_build_py_renders():
-    assert NETLIFY_TOML.read_text() == build.render_netlify_toml()
 
 
 def test_netlify_reads_each_path_as_build_py_means_it(site_dir):
@@ -350,3 +349,44 @@ def test_nginx_log_has_no_errors(nginx):
     # the 404 tests ask for missing files and for a directory without index.html
     expected = ("No such file or directory", "directory index of")
     assert [line for line in bad if not any(e in line for e in expected)] == []
+
+
+def test_runs_unprivileged_writing_only_its_temp_dir(start_nginx):
+    """The container case (uid 101, read-only root): the config has no `user` directive
+    and writes only pid/temp files under its temp dir. Here as `nobody` (when the tests
+    run as root), with the served files read-only and the temp dir its only writable place.
+    """
+    if os.geteuid() == 0:
+        assert shutil.which("setpriv"), "setpriv (util-linux) drops root for this test"
+        wrapper = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    else:
+        wrapper = []  # already unprivileged: that is the case under test
+    # Not under pytest's tmp dir: its parents are private to root.
+    base = Path(tempfile.mkdtemp(prefix="vram-nginx-"))
+    try:
+        (base / "site" / "api").mkdir(parents=True)
+        (base / "site" / "index.html").write_text("<!doctype html><title>x</title>\n")
+        (base / "site" / "api" / "health.json").write_text('{"status": "ok"}\n')
+        prefix = base / "tmp"
+        prefix.mkdir()
+        for path in [base, *base.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # others may read, not write
+        if wrapper:
+            os.chown(prefix, 65534, 65534)
+        (prefix / "nginx.conf").touch(0o644)
+        with start_nginx(base / "site", prefix, as_root=False, wrapper=wrapper) as server:
+            reply = server.request("/api/health")
+            assert (reply.status, reply.header("Content-Type")) == (200, "application/json")
+            assert server.request("/").status == 200
+            assert server.request("/missing").status == 404
+            assert (prefix / "nginx.pid").is_file()
+            if wrapper:
+                assert (prefix / "nginx.pid").stat().st_uid == 65534
+        assert "\nuser " not in server.conf.read_text()
+        log = (prefix / "error.log").read_text()
+        assert "Permission denied" not in log and "[emerg]" not in log, log
+        assert sorted(p.name for p in (base / "site").rglob("*")) == [
+            "api", "health.json", "index.html"
+        ]  # fmt: skip
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

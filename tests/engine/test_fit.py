@@ -305,6 +305,14 @@ def test_fit_report_is_json_ready_integers():
     assert chosen["n_gpu_layers"] == spec.num_layers + 1 == 33
     assert chosen["fewest_gpus"] == {"num_gpus": 1, "tp": 1, "pp": 1}
     assert report["options"] and all(isinstance(o["need_bytes"], int) for o in report["options"])
+    # the per-format table agrees with the single solvers
+    rows = {row["format"]: row for row in chosen["formats"]}
+    assert rows["q4_k_m"]["fits"] and rows["bf16"]["fits"]
+    for fmt in ("q4_k_m", "q8_0", "q2_k"):
+        assert rows[fmt]["max_context"] == fit.max_context(
+            spec, replace(work, weights=fmt), "rtx-4090"
+        )
+    assert "f32" not in rows  # above the bf16 checkpoint's precision: never a better choice
 
 
 def test_fit_training_fewest_gpus_zero3():

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from engine.api import call
 from present.chart import capacity_bar_svg, donut_svg, legend_html
 from present.export import to_csv, to_markdown
-from present.render import render
+from present.render import render, render_json
 
 RESULT = {
     "mode": "inference",
@@ -149,3 +150,13 @@ def test_multi_gpu_capacity_counts_the_most_loaded_gpu():
     assert (
         f'data-headroom-bytes="{result["details"]["fit"]["headroom_bytes"]}"' in out["capacity_svg"]
     )
+
+
+def test_output_does_not_depend_on_key_order():
+    # the worker renders a result that went through JSON with sorted keys; the build renders
+    # the engine's dict: both must give the same bytes (the parity of baked and live charts)
+    result = call("infer", {"model": "llama-3.1-8b", "gpu": "rtx-4090"})
+    shuffled = json.loads(json.dumps(result, sort_keys=True))
+    assert list(shuffled["components"]) != list(result["components"])
+    assert render(shuffled) == render(result)
+    assert render_json(json.dumps(result)) == json.dumps(render(result), sort_keys=True)
