@@ -5,8 +5,9 @@
     python deploy/nginx_conf.py --root public --listen 127.0.0.1:8081 --tmp /tmp/x -o x.conf
 
 ``build.HEADER_RULES`` (Netlify path patterns), ``build.REDIRECTS`` and ``build.MIME_TYPES``
-are the single source: netlify.toml, ``build.py serve`` and this file are all rendered from
-them, so the three cannot drift apart.
+are the single source: netlify.toml, ``build.py serve`` and this file all come from them.
+tests/deploy/test_nginx.py runs a real nginx with this config and compares every path's
+headers with netlify.toml as Netlify itself matches it, so they cannot drift apart.
 
 How the rules become nginx: ``header_for`` merges every matching rule, a later rule
 overriding an earlier one. Each header name becomes one ``map`` from the request path to its
@@ -39,13 +40,13 @@ import build  # noqa: E402  (the header rules live in build.py, the one source)
 CONF_PATH = Path(__file__).resolve().parent / "nginx.conf"
 
 # Extensions the site may serve that build.MIME_TYPES leaves to Python's mimetypes;
-# same types as Python 3.11's mimetypes table, so nginx and `build.py serve` agree.
+# the types Python 3.11's mimetypes gives, so nginx and `build.py serve` agree (a test
+# checks it).
 EXTRA_MIME_TYPES: dict[str, str] = {
     ".ico": "image/vnd.microsoft.icon",
     ".jpg": "image/jpeg",
     ".webp": "image/webp",
     ".woff2": "font/woff2",
-    ".map": "application/json",
 }
 # Compressed on the fly (text and wasm; png/zip/whl are already compressed).
 GZIP_TYPES = (

@@ -46,6 +46,10 @@ PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
 # Attention logit soft-capping (tanh of the scores; its output is saved): Gemma 2, whose
 # transformers implementation has no SDPA path (softcapping needs the eager scores).
 SOFTCAP_TYPES = frozenset({"gemma2"})
+# Dropout (p > 0, as configured; transformers trains with it): torch's CUDA native_dropout
+# saves a bool mask, 1 byte per element (the CPU kernel keeps it in the input dtype). Inside
+# SDPA/flash the attention dropout is regenerated from the RNG state: nothing saved.
+DROPOUT_MASK_BYTES = 1
 # MoE routers computed in fp32 on an fp32 copy of the input (DeepseekV3TopkRouter)
 FP32_ROUTER_TYPES = frozenset({"deepseek_v2", "deepseek_v3"})
 
@@ -276,7 +280,11 @@ def _attention_gqa(
             terms.add("attn.output", c * out)  # transpose(1, 2).contiguous() copy for o_proj
         s2.add("attn.softmax_fp32", 4 * a.num_heads)
         if c != 4:
-            s2.add("attn.probs", c * a.num_heads)
+            s2.add("attn.probs", c * a.num_heads)  # with dropout: its output, same size
+        if spec.attention_dropout > 0:
+            if c == 4:
+                s2.add("attn.dropout_output", 4 * a.num_heads)
+            s2.add("attn.dropout_mask", DROPOUT_MASK_BYTES * a.num_heads)
         if spec.model_type in SOFTCAP_TYPES:
             s2.add("attn.softcap_tanh", c * a.num_heads)
     else:
@@ -497,6 +505,10 @@ def layer_activations(
         _mlp_dense(inner, "mlp", inter, mlp.gated, mlp.activation, down, tr, c, autocast)
     if "post_ffw_norm" in tensors:
         _norm(norm_terms, "post_ffw_norm", "gemma", h, c, weight_trainable=tr.base_trainable)
+    if spec.residual_dropout > 0:  # after the attention and the MLP output projections
+        norm_terms.add("resid_dropout.masks", 2 * DROPOUT_MASK_BYTES * h)
+    if spec.embedding_dropout > 0 and index == 0:
+        norm_terms.add("embed_dropout.mask", DROPOUT_MASK_BYTES * h)
 
     tokens = batch * seq
     norm_div = tp if sequence_parallel else 1

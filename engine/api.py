@@ -34,6 +34,7 @@ from typing import Any
 
 from . import __version__
 from .errors import ConfigError, EngineError, InvalidWorkload
+from .memo import per_spec_cache
 from .model import ModelSpec
 
 PROTOCOL_VERSION = 1
@@ -76,14 +77,16 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
                     field="config",
                 ) from None
         if not isinstance(config, dict):
-            raise ConfigError("config must be a JSON object (the contents of config.json)",
-                              field="config")
+            raise ConfigError(
+                "config must be a JSON object (the contents of config.json)", field="config"
+            )
         spec = parse_config(config, name=str(config.get("_name_or_path") or "custom model"))
         summary = {"slug": None, "name": spec.name or "custom model"}
     else:
         if not isinstance(model, str) or not model.strip():
-            raise InvalidWorkload("choose a model (catalog slug) or paste a config.json",
-                                  field="model")
+            raise InvalidWorkload(
+                "choose a model (catalog slug) or paste a config.json", field="model"
+            )
         slug = resolve_model(model.strip())
         spec = load_model(slug)
         entry = get_entry(slug)
@@ -92,6 +95,7 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
     return spec, summary
 
 
+@per_spec_cache
 def params_summary(spec: ModelSpec) -> dict[str, Any]:
     """Parameter counts (integers) in the CLI's documented ``params`` schema."""
     return {
@@ -145,7 +149,7 @@ def op_presets(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def op_params(args: dict[str, Any]) -> dict[str, Any]:
-    spec, summary = load_spec(args)
+    _spec, summary = load_spec(args)
     return {"schema": SCHEMA_VERSION, **summary}
 
 
@@ -156,8 +160,12 @@ def op_infer(args: dict[str, Any]) -> dict[str, Any]:
     work = inference_from_dict(_workload_args(args))
     spec, summary = load_spec(args)
     estimate = estimate_inference(spec, work)
-    return {"schema": SCHEMA_VERSION, "model": summary, "request": asdict(work),
-            **_jsonable(estimate.to_dict())}
+    return {
+        "schema": SCHEMA_VERSION,
+        "model": summary,
+        "request": asdict(work),
+        **_jsonable(estimate.to_dict()),
+    }
 
 
 def op_train(args: dict[str, Any]) -> dict[str, Any]:
@@ -167,8 +175,12 @@ def op_train(args: dict[str, Any]) -> dict[str, Any]:
     work = training_from_dict(_workload_args(args))
     spec, summary = load_spec(args)
     estimate = estimate_training(spec, work)
-    return {"schema": SCHEMA_VERSION, "model": summary, "request": _jsonable(asdict(work)),
-            **_jsonable(estimate.to_dict())}
+    return {
+        "schema": SCHEMA_VERSION,
+        "model": summary,
+        "request": _jsonable(asdict(work)),
+        **_jsonable(estimate.to_dict()),
+    }
 
 
 def op_fit(args: dict[str, Any]) -> dict[str, Any]:
@@ -181,15 +193,25 @@ def op_fit(args: dict[str, Any]) -> dict[str, Any]:
     if mode == "training":
         twork = training_from_dict(rest)
         spec, summary = load_spec(args)
-        return {"schema": SCHEMA_VERSION, "mode": "training", "model": summary,
-                "request": _jsonable(asdict(twork)), **_jsonable(fit_training(spec, twork))}
+        return {
+            "schema": SCHEMA_VERSION,
+            "mode": "training",
+            "model": summary,
+            "request": _jsonable(asdict(twork)),
+            **_jsonable(fit_training(spec, twork)),
+        }
     if mode != "inference":
         raise InvalidWorkload(f"mode must be inference or training, got {mode!r}", field="mode")
     work = inference_from_dict(rest)
     spec, summary = load_spec(args)
     report = fit_report(spec, work)
-    return {"schema": SCHEMA_VERSION, "mode": "inference", "model": summary,
-            "request": asdict(work), **_jsonable(report)}
+    return {
+        "schema": SCHEMA_VERSION,
+        "mode": "inference",
+        "model": summary,
+        "request": asdict(work),
+        **_jsonable(report),
+    }
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
@@ -235,8 +257,12 @@ def handle(request_json: str) -> str:
                 field="v",
             )
         result = call(str(request.get("op")), request.get("args"))
-        reply: dict[str, Any] = {"v": PROTOCOL_VERSION, "id": request_id, "ok": True,
-                                 "result": result}
+        reply: dict[str, Any] = {
+            "v": PROTOCOL_VERSION,
+            "id": request_id,
+            "ok": True,
+            "result": result,
+        }
     except EngineError as exc:
         reply = {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": exc.to_dict()}
     except Exception as exc:  # the one place where unexpected errors become data

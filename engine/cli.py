@@ -44,36 +44,62 @@ def _model_args(model: str) -> dict[str, Any]:
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="catalog slug (see 'vram models'), HF repo id, or path to a "
-                                 "config.json")
+    p.add_argument(
+        "model", help="catalog slug (see 'vram models'), HF repo id, or path to a config.json"
+    )
     p.add_argument("--json", action="store_true", help="print schema-1 JSON (integers in bytes)")
 
 
 def _add_inference(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("inference")
-    g.add_argument("--weights", default="bf16",
-                   help="weight format: bf16, fp16, fp8, int8, nf4, q4_k_m, gptq-4bit-g128, "
-                        "auto (= as published)… see 'vram formats' (default: bf16)")
-    g.add_argument("--kv-dtype", default="auto",
-                   help="KV-cache dtype: auto (16-bit), fp16, bf16, fp8, q8_0, q4_0 "
-                        "(default: auto)")
-    g.add_argument("--context", type=int, default=4096,
-                   help="tokens per sequence, prompt + generated (default: 4096)")
+    g.add_argument(
+        "--weights",
+        default="bf16",
+        help="weight format: bf16, fp16, fp8, int8, nf4, q4_k_m, gptq-4bit-g128, "
+        "auto (= as published)… see 'vram formats' (default: bf16)",
+    )
+    g.add_argument(
+        "--kv-dtype",
+        default="auto",
+        help="KV-cache dtype: auto (16-bit), fp16, bf16, fp8, q8_0, q4_0 (default: auto)",
+    )
+    g.add_argument(
+        "--context",
+        type=int,
+        default=4096,
+        help="tokens per sequence, prompt + generated (default: 4096)",
+    )
     g.add_argument("--batch", type=int, default=1, help="concurrent sequences (default: 1)")
-    g.add_argument("--runtime", default="transformers",
-                   help="transformers | vllm | llamacpp (default: transformers)")
+    g.add_argument(
+        "--runtime",
+        default="transformers",
+        help="transformers | vllm | llamacpp (default: transformers)",
+    )
     g.add_argument("--gpu", default=None, help="GPU slug to check the fit against ('vram gpus')")
-    g.add_argument("--gpus", type=int, default=None,
-                   help="number of GPUs; sets --tp (--pp for llamacpp, which splits by layers) "
-                        "when --tp/--pp are not given (default: 1)")
+    g.add_argument(
+        "--gpus",
+        type=int,
+        default=None,
+        help="number of GPUs; sets --tp (--pp for llamacpp, which splits by layers) "
+        "when --tp/--pp are not given (default: 1)",
+    )
     g.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: 1)")
     g.add_argument("--pp", type=int, default=None, help="pipeline-parallel stages (default: 1)")
-    g.add_argument("--gpu-memory-utilization", type=float, default=0.9,
-                   help="vLLM: fraction of GPU memory pre-allocated (default: 0.9)")
-    g.add_argument("--n-gpu-layers", type=int, default=None,
-                   help="llama.cpp: layers on the GPU (default: all)")
-    g.add_argument("--ubatch", type=int, default=512,
-                   help="llama.cpp: physical micro-batch n_ubatch (default: 512)")
+    g.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=0.9,
+        help="vLLM: fraction of GPU memory pre-allocated (default: 0.9)",
+    )
+    g.add_argument(
+        "--n-gpu-layers", type=int, default=None, help="llama.cpp: layers on the GPU (default: all)"
+    )
+    g.add_argument(
+        "--ubatch",
+        type=int,
+        default=512,
+        help="llama.cpp: physical micro-batch n_ubatch (default: 512)",
+    )
 
 
 def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
@@ -83,12 +109,19 @@ def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
             # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
             tp, pp = (1, ns.gpus) if ns.runtime.lower() == "llamacpp" else (ns.gpus, 1)
         elif (tp or 1) * (pp or 1) != ns.gpus:
-            raise EngineError(f"--gpus {ns.gpus} must equal --tp × --pp ({tp or 1} × {pp or 1})",
-                              field="gpus")
+            raise EngineError(
+                f"--gpus {ns.gpus} must equal --tp × --pp ({tp or 1} × {pp or 1})", field="gpus"
+            )
     req: dict[str, Any] = {
-        "weights": ns.weights, "kv_dtype": ns.kv_dtype, "context": ns.context,
-        "batch": ns.batch, "runtime": ns.runtime, "tp": tp or 1, "pp": pp or 1,
-        "gpu_memory_utilization": ns.gpu_memory_utilization, "ubatch": ns.ubatch,
+        "weights": ns.weights,
+        "kv_dtype": ns.kv_dtype,
+        "context": ns.context,
+        "batch": ns.batch,
+        "runtime": ns.runtime,
+        "tp": tp or 1,
+        "pp": pp or 1,
+        "gpu_memory_utilization": ns.gpu_memory_utilization,
+        "ubatch": ns.ubatch,
     }
     if ns.gpu:
         req["gpu"] = ns.gpu
@@ -102,40 +135,71 @@ def _add_training(p: argparse.ArgumentParser) -> None:
     g.add_argument("--method", default="full", help="full | lora | qlora (default: full)")
     g.add_argument("--seq", type=int, default=2048, help="tokens per sample (default: 2048)")
     g.add_argument("--batch", type=int, default=1, help="micro-batch per GPU (default: 1)")
-    g.add_argument("--precision", default="amp-bf16",
-                   help="bf16 (weights, grads, AdamW states all bf16) | amp-bf16 (fp32 weights, "
-                        "grads and states, bf16 autocast) | amp-fp16 | fp32 (default: amp-bf16)")
-    g.add_argument("--optimizer", default="auto",
-                   help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion | auto "
-                        "(default: auto = paged-adamw-8bit for qlora, else adamw)")
-    g.add_argument("--grad-checkpointing", default="auto", nargs="?", const="full",
-                   help="none | selective | full | auto; the bare flag means full "
-                        "(default: auto = full for qlora, as peft's prepare_model_for_kbit_training"
-                        " does, else none)")
+    g.add_argument(
+        "--precision",
+        default="amp-bf16",
+        help="bf16 (weights, grads, AdamW states all bf16) | amp-bf16 (fp32 weights, "
+        "grads and states, bf16 autocast) | amp-fp16 | fp32 (default: amp-bf16)",
+    )
+    g.add_argument(
+        "--optimizer",
+        default="auto",
+        help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion | auto "
+        "(default: auto = paged-adamw-8bit for qlora, else adamw)",
+    )
+    g.add_argument(
+        "--grad-checkpointing",
+        default="auto",
+        nargs="?",
+        const="full",
+        help="none | selective | full | auto; the bare flag means full "
+        "(default: auto = full for qlora, as peft's prepare_model_for_kbit_training"
+        " does, else none)",
+    )
     g.add_argument("--attention", default="sdpa", help="sdpa | flash | eager (default: sdpa)")
     g.add_argument("--zero", type=int, default=0, help="ZeRO stage 0-3; 3 = FSDP (default: 0)")
     g.add_argument("--gpus", type=int, default=1, help="GPUs in total (default: 1)")
     g.add_argument("--tp", type=int, default=1, help="tensor-parallel degree (default: 1)")
     g.add_argument("--pp", type=int, default=1, help="pipeline stages (default: 1)")
     g.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallel")
-    g.add_argument("--offload", default="none",
-                   help="none | optimizer | optimizer+params (CPU offload; default: none)")
+    g.add_argument(
+        "--offload",
+        default="none",
+        help="none | optimizer | optimizer+params (CPU offload; default: none)",
+    )
     g.add_argument("--lora-rank", type=int, default=16, help="LoRA rank r (default: 16)")
     g.add_argument("--lora-alpha", type=int, default=32, help="LoRA alpha (default: 32)")
-    g.add_argument("--lora-targets", default="q,k,v,o,gate,up,down",
-                   help="comma-separated modules (default: q,k,v,o,gate,up,down)")
-    g.add_argument("--no-double-quant", action="store_true",
-                   help="QLoRA: disable bitsandbytes double quantization")
+    g.add_argument(
+        "--lora-targets",
+        default="q,k,v,o,gate,up,down",
+        help="comma-separated modules (default: q,k,v,o,gate,up,down)",
+    )
+    g.add_argument(
+        "--no-double-quant",
+        action="store_true",
+        help="QLoRA: disable bitsandbytes double quantization",
+    )
     g.add_argument("--gpu", default=None, help="GPU slug to check the fit against")
 
 
 def _training_request(ns: argparse.Namespace) -> dict[str, Any]:
     req: dict[str, Any] = {
-        "method": ns.method, "seq": ns.seq, "batch": ns.batch, "precision": ns.precision,
-        "optimizer": ns.optimizer, "grad_checkpointing": ns.grad_checkpointing,
-        "attention": ns.attention, "zero": ns.zero, "gpus": ns.gpus, "tp": ns.tp, "pp": ns.pp,
-        "sequence_parallel": ns.sequence_parallel, "offload": ns.offload,
-        "lora_rank": ns.lora_rank, "lora_alpha": ns.lora_alpha, "lora_targets": ns.lora_targets,
+        "method": ns.method,
+        "seq": ns.seq,
+        "batch": ns.batch,
+        "precision": ns.precision,
+        "optimizer": ns.optimizer,
+        "grad_checkpointing": ns.grad_checkpointing,
+        "attention": ns.attention,
+        "zero": ns.zero,
+        "gpus": ns.gpus,
+        "tp": ns.tp,
+        "pp": ns.pp,
+        "sequence_parallel": ns.sequence_parallel,
+        "offload": ns.offload,
+        "lora_rank": ns.lora_rank,
+        "lora_alpha": ns.lora_alpha,
+        "lora_targets": ns.lora_targets,
         "double_quant": not ns.no_double_quant,
     }
     if ns.gpu:
@@ -144,8 +208,11 @@ def _training_request(ns: argparse.Namespace) -> dict[str, Any]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vram", description="GPU memory for LLM inference and training, "
-                                               "in bytes (shown in GiB = 2^30 bytes).")
+    parser = _Parser(
+        prog="vram",
+        description="GPU memory for LLM inference and training, "
+        "in bytes (shown in GiB = 2^30 bytes).",
+    )
     parser.add_argument("--version", action="version", version=f"vram {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -160,8 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="largest context/batch that fit, and ranked GPU options")
     _add_model(p)
     _add_inference(p)
-    for name, text in (("models", "list catalog models"), ("gpus", "list GPUs"),
-                       ("formats", "list weight formats"), ("presets", "list presets")):
+    for name, text in (
+        ("models", "list catalog models"),
+        ("gpus", "list GPUs"),
+        ("formats", "list weight formats"),
+        ("presets", "list presets"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -175,13 +246,17 @@ def _print_estimate(result: dict[str, Any]) -> None:
             print(f"  {name:<16}{format_gib(value):>14}")
     print(f"  {'per GPU':<16}{format_gib(result['per_gpu_bytes']):>14}")
     if len(result["gpu_bytes"]) > 1:
-        print(f"  {'all GPUs':<16}{format_gib(result['total_bytes']):>14}  "
-              f"({len(result['gpu_bytes'])} GPUs)")
+        print(
+            f"  {'all GPUs':<16}{format_gib(result['total_bytes']):>14}  "
+            f"({len(result['gpu_bytes'])} GPUs)"
+        )
     if result.get("host_bytes"):
         print(f"  {'host RAM':<16}{format_gib(result['host_bytes']):>14}")
     if result.get("reserved_bytes"):
-        print(f"  {'reserved':<16}{format_gib(result['reserved_bytes']):>14}  "
-              "(runtime pre-allocation)")
+        print(
+            f"  {'reserved':<16}{format_gib(result['reserved_bytes']):>14}  "
+            "(runtime pre-allocation)"
+        )
     fit = result.get("details", {}).get("fit") if isinstance(result.get("details"), dict) else None
     if isinstance(fit, dict) and "fits" in fit:
         gpu = fit.get("gpu_name") or fit.get("gpu", "GPU")
@@ -218,7 +293,9 @@ def _print_list(command: str, rows: list[dict[str, Any]]) -> None:
             print(f"{r['slug']:<28} {r['name']:<36} {format_gib(r['usable_bytes']):>12}")
     elif command == "formats":
         for r in rows:
-            print(f"{r['id']:<20} {r.get('label', ''):<36} {r.get('bits_per_weight', ''):>8.3f} bpw")
+            print(
+                f"{r['id']:<20} {r.get('label', ''):<36} {r.get('bits_per_weight', ''):>8.3f} bpw"
+            )
     else:
         for r in rows:
             print(f"{r['id']:<36} {r.get('title', '')}")
@@ -264,8 +341,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug, not bad input: one line, and a non-2 status
-        sys.stderr.write(f"vram: internal error: {type(exc).__name__}: {exc} "
-                         "(please report it with the command you ran)\n")
+        sys.stderr.write(
+            f"vram: internal error: {type(exc).__name__}: {exc} "
+            "(please report it with the command you ran)\n"
+        )
         return 1
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload, UnknownGpu
-from .kv import per_spec_cache
+from .memo import per_spec_cache
 from .model import ModelSpec
 from .result import Estimate
 from .units import GIB

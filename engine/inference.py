@@ -47,7 +47,7 @@ from typing import Any
 
 from . import kv
 from .errors import InvalidWorkload
-from .kv import per_spec_cache
+from .memo import per_spec_cache
 from .model import LayerSpec, ModelSpec, Tensor
 from .result import Estimate
 from .units import GIB, ceil_div, format_gib

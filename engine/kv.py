@@ -34,41 +34,13 @@ Bytes per element come from ``engine.quant.kv_bytes_per_element`` (q8_0 is 34/32
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
-from functools import cache, wraps
-from typing import Any, TypeVar
+from functools import cache
 
 from .errors import InvalidWorkload
+from .memo import per_spec_cache
 from .model import AttentionSpec, ModelSpec
 from .units import ceil_div
-
-_T = TypeVar("_T")
-
-
-def per_spec_cache(fn: Callable[..., _T]) -> Callable[..., _T]:
-    """Memoize ``fn(spec, *args)`` by the spec's identity.
-
-    ``functools.cache`` would hash the frozen ``ModelSpec`` (its whole tensor list) on every
-    call, which costs more than the estimate itself. The stored entry keeps the spec alive,
-    so its ``id`` cannot be reused while cached.
-    """
-    store: dict[tuple[Any, ...], tuple[object, _T]] = {}
-
-    @wraps(fn)
-    def wrapper(spec: object, *args: Any) -> _T:
-        key = (id(spec), *args)
-        hit = store.get(key)
-        if hit is not None and hit[0] is spec:
-            return hit[1]
-        value = fn(spec, *args)
-        if len(store) >= 4096:
-            store.clear()
-        store[key] = (spec, value)
-        return value
-
-    return wrapper
-
 
 VLLM_BLOCK_TOKENS = 16  # vLLM CacheConfig.block_size default on CUDA
 LLAMACPP_CTX_PAD = 256  # llama-context.cpp: GGML_PAD(n_ctx, 256); SWA cache padded to 256 too

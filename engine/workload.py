@@ -111,7 +111,9 @@ def _check_keys(raw: dict[str, Any], cls: type, extra: tuple[str, ...]) -> None:
         )
 
 
-def inference_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()) -> InferenceWorkload:
+def inference_from_dict(
+    raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()
+) -> InferenceWorkload:
     """Validate a JSON-like dict into an ``InferenceWorkload`` (unknown keys are errors)."""
     _check_keys(raw, InferenceWorkload, extra_keys)
     d = InferenceWorkload()
@@ -155,7 +157,9 @@ METHOD_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
-def training_from_dict(raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()) -> TrainingWorkload:
+def training_from_dict(
+    raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()
+) -> TrainingWorkload:
     """Validate a JSON-like dict into a ``TrainingWorkload`` (unknown keys are errors).
 
     ``optimizer`` and ``grad_checkpointing`` accept "auto": the method's usual setting

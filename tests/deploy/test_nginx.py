@@ -185,6 +185,14 @@ def test_content_type_rules_must_match_the_types_block():
         nginx_conf.check_content_types([("/*", {"Content-Type": "text/plain"})])
 
 
+def test_extra_mime_types_are_what_build_py_serve_sends():
+    import mimetypes
+
+    for ext, value in nginx_conf.EXTRA_MIME_TYPES.items():
+        assert ext not in build.MIME_TYPES
+        assert mimetypes.guess_type("x" + ext)[0] == value, ext
+
+
 def test_values_nginx_would_interpret_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="outside"):
         nginx_conf.pattern_regex("/a b/*")
