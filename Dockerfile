@@ -6,8 +6,9 @@
 # Stage 1 runs exactly the build command of netlify.toml and the README's Deploy section
 # (a test keeps them equal); stage 2 is nginx:stable with deploy/nginx.conf, which is
 # rendered from the header rules in build.py. Docker cannot run on the machines this
-# project is developed on, so this file is checked by tests/deploy/test_deploy_files.py
-# and its nginx.conf by a real nginx (tests/deploy/test_nginx.py), not by `docker build`.
+# project is developed on, so this file is checked by tests/deploy/test_deploy_files.py,
+# its nginx.conf by a real nginx (tests/deploy/test_nginx.py) and the runtime (uid 101,
+# read-only root, tmpfs /tmp) by tests/deploy/test_container.py, not by `docker build`.
 
 # Node 20 comes from the official image; only its binary and npm are copied over.
 FROM node:20-bookworm-slim AS node

@@ -938,8 +938,50 @@ def build_assets(
 
 
 class BaseContext(TypedDict):
+    """Every template: ``site`` (assets, versions, model/GPU lists) and ``page`` meta."""
+
     site: Mapping[str, Any]
     page: Mapping[str, Any]  # title, description, url, canonical, section
+
+
+class CalculatorContext(BaseContext):
+    request: Mapping[str, Any]  # the default engine request, baked into the page
+    result: Mapping[str, Any]  # its engine result (schema 1), shown at first paint
+    formats: list[dict[str, str]]
+    all_formats: list[dict[str, str]]
+    presets: list[Mapping[str, Any]]
+
+
+class ModelsContext(BaseContext):
+    models: list[dict[str, Any]]
+
+
+class GpusContext(BaseContext):
+    gpus: list[dict[str, Any]]
+
+
+class ModelContext(BaseContext):
+    m: ModelFacts
+    name: str
+    gpus: Mapping[str, Mapping[str, Any]]
+    formats: Mapping[str, str]
+
+
+class GpuContext(BaseContext):
+    g: Mapping[str, Any]
+    name: str
+    capacity: int
+    specs: list[dict[str, Any]]
+    formats: Mapping[str, str]
+    fits: list[dict[str, Any]]
+
+
+class ContentContext(BaseContext):
+    body: str  # trusted HTML rendered from content/*.md
+
+
+class AccuracyContext(BaseContext):
+    rows: list[AccuracyRow]
 
 
 @dataclass(frozen=True)
@@ -996,52 +1038,52 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "index.html",
             "/",
             "calculator.html",
-            {
-                "site": site,
-                "page": _page_meta(
+            CalculatorContext(
+                site=site,
+                page=_page_meta(
                     "/",
                     f"{SITE_NAME} — GPU memory calculator for LLMs",
                     "How much GPU memory does an LLM need? Exact inference, training, LoRA and "
                     "QLoRA memory for any Hugging Face config, computed in your browser.",
                     "calculator",
                 ),
-                "request": facts.default_request,
-                "result": facts.default_result,
-                "formats": [{"id": f, "label": lbl} for f, lbl in formats.items()],
-                "all_formats": [_fmt_option(f) for f in data.formats],
-                "presets": list(data.presets),
-            },
+                request=facts.default_request,
+                result=facts.default_result,
+                formats=[{"id": f, "label": lbl} for f, lbl in formats.items()],
+                all_formats=[_fmt_option(f) for f in data.formats],
+                presets=list(data.presets),
+            ),
         ),
         Page(
             "models/index.html",
             "/models/",
             "models.html",
-            {
-                "site": site,
-                "page": _page_meta(
+            ModelsContext(
+                site=site,
+                page=_page_meta(
                     "/models/",
                     f"LLM memory requirements — all models · {SITE_NAME}",
                     f"Parameters, weight sizes and KV cache for {len(facts.models)} open LLMs.",
                     "models",
                 ),
-                "models": [_model_summary(m) for m in facts.models],
-            },
+                models=[_model_summary(m) for m in facts.models],
+            ),
         ),
         Page(
             "gpus/index.html",
             "/gpus/",
             "gpus.html",
-            {
-                "site": site,
-                "page": _page_meta(
+            GpusContext(
+                site=site,
+                page=_page_meta(
                     "/gpus/",
                     f"GPUs for LLMs — memory, bandwidth, price · {SITE_NAME}",
                     f"Memory, bandwidth and price of {len(data.gpus)} GPUs, "
                     "with the models each runs.",
                     "gpus",
                 ),
-                "gpus": [_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
-            },
+                gpus=[_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
+            ),
         ),
     ]
     for m in facts.models:
@@ -1051,20 +1093,20 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 f"models/{m.slug}/index.html",
                 f"/models/{m.slug}/",
                 "model.html",
-                {
-                    "site": site,
-                    "page": _page_meta(
+                ModelContext(
+                    site=site,
+                    page=_page_meta(
                         f"/models/{m.slug}/",
                         f"{name} GPU memory requirements · {SITE_NAME}",
                         f"How much VRAM {name} needs: weights at every quantization, KV cache per "
                         f"1k tokens, memory by context length, GPUs that fit, training and LoRA.",
                         "models",
                     ),
-                    "m": m,
-                    "name": name,
-                    "gpus": gpus,
-                    "formats": formats,
-                },
+                    m=m,
+                    name=name,
+                    gpus=gpus,
+                    formats=formats,
+                ),
             )
         )
     models_by_slug = {m.slug: m for m in facts.models}
@@ -1075,22 +1117,22 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 f"gpus/{g['slug']}/index.html",
                 f"/gpus/{g['slug']}/",
                 "gpu.html",
-                {
-                    "site": site,
-                    "page": _page_meta(
+                GpuContext(
+                    site=site,
+                    page=_page_meta(
                         f"/gpus/{g['slug']}/",
                         f"Which LLMs fit on {name}? · {SITE_NAME}",
                         f"Every catalog model that runs on one {name}, at which quantization, and "
                         "the longest context it can serve.",
                         "gpus",
                     ),
-                    "g": g,
-                    "name": name,
-                    "capacity": gpu_capacity_bytes(g),
-                    "specs": _gpu_specs(g),
-                    "formats": formats,
-                    "fits": _gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, formats),
-                },
+                    g=g,
+                    name=name,
+                    capacity=gpu_capacity_bytes(g),
+                    specs=_gpu_specs(g),
+                    formats=formats,
+                    fits=_gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, formats),
+                ),
             )
         )
     pages.append(
@@ -1098,16 +1140,16 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "methodology/index.html",
             "/methodology/",
             "content.html",
-            {
-                "site": site,
-                "page": _page_meta(
+            ContentContext(
+                site=site,
+                page=_page_meta(
                     "/methodology/",
                     f"Methodology — how the memory is computed · {SITE_NAME}",
                     "Every formula behind the estimates, with its source.",
                     "methodology",
                 ),
-                "body": methodology_html,
-            },
+                body=methodology_html,
+            ),
         )
     )
     pages.append(
@@ -1115,16 +1157,16 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "accuracy/index.html",
             "/accuracy/",
             "accuracy.html",
-            {
-                "site": site,
-                "page": _page_meta(
+            AccuracyContext(
+                site=site,
+                page=_page_meta(
                     "/accuracy/",
                     f"Accuracy — engine vs measured memory · {SITE_NAME}",
                     "The engine's figures beside reference measurements, with the error of each.",
                     "accuracy",
                 ),
-                "rows": list(facts.accuracy),
-            },
+                rows=list(facts.accuracy),
+            ),
         )
     )
     pages.append(
@@ -1132,10 +1174,10 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "404.html",
             "/404.html",
             "404.html",
-            {
-                "site": site,
-                "page": _page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", ""),
-            },
+            BaseContext(
+                site=site,
+                page=_page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", ""),
+            ),
         )
     )
     pages.append(
@@ -1143,19 +1185,21 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "offline.html",
             "/offline.html",
             "offline.html",
-            {
-                "site": site,
-                "page": _page_meta(
-                    "/offline.html", f"Offline · {SITE_NAME}", "You are offline.", ""
-                ),
-            },
+            BaseContext(
+                site=site,
+                page=_page_meta("/offline.html", f"Offline · {SITE_NAME}", "You are offline.", ""),
+            ),
         )
     )
     return pages
 
 
 def _fmt_option(fmt: Mapping[str, Any]) -> dict[str, str]:
-    return {"id": str(fmt["id"]), "label": str(fmt.get("label") or fmt["id"])}
+    return {
+        "id": str(fmt["id"]),
+        "label": str(fmt.get("label") or fmt["id"]),
+        "runtimes": " ".join(fmt.get("runtimes") or ()),
+    }
 
 
 def _model_summary(m: ModelFacts) -> dict[str, Any]:
@@ -1173,16 +1217,47 @@ def _model_summary(m: ModelFacts) -> dict[str, Any]:
     }
 
 
-def _gpu_specs(g: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Return (label, value) for every scalar field of the GPU row except bookkeeping."""
-    skip = {"slug", "name", "display_name"}
-    specs = []
-    for key in sorted(g):
-        value = g[key]
-        if key in skip or isinstance(value, (dict, list)) or value is None:
-            continue
-        specs.append((key.replace("_", " "), str(value)))
-    return specs
+def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the GPU's spec rows: label, text, optional exact bytes and source."""
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, text: Any, *, nbytes: int | None = None, source: str = "") -> None:
+        if text not in (None, "") or nbytes is not None:
+            rows.append(
+                {"label": label, "text": str(text or ""), "bytes": nbytes, "source": source}
+            )
+
+    add("Vendor · segment", f"{g.get('vendor', '?')} · {g.get('kind', '?')}")
+    add(
+        "Memory",
+        g.get("memory_label"),
+        nbytes=gpu_capacity_bytes(g),
+        source=g.get("spec_source", ""),
+    )
+    usable = g.get("usable_bytes")
+    if isinstance(usable, int):
+        add(
+            f"Usable by a process ({g.get('usable_basis', '')})",
+            "",
+            nbytes=usable,
+            source=g.get("usable_source", ""),
+        )
+    if _bandwidth_gbs(g):
+        add("Memory bandwidth", f"{_bandwidth_gbs(g):,} GB/s")
+    for key, label in (("bf16_tflops", "BF16 dense"), ("fp8_tflops", "FP8 dense")):
+        if g.get(key):
+            add(label, f"{g[key]:g} TFLOPS")
+    if g.get("tdp_w"):
+        add("Board power", f"{g['tdp_w']} W")
+    if g.get("price_usd"):
+        add(
+            "Price",
+            f"${g['price_usd']:,} ({g.get('price_kind', '')}, {g.get('price_date', '')})",
+            source=g.get("price_source", ""),
+        )
+    add("Data checked", g.get("checked"))
+    add("Notes", g.get("notes"))
+    return rows
 
 
 def _gpu_summary(g: Mapping[str, Any], fits: Iterable[GpuFit]) -> dict[str, Any]:

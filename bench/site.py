@@ -74,8 +74,12 @@ def serve(root: Path) -> tuple[object, str]:
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
+WORKER_MARKS: list[dict[str, float]] = []
+
+
 def wait_ready(page) -> float:
     page.wait_for_selector("html[data-engine=ready]", timeout=180_000)
+    WORKER_MARKS.append(page.evaluate("window.__vramTimings.worker"))
     return page.evaluate("window.__vramTimings.ready")
 
 
@@ -95,7 +99,7 @@ def paint_figures(page) -> tuple[float, float | None]:
 def stock_start(context, base: str) -> float:
     page = context.new_page()
     page.goto(base + "/__bench/stock.html")
-    page.wait_for_function("window.__stock !== undefined", timeout=180_000)
+    page.wait_for_function("() => window.__stock !== undefined", timeout=180_000)
     ms = page.evaluate("window.__stock.ms")
     page.close()
     return ms
@@ -154,6 +158,10 @@ def main() -> int:
             fcps.append(fcp)
             figures.append(figure)
             cold.append(wait_ready(page))
+            # the worker stores its start-up snapshot after the first start (optional)
+            page.wait_for_function(
+                "() => window.__vramTimings.snapshot !== undefined", timeout=60_000
+            )
             page.evaluate("""async () => {
               await navigator.serviceWorker.ready;
               if (!navigator.serviceWorker.controller) await new Promise((r) =>
@@ -184,6 +192,11 @@ def main() -> int:
         f"= {med(warm) / med(stock_cold):.2f}x stock cold, "
         f"{med(warm) / med(stock_warm):.2f}x stock warm (target <= 0.35)"
     )
+    for label, marks in (("cold", WORKER_MARKS[0::2]), ("warm", WORKER_MARKS[1::2])):
+        keys = ("import_ms", "runtime_ms", "wheel_ms", "engine_ms")
+        parts = ", ".join(f"{k[:-3]} {med(m[k] for m in marks):.0f}" for k in keys)
+        snapshot = ", ".join(sorted({str(m.get("snapshot")) for m in marks}))
+        print(f"  worker {label} (ms since worker start, cumulative): {parts}; snapshot {snapshot}")
     q = statistics.quantiles(latencies, n=20)
     print(
         f"input -> number:         {med(latencies):7.2f} ms median, p95 {q[-1]:.2f} ms over "

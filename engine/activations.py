@@ -46,6 +46,12 @@ PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
 # Attention logit soft-capping (tanh of the scores; its output is saved): Gemma 2, whose
 # transformers implementation has no SDPA path (softcapping needs the eager scores).
 SOFTCAP_TYPES = frozenset({"gemma2"})
+# Partial rotary embeddings joined with torch.cat (phi3 and gpt_neox apply_rotary_pos_emb,
+# PhiAttention, DeepSeek's q_nope/q_pe): the attention output needs a layout copy.
+CAT_ROPE_TYPES = frozenset({"phi3", "gpt_neox", "phi", "deepseek_v2", "deepseek_v3"})
+# Eager attention whose softmax runs in the scores' dtype (no dtype=float32 upcast);
+# under autocast softmax is an fp32 op anyway.
+COMPUTE_DTYPE_SOFTMAX_TYPES = frozenset({"gpt2", "falcon", "gpt_oss"})
 # Dropout (p > 0, as configured; transformers trains with it): torch's CUDA native_dropout
 # saves a bool mask, 1 byte per element (the CPU kernel keeps it in the input dtype). Inside
 # SDPA/flash the attention dropout is regenerated from the RNG state: nothing saved.
@@ -86,8 +92,9 @@ class Training:
     frozen and ``lora`` names the GGUF tensor names that carry adapters (peft LoRA, adapter
     weights in ``adapter_bytes`` width: fp32 with peft's default ``autocast_adapter_dtype``).
     ``residual``/``compute``/``autocast`` describe the frozen base for LoRA (bf16 base).
-    ``quantized_base``: QLoRA; bitsandbytes' ``MatMul4Bit`` keeps its input alive for
-    backward, like a trainable linear.
+    ``quantized_base``: QLoRA; bitsandbytes' ``MatMul4Bit`` saves only the packed weight
+    (``ctx.tensors = (None, B)``), so frozen 4-bit linears keep no input either; backward
+    dequantizes the weight again (a transient copy in compute dtype).
     """
 
     precision: Precision
@@ -209,11 +216,11 @@ def _consumers(
     A trainable matmul saves its input; under autocast each module casts (and saves) its own
     16-bit copy when the input is wider. A frozen base matmul saves nothing, a LoRA adapter
     saves the input cast to the adapter dtype (peft ``_cast_input_dtype``; one copy per
-    module), and bitsandbytes' 4-bit matmul keeps its input.
+    module).
     """
     shared = False
     for module in modules:
-        if tr.base_trainable or tr.quantized_base:
+        if tr.base_trainable:
             if autocast and out_bytes != compute:
                 terms.add(f"{name}.cast_for_{module}", compute * width)
             else:
@@ -240,6 +247,7 @@ def _attention_gqa(
     attention: str,
     style: str,
     seq: int,
+    autocast: bool = False,
 ) -> None:
     a = layer.attention
     q = a.num_heads * a.head_dim
@@ -276,11 +284,16 @@ def _attention_gqa(
         terms.add("attn.q", c * q)
         terms.add("attn.k_repeated", c * a.num_heads * a.head_dim)
         terms.add("attn.v_repeated", c * a.num_heads * a.v_head_dim)
-        if tr.base_trainable or tr.quantized_base:
+        if tr.base_trainable:
             terms.add("attn.output", c * out)  # transpose(1, 2).contiguous() copy for o_proj
-        s2.add("attn.softmax_fp32", 4 * a.num_heads)
-        if c != 4:
-            s2.add("attn.probs", c * a.num_heads)  # with dropout: its output, same size
+        if spec.model_type in COMPUTE_DTYPE_SOFTMAX_TYPES and not autocast:
+            s2.add("attn.softmax", c * a.num_heads)  # softmax in the scores' dtype
+            if spec.attention_dropout > 0:
+                s2.add("attn.dropout_output", c * a.num_heads)
+        else:
+            s2.add("attn.softmax_fp32", 4 * a.num_heads)
+            if c != 4:
+                s2.add("attn.probs", c * a.num_heads)  # with dropout: its output, same size
         if spec.attention_dropout > 0:
             if c == 4:
                 s2.add("attn.dropout_output", 4 * a.num_heads)
@@ -299,9 +312,18 @@ def _attention_gqa(
             s2.add("attn.window_mask", c)
         terms.add("attn.q", c * q)
         terms.add("attn.k", c * kv_k)
-        terms.add("attn.v", c * kv_v)
+        if "attn_qkv" in tensors and spec.model_type in CAT_ROPE_TYPES:
+            # V stays a view of the fused qkv output (q and k were rebuilt by torch.cat), so
+            # the whole fused output is kept (measured with MemTracker on Phi-3)
+            terms.add("attn.qkv_output", c * tensors["attn_qkv"][0])
+        else:
+            terms.add("attn.v", c * kv_v)
         terms.add("attn.output", c * out)
         terms.add("attn.logsumexp", 4 * a.num_heads)
+        if spec.model_type in CAT_ROPE_TYPES and tr.base_trainable:
+            # q comes out of torch.cat in (batch, heads, seq, dim) layout, so does the SDPA
+            # output: transpose(1, 2).contiguous() copies it for o_proj, which saves the copy
+            terms.add("attn.output_copy", c * out)
 
 
 def _attention_mla(
@@ -331,6 +353,8 @@ def _attention_mla(
     terms.add("attn.k", c * heads * qk)  # cat(k_nope, rope(k_pe).expand(heads))
     terms.add("attn.kv_b_out", c * heads * (a.qk_nope_head_dim + a.v_head_dim))  # V is a view
     terms.add("attn.output", c * heads * a.v_head_dim)
+    if tr.base_trainable:  # q from torch.cat: the output is copied for o_proj (see above)
+        terms.add("attn.output_copy", c * heads * a.v_head_dim)
     if attention == "eager":
         s2.add("attn.softmax_fp32", 4 * heads)
         if c != 4:
@@ -443,7 +467,7 @@ def layer_activations(
     if layer.attention.kind == "mla":
         _attention_mla(inner, s2, layer, tensors, tr, c, autocast, attention)
     else:
-        _attention_gqa(inner, s2, spec, layer, tensors, tr, c, attention, style, seq)
+        _attention_gqa(inner, s2, spec, layer, tensors, tr, c, attention, style, seq, autocast)
     # o_proj reads the attention output (already saved, compute dtype)
     o_in = layer.attention.num_heads * layer.attention.v_head_dim
     if "attn_output" in tr.lora:
@@ -476,7 +500,7 @@ def layer_activations(
         inner.add("router.logits_softmax", (c + 4) * e + 12 * k)
         if spec.model_type in FP32_ROUTER_TYPES:
             inner.add("router.input_fp32", 4 * h)  # linear(x.float(), weight.float())
-        full = tr.base_trainable or tr.quantized_base
+        full = tr.base_trainable
         # transformers 5 experts (grouped_mm over tokens sorted by expert), per routed slot.
         # grouped_mm is not an autocast op: inputs are cast to the weight dtype, so with fp32
         # weights under autocast the experts run in fp32.
@@ -524,6 +548,8 @@ def layer_activations(
     elif autocast and tr.lora:
         weight_casts = 0  # adapters: a few MiB, inside the autocast cache
     workspace = _backward_workspace(spec, layer, tokens, c, r) // tp
+    if tr.quantized_base:  # MatMul4Bit.backward: dequantize_4bit(B) of the largest linear
+        workspace += c * max((t.numel for t in own if t.kind == "linear"), default=0) // tp
     terms = {k: v for k, v in {**norm_terms.items, **inner.items}.items()}
     for k, v in s2.items.items():
         terms[f"{k}·s"] = v
@@ -580,7 +606,7 @@ def head_activations(
     if style == "rms" and autocast:
         out_bytes = 4
     head_trainable = tr.base_trainable
-    if head_trainable or tr.quantized_base:
+    if head_trainable:
         if autocast and out_bytes != c:
             terms.add("lm_head.input_cast", c * h)
         else:

@@ -309,12 +309,12 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         )
 
     gpu_bytes: list[int] = []
-    host = 0
+    host = 0  # all GPUs together
     for st in stages:
         st["components"]["overhead"] = overhead
         total = sum(st["components"].values())
         gpu_bytes.extend([total] * (dp * tp))
-        host = max(host, st["host"])
+        host += st["host"] * dp * tp
     worst = max(range(pp), key=lambda i: sum(stages[i]["components"].values()))
     peak = stages[worst]
 
@@ -322,6 +322,7 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
     layer0 = peak["layer_terms"]
     details: dict[str, object] = {
         "peak_phase": peak["phase"],
+        "sizes": peak["sizes"],
         "phases": peak["phases"],
         "tracked_peak_bytes": sum(peak["components"].values()) - overhead,
         "stage": worst,
@@ -340,7 +341,7 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         gpu_bytes=tuple(gpu_bytes),
         assumptions=assumptions,
         warnings=warnings,
-        host_bytes=host * dp * tp * pp if host else 0,
+        host_bytes=host,
         details=details,
     )
 
@@ -558,7 +559,15 @@ def _stage_estimate(
 
     peak_name = max(phases, key=lambda n: sum(phases[n].values()))
     layer_terms = acts[0].terms if acts else {}
+    sizes = {
+        "gradients": grads_all,
+        "activations": others + stored_all + head_saved,
+        "logits": max(head.forward_logits, head.backward_logits) if head else 0,
+        "optimizer_step_temporaries": opt_temp,
+        "autocast_weight_copies": sum(a.weight_casts for a in acts) + head_casts,
+    }
     return {
+        "sizes": sizes,
         "components": phases[peak_name],
         "phase": peak_name,
         "phases": {n: sum(c.values()) for n, c in phases.items()},
@@ -593,6 +602,11 @@ def _notes(
         f"gradient checkpointing {work.grad_checkpointing}"
     )
     a.append("logits upcast to fp32 for the loss, as transformers' ForCausalLMLoss does")
+    a.append(
+        "components are the bytes at the step's peak (details.peak_phase); gradients exist "
+        "only from backward to the optimizer step (zero_grad(set_to_none=True)), "
+        "details.sizes has each item's full size"
+    )
     if work.gpus > 1:
         a.append(
             f"{work.gpus} GPUs: dp {work.dp} × tp {work.tp} × pp {work.pp}, ZeRO stage {work.zero}"

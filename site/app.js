@@ -38,6 +38,9 @@ function setEngineState(value, text) {
 }
 
 const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
+  onInfo: (msg) => {
+    if (msg.type === "snapshot") timings.snapshot = msg.state;
+  },
   onProgress: (value, text) => {
     progressBar.value = value;
     message.textContent = text;
@@ -45,6 +48,7 @@ const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
   onState: (value, info) => {
     if (value === "ready") {
       timings.ready = performance.now();
+      timings.worker = info.marks;
       setEngineState("ready", `Engine v${info.engine_version} ready — figures update as you type.`);
     } else if (value === "error") {
       setEngineState("error", `The engine could not start (${info}). The figures shown were computed at build time.`);
@@ -123,7 +127,16 @@ if (sameState(state, { ...defaults, model: initial.request.model })) {
 form.addEventListener("input", (e) => {
   if (e.target.name === "config" || e.target.type === "number") commit({ push: false });
 });
-form.addEventListener("change", () => commit({ push: true }));
+form.addEventListener("change", (e) => {
+  // Picking a format the runtime cannot load (a GGUF file in transformers) switches to the
+  // first runtime that can, as the engine's format table lists them.
+  if (e.target.name === "weights") {
+    const runtimes = (e.target.selectedOptions[0]?.dataset.runtimes || "").split(" ").filter(Boolean);
+    const runtime = form.elements.namedItem("runtime");
+    if (runtimes.length && !runtimes.includes(runtime.value)) runtime.value = runtimes[0];
+  }
+  commit({ push: true });
+});
 form.addEventListener("submit", (e) => e.preventDefault());
 window.addEventListener("popstate", () => {
   state = fromSearch(location.search, defaults);

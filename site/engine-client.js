@@ -10,10 +10,11 @@ export class Superseded extends Error {
 }
 
 export class EngineClient {
-  constructor(workerUrl, { onState = () => {}, onProgress = () => {} } = {}) {
+  constructor(workerUrl, { onState = () => {}, onProgress = () => {}, onInfo = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.onState = onState;
     this.onProgress = onProgress;
+    this.onInfo = onInfo;
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, key}
     this.latest = new Map(); // key -> id of the newest request for that key
@@ -52,6 +53,7 @@ export class EngineClient {
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
+    if (msg.type === "snapshot") return this.onInfo(msg);
     if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
     console.warn("engine: unexpected message", msg);
   }

@@ -5,6 +5,7 @@
 //   worker -> page  {type: "progress", value, message}      while loading (value 0..100)
 //                   {type: "ready", v, engine_version}      the engine answers requests
 //                   {type: "fatal", message}                the engine could not start
+//                   {type: "snapshot", state}               "saved"/"failed": start-up snapshot stored
 //                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
 //                                                           or {v, id, ok: false, error: {type, message, field}}
 export const PROTOCOL_VERSION = 1;

@@ -2,35 +2,43 @@
 // and progressive enhancement of the static tables (filter, sort). Pages work without it.
 const banner = document.getElementById("update-banner");
 
+let pendingRegistration = null;
+
 function offerReload(registration) {
   if (!banner) return;
+  pendingRegistration = registration || pendingRegistration;
+  if (!banner.hidden) return;
   banner.hidden = false;
   document.getElementById("update-reload").addEventListener("click", () => {
-    const waiting = registration && registration.waiting;
+    const waiting = pendingRegistration && pendingRegistration.waiting;
     if (waiting) {
       navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
       waiting.postMessage({ type: "SKIP_WAITING" });
     } else {
       location.reload();
     }
-  }, { once: true });
+  });
 }
 
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
-  const hadController = Boolean(navigator.serviceWorker.controller);
+  // An update is only news to a page that an older service worker already controls.
+  let controlled = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
-    if (registration.waiting && hadController) offerReload(registration);
+    if (registration.waiting && controlled) offerReload(registration);
     registration.addEventListener("updatefound", () => {
       const installing = registration.installing;
       installing?.addEventListener("statechange", () => {
-        if (installing.state === "installed" && registration.waiting && hadController) offerReload(registration);
+        if (installing.state === "installed" && registration.waiting && navigator.serviceWorker.controller) {
+          offerReload(registration); // a new protocol: it waits until the user reloads
+        }
       });
     });
   }, (err) => console.warn("service worker not registered:", err.message));
-  // A compatible update activated itself (same protocol): this page still runs the old
-  // assets, which keep working; offer a reload to pick up the new ones.
+  // A compatible update activated itself: this page keeps running the assets it loaded
+  // (they are in memory); offer a reload to pick up the new ones.
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (hadController) offerReload(null);
+    if (controlled) offerReload(null);
+    controlled = true;
   });
 }
 

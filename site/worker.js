@@ -1,31 +1,90 @@
 // Web Worker: loads Pyodide from this site's own copy, unpacks the engine wheel and answers
 // protocol requests with engine.api.handle (JSON strings both ways, so no PyProxy leaks).
+//
+// Fast path (optional, fall-back-safe): after a normal start the worker saves a Pyodide
+// memory snapshot (interpreter + imported engine) in Cache Storage, keyed by the exact
+// runtime, stdlib and wheel; later starts restore it. Any failure means a normal start.
 import { PROTOCOL_VERSION } from "./protocol.js";
-import { PYODIDE_INDEX_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
+import { PYODIDE_INDEX_URL, PYODIDE_VERSION, STDLIB_URL, WHEEL_URL } from "./config.js";
+
+const SNAPSHOT_CACHE = `vram-insight-snapshot-${PYODIDE_VERSION}`;
+const SNAPSHOT_KEY = `/__snapshot__/${encodeURIComponent(`${STDLIB_URL}|${WHEEL_URL}`)}`;
+const PRELOAD = "import engine.api, engine.catalog, engine.quant, engine.inference";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null;
 let fatal = null;
 
+async function readSnapshot() {
+  try {
+    const hit = await (await caches.open(SNAPSHOT_CACHE)).match(SNAPSHOT_KEY);
+    return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function saveSnapshot(bytes) {
+  try {
+    const cache = await caches.open(SNAPSHOT_CACHE);
+    for (const request of await cache.keys()) await cache.delete(request); // one at a time
+    await cache.put(SNAPSHOT_KEY, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
+    return "saved";
+  } catch (err) {
+    console.warn("engine snapshot not saved:", err.message);
+    return "failed";
+  }
+}
+
 async function start() {
   const t0 = performance.now();
+  const marks = {};
+  const mark = (name) => (marks[name] = Math.round(performance.now() - t0));
   progress(10, "Loading the Python runtime…");
   const { loadPyodide } = await import(`${PYODIDE_INDEX_URL}pyodide.mjs`);
+  mark("import_ms");
   const wheel = fetch(WHEEL_URL).then((r) => {
     if (!r.ok) throw new Error(`engine wheel: HTTP ${r.status}`);
     return r.arrayBuffer();
   });
   // Every URL points at this site: Pyodide never reaches a CDN.
-  const pyodide = await loadPyodide({
+  const options = {
     indexURL: PYODIDE_INDEX_URL,
     stdLibURL: STDLIB_URL,
     lockFileURL: `${PYODIDE_INDEX_URL}pyodide-lock.json`,
     packageBaseUrl: PYODIDE_INDEX_URL,
     stdout: () => {},
     stderr: (line) => console.warn(line),
-  });
+  };
+  const canCache = typeof caches !== "undefined";
+  let pyodide = null;
+  const snapshot = canCache ? await readSnapshot() : null;
+  if (snapshot) {
+    try {
+      pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
+      marks.snapshot = "loaded";
+    } catch (err) {
+      console.warn("engine snapshot unusable, starting normally:", err.message);
+      caches.delete(SNAPSHOT_CACHE).catch(() => {});
+    }
+  }
+  if (!pyodide) {
+    pyodide = await loadPyodide({ ...options, _makeSnapshot: canCache });
+    marks.snapshot = "none";
+  }
+  mark("runtime_ms");
   progress(70, "Loading the engine…");
   pyodide.unpackArchive(await wheel, "wheel");
+  mark("wheel_ms");
+  pyodide.runPython(PRELOAD);
+  let made = null;
+  if (marks.snapshot === "none" && canCache) {
+    try {
+      made = pyodide.makeMemorySnapshot();
+    } catch (err) {
+      console.warn("engine snapshot not made:", err.message);
+    }
+  }
   const api = pyodide.pyimport("engine.api");
   handle = api.handle;
   const info = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "version", args: {} })));
@@ -33,7 +92,9 @@ async function start() {
   if (info.result.protocol !== PROTOCOL_VERSION) {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
   }
-  postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, ms: performance.now() - t0 });
+  mark("engine_ms");
+  postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
+  if (made) saveSnapshot(made).then((state) => postMessage({ type: "snapshot", state }));
 }
 
 const ready = start().catch((err) => {

@@ -89,6 +89,19 @@ def netlify_headers(path: str) -> tuple[dict[str, str], list[str]]:
     return headers, conflicts
 
 
+def test_netlify_matching_port():
+    """Cases that follow from for_regexp.ts (see ``netlify_for_regex``)."""
+    assert netlify_for_regex("/*/").pattern == netlify_for_regex("/*").pattern  # "" dropped
+    assert netlify_for_regex("/*/").match("/assets/app.1234.js")
+    assert netlify_for_regex("/*.wasm").match("/pyodide/314.0.7/pyodide.asm.wasm")
+    assert netlify_for_regex("/assets/*").match("/assets")  # a lone * may be empty
+    assert netlify_for_regex("/SW.js").match("/sw.js/")  # case-insensitive, optional slash
+    assert not netlify_for_regex("/sw.js").match("/swxjs")  # literal parts are escaped
+    assert netlify_for_regex("/").match("/") and not netlify_for_regex("/").match("/a")
+    assert netlify_for_regex("/models/:slug/").match("/models/x/")
+    assert not netlify_for_regex("/models/:slug/").match("/models/x/y/")
+
+
 def served_paths(root: Path) -> list[str]:
     """Return every URL path the built site answers, plus the redirects and a missing page."""
     paths = {"/", MISSING}

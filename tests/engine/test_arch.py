@@ -290,7 +290,7 @@ def test_dtype_and_checkpoint_quant() -> None:
     assert spec_of("gpt-oss-20b").dtype == "bfloat16"
     assert spec_of("gpt-oss-20b").checkpoint_quant == "mxfp4"
     assert spec_of("deepseek-v3").checkpoint_quant == "fp8-block128"  # weight_block_size [128, 128]
-    assert spec_of("qwen3-32b-fp8").checkpoint_quant == "fp8-block128"  # weight_block_size [128, 128]
+    assert spec_of("qwen3-32b-fp8").checkpoint_quant == "fp8-block128"
     assert spec_of("llama-3.1-8b").checkpoint_quant is None
     # an FP8 checkpoint has the same logical parameters as the bf16 one
     assert spec_of("qwen3-30b-a3b-fp8").total_params == spec_of("qwen3-30b-a3b").total_params

@@ -13,7 +13,7 @@ if (!wheelPath || !requestsPath) {
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pyodide = await loadPyodide({ indexURL: join(root, "node_modules", "pyodide") + "/" });
-pyodide.unpackArchive(await readFile(wheelPath), "wheel");
+pyodide.unpackArchive(new Uint8Array(await readFile(wheelPath)), "wheel");
 const handle = pyodide.pyimport("engine.api").handle;
 const requests = JSON.parse(await readFile(requestsPath, "utf8"));
 const replies = requests.map((req) => handle(JSON.stringify(req)));

@@ -161,6 +161,20 @@ CASES: tuple[Case, ...] = (
     Case("qwen3-1.7b", 4, 2048, precision="bf16", optimizer="sgd"),
     Case("llama-3.1-8b", 1, 8192, precision="bf16", optimizer="sgd", grad_checkpointing=True),
     Case("mistral-7b-v0.1", 2, 4096, precision="bf16", method="lora", lora_targets=("q", "v")),
+    # MoE (transformers' default grouped_mm experts: memory depends on shapes only)
+    Case("qwen3-30b-a3b", 1, 2048, precision="bf16", optimizer="sgd", grad_checkpointing=True),
+    Case(
+        "qwen3-30b-a3b", 2, 2048, precision="bf16", method="lora", lora_targets=("q", "k", "v", "o")
+    ),
+    Case(
+        "mixtral-8x7b",
+        1,
+        2048,
+        precision="bf16",
+        method="lora",
+        lora_targets=("q", "v"),
+        grad_checkpointing=True,
+    ),
     # Gemma 2 2B (256K vocab, tied, logit softcapping, eager only, alternating window 4096)
     Case("gemma-2-2b", 1, 1024, precision="bf16", optimizer="sgd", attention="eager"),
     Case("gemma-2-2b", 2, 2048, attention="eager"),
@@ -242,6 +256,21 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": False,
         "torch_dtype": "bfloat16",
     },
+    "tiny-qwen3-moe": {
+        "model_type": "qwen3_moe",
+        "hidden_size": 128,
+        "intermediate_size": 256,
+        "moe_intermediate_size": 64,
+        "num_experts": 8,
+        "num_experts_per_tok": 2,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 32,
+        "vocab_size": 512,
+        "max_position_embeddings": 1024,
+        "torch_dtype": "bfloat16",
+    },
     "tiny-qwen2": {
         "model_type": "qwen2",
         "hidden_size": 192,
@@ -277,6 +306,8 @@ VALIDATION_CASES: tuple[Case, ...] = (
     Case("tiny-gemma2", 2, 256, attention="eager"),
     Case("tiny-gemma2", 2, 256, precision="bf16", optimizer="sgd", attention="eager"),
     Case("tiny-phi3", 2, 256, precision="bf16", optimizer="sgd"),
+    Case("tiny-qwen3-moe", 2, 256, precision="bf16", optimizer="sgd"),
+    Case("tiny-qwen3-moe", 2, 256, precision="bf16", method="lora", lora_targets=("q", "v")),
     Case("tiny-qwen2", 2, 256),
     Case("tiny-qwen2", 2, 256, precision="bf16", method="lora", lora_targets=ALL_LINEAR),
 )
@@ -547,6 +578,14 @@ def _step(case: Case, model: nn.Module, opt: torch.optim.Optimizer, ids: torch.T
     return phases
 
 
+def _init_optimizer_state(opt: torch.optim.Optimizer) -> None:
+    params = [p for group in opt.param_groups for p in group["params"]]
+    for p in params:
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+
+
 def measure(case: Case, *, fake: bool, patch: bool = True) -> dict[str, Any]:
     """Run warm-up + one tracked step; return the measurement dict for ``case``.
 
@@ -561,13 +600,19 @@ def measure(case: Case, *, fake: bool, patch: bool = True) -> dict[str, Any]:
         opt = build_optimizer(case, model)
         vocab = model.config.get_text_config().vocab_size
         ids = torch.randint(0, vocab, (case.batch, case.seq))
-        # Warm-up step: creates optimizer states, as they exist in every later step.
-        _step(case, model, opt, ids, None)
+        # Warm-up: one optimizer step on zero gradients creates the optimizer states (AdamW's
+        # exp_avg/exp_avg_sq/step), as they exist in every step after the first. Cheaper
+        # than a full warm-up forward/backward, and the tracked step is the same.
+        _init_optimizer_state(opt)
         gc.collect()
         tracker = TrainableOnlyMemTracker()
         tracker.track_external(model, opt, ids)
         with tracker:
             phases = _step(case, model, opt, ids, tracker)
+        # MoE experts dispatch (transformers' use_experts_implementation marks the modules)
+        experts_impl = None
+        if any(hasattr(m, "_is_expert_parallel") for m in model.modules()):
+            experts_impl = model.config.get_text_config()._experts_implementation
         n_params = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
         n_trainable = sum(
             p.numel() for p in {id(p): p for p in model.parameters() if p.requires_grad}.values()
@@ -581,6 +626,8 @@ def measure(case: Case, *, fake: bool, patch: bool = True) -> dict[str, Any]:
         "params": n_params,
         "trainable_params": n_trainable,
     }
+    if experts_impl is not None:
+        result["experts_implementation"] = experts_impl
     print(f"  ({time.time() - started:.1f} s)", file=sys.stderr)
     del model, opt, ids, tracker
     gc.collect()
