@@ -502,10 +502,46 @@ def _read_kv(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
     return rows
 
 
+def _read_training(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
+    """training.json: peak bytes of one training step measured with PyTorch (tensors only).
+
+    The measurement runs on the CPU, so the engine's CUDA context and workspace
+    (``overhead``) are left out of the comparison.
+    """
+    rows = []
+    versions = raw.get("versions", {})
+    source = (
+        f"measured with torch {versions.get('torch', '?')}, transformers "
+        f"{versions.get('transformers', '?')}, peft {versions.get('peft', '?')} "
+        f"({raw.get('tool', '')}); engine total minus its CUDA overhead"
+    )
+    for case in raw.get("cases", []):
+        workload = case.get("workload")
+        if not isinstance(workload, dict) or not isinstance(case.get("peak_bytes"), int):
+            continue
+        result, error = memo("train", {"config": case["config"], **workload})
+        value = None
+        if result:
+            value = result["per_gpu_bytes"] - result["components"]["overhead"]
+        rows.append(
+            _accuracy_row(
+                "Training step peak",
+                str(case.get("id", "")),
+                "bytes",
+                case["peak_bytes"],
+                value,
+                source,
+                error["message"] if error else "",
+            )
+        )
+    return rows
+
+
 # Readers for tests/reference/<name>.json, keyed by file stem; other files are skipped.
 ACCURACY_READERS: dict[str, Callable[[Memo, dict[str, Any], Path], list[AccuracyRow]]] = {
     "params": _read_params,
     "kv_cache": _read_kv,
+    "training": _read_training,
 }
 
 
@@ -1110,6 +1146,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             )
         )
     models_by_slug = {m.slug: m for m in facts.models}
+    matrix_formats = {f: label for f, label in formats.items() if f in MATRIX_FORMATS}
     for g in data.gpus:
         name = gpu_name(g)
         pages.append(
@@ -1130,8 +1167,8 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                     name=name,
                     capacity=gpu_capacity_bytes(g),
                     specs=_gpu_specs(g),
-                    formats=formats,
-                    fits=_gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, formats),
+                    formats=matrix_formats,
+                    fits=_gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, matrix_formats),
                 ),
             )
         )

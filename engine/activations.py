@@ -18,6 +18,14 @@ transformers 5.24 / torch 2.13 saves (``torch.autograd.graph.saved_tensors_hooks
 distinct storages), e.g. a tiny Llama layer saves exactly
 ``(16h + 8 + 4q + 4kv + 4·heads + 8i)·tokens`` bytes in bf16 with SDPA.
 
+Whole training steps were compared with PyTorch's MemTracker (``tools/reference/
+train_mem.py``, ``tests/reference/training.json``): Llama 3.x, Mistral, Qwen 2.5/3, Phi-3,
+Gemma 2/3, OLMo 2, SmolLM2, GPT-2 (eager), Mixtral and Qwen-MoE agree within 0.4% at the
+peak and within 2% in every phase. Known differences, where the CPU reference takes a path a
+GPU does not: with dropout > 0 or an explicit mask, CPU SDPA falls back to the math kernel
+(fp32 scores; CUDA flash/efficient attention keeps none), CPU dropout keeps its mask in the
+input dtype (CUDA: 1-byte bool), and MLA's unequal q/v head dims also take the CPU math path.
+
 Terms below are bytes per token; ``s²`` terms are bytes per token per attended key.
 """
 
@@ -46,6 +54,9 @@ PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
 # Attention logit soft-capping (tanh of the scores; its output is saved): Gemma 2, whose
 # transformers implementation has no SDPA path (softcapping needs the eager scores).
 SOFTCAP_TYPES = frozenset({"gemma2"})
+# transformers has no SDPA attention for these (``_supports_sdpa = False``: Gemma 2's
+# soft-capping, gpt-oss's attention sinks), so from_pretrained falls back to eager.
+NO_SDPA_TYPES = frozenset({"gemma2", "gpt_oss"})
 # Partial rotary embeddings joined with torch.cat (phi3 and gpt_neox apply_rotary_pos_emb,
 # PhiAttention, DeepSeek's q_nope/q_pe): the attention output needs a layout copy.
 CAT_ROPE_TYPES = frozenset({"phi3", "gpt_neox", "phi", "deepseek_v2", "deepseek_v3"})
@@ -159,8 +170,8 @@ class _Terms:
 
 
 def effective_attention(spec: ModelSpec, attention: str) -> str:
-    """Return the attention path transformers really takes (Gemma 2 has no SDPA: eager)."""
-    if attention == "sdpa" and spec.model_type in SOFTCAP_TYPES:
+    """Return the attention path transformers takes: eager where it has no SDPA path."""
+    if attention == "sdpa" and spec.model_type in NO_SDPA_TYPES:
         return "eager"
     return attention
 
@@ -226,12 +237,17 @@ def _consumers(
             else:
                 shared = True
         if module in tr.lora:
-            adapter = compute if autocast else tr.adapter_bytes
-            if adapter != out_bytes:
-                terms.add(f"{name}.lora_input_{module}", adapter * width)
+            if autocast:
+                # peft casts x to the fp32 adapter dtype, autocast casts it back to 16-bit
+                # for lora_A: a new 16-bit copy per module
+                terms.add(f"{name}.lora_input_{module}", compute * width)
+                terms.add(f"{module}.lora_a_out", compute * tr.lora_rank)
+                continue
+            if tr.adapter_bytes != out_bytes:
+                terms.add(f"{name}.lora_input_{module}", tr.adapter_bytes * width)
             else:
                 shared = True
-            terms.add(f"{module}.lora_a_out", adapter * tr.lora_rank)
+            terms.add(f"{module}.lora_a_out", tr.adapter_bytes * tr.lora_rank)
     if shared:
         terms.add(f"{name}.output", out_bytes * width)
 
@@ -422,7 +438,8 @@ def layer_activations(
     r = p.residual
     if not tr.base_trainable:  # frozen 16-bit (or 4-bit) base: bf16 residual stream
         r = 4 if p.name == "fp32" else 2
-        autocast = autocast and r != c
+    # fp32 norm weights under autocast make the norm output fp32 (full training only)
+    fp32_norm_out = autocast and tr.base_trainable
     h = spec.hidden_size
     t = spec.model_type
     style = "gemma" if t in GEMMA_NORM_TYPES else ("layer" if t in LAYERNORM_TYPES else "rms")
@@ -458,7 +475,7 @@ def layer_activations(
     # --- attention block -------------------------------------------------------------
     if "attn_norm" in tensors:
         out_bytes = _norm(norm_terms, "attn_norm", style, h, r, weight_trainable=tr.base_trainable)
-        if style == "rms" and autocast:
+        if style == "rms" and fp32_norm_out:
             out_bytes = 4  # fp32 weight · normed → fp32 under autocast
         consumers = attn_in + (ffn_in if parallel else [])
         _consumers(norm_terms, "attn_norm", h, out_bytes, consumers, tr, c, autocast)
@@ -472,7 +489,7 @@ def layer_activations(
     o_in = layer.attention.num_heads * layer.attention.v_head_dim
     if "attn_output" in tr.lora:
         adapter = c if autocast else tr.adapter_bytes
-        if adapter != c:
+        if autocast or adapter != c:  # see _consumers: a copy per adapted module
             inner.add("attn_output.lora_input", adapter * o_in)
         inner.add("attn_output.lora_a_out", adapter * tr.lora_rank)
     if "post_attention_norm" in tensors:  # Gemma 2/3, OLMo 2: norm of the attention output
@@ -484,7 +501,7 @@ def layer_activations(
             out_bytes = _norm(
                 norm_terms, "ffn_norm", style, h, r, weight_trainable=tr.base_trainable
             )
-            if style == "rms" and autocast:
+            if style == "rms" and fp32_norm_out:
                 out_bytes = 4
             _consumers(norm_terms, "ffn_norm", h, out_bytes, ffn_in, tr, c, autocast)
         else:  # OLMo 2
@@ -546,7 +563,17 @@ def layer_activations(
         # routed experts run in their own dtype (grouped_mm), no 16-bit copies
         weight_casts = 2 * sum(t.numel for t in own if t.kind == "linear" and not t.routed) // tp
     elif autocast and tr.lora:
-        weight_casts = 0  # adapters: a few MiB, inside the autocast cache
+        # 16-bit copies of the fp32 lora_A/lora_B weights (autocast cache, saved by matmuls)
+        weight_casts = (
+            2
+            * tr.lora_rank
+            * sum(
+                t.experts * (t.shape[0] + t.shape[1])
+                for t in own
+                if t.kind == "linear" and t.name in tr.lora and not t.routed
+            )
+            // tp
+        )
     workspace = _backward_workspace(spec, layer, tokens, c, r) // tp
     if tr.quantized_base:  # MatMul4Bit.backward: dequantize_4bit(B) of the largest linear
         workspace += c * max((t.numel for t in own if t.kind == "linear"), default=0) // tp
@@ -596,14 +623,13 @@ def head_activations(
     autocast = p.autocast
     if not tr.base_trainable:
         r = 4 if p.name == "fp32" else 2
-        autocast = autocast and r != c
     h = spec.hidden_size
     v = spec.vocab_size
     t = spec.model_type
     style = "gemma" if t in GEMMA_NORM_TYPES else ("layer" if t in LAYERNORM_TYPES else "rms")
     terms = _Terms()
     out_bytes = _norm(terms, "output_norm", style, h, r, weight_trainable=tr.base_trainable)
-    if style == "rms" and autocast:
+    if style == "rms" and autocast and tr.base_trainable:
         out_bytes = 4
     head_trainable = tr.base_trainable
     if head_trainable:

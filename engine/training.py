@@ -284,7 +284,12 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         quantized_base=work.method == "qlora",
     )
 
-    overhead = _constant("cuda_context_bytes")
+    # device context + BLAS workspace: the inference estimate's constants
+    # (engine/data/runtimes.json), taken GPU-independent (the largest, Hopper, workspace)
+    # so that fit can share one GPU-count curve between GPU kinds
+    from .inference import gpu_dependence
+
+    overhead = gpu_dependence("transformers", None)[0]
     prefetch = _constant("zero3_prefetch_layers")
     stages: list[dict[str, Any]] = []
     for s, (lo, hi) in enumerate(bounds):
@@ -511,20 +516,34 @@ def _stage_estimate(
             temporaries=gather + head_casts,
         )
         g_head_gpu = ceil_div(g_head, grad_div)
-        head_grad_cast = 0
+        dx = tokens * spec.hidden_size * training.precision.compute // tp
+        unsharded = g_head if grad_div > 1 else 0  # ZeRO-2/3: full gradient before reducing
         if full and training.precision.autocast:
-            head_grad_cast = 2 * spec.vocab_size * spec.hidden_size // tp  # bf16 grad before fp32
-        phase(
-            "lm_head_backward",
-            activations=others + stored_all + head_saved,
-            logits=head.grad_logits,
-            gradients=max(grads_present, g_head_gpu),
-            temporaries=gather
-            + head_casts
-            + head_grad_cast
-            + (g_head if grad_div > 1 else 0)
-            + tokens * spec.hidden_size * training.precision.compute // tp,
-        )
+            # lm_head's matmul backward yields a 16-bit weight gradient (with the logits
+            # gradient and its input gradient alive); then the cast's backward makes the
+            # fp32 one while the 16-bit one still exists
+            grad16 = 2 * spec.vocab_size * spec.hidden_size // tp
+            phase(
+                "lm_head_backward",
+                activations=others + stored_all + head_saved,
+                logits=head.grad_logits,
+                gradients=grads_present,
+                temporaries=gather + head_casts + grad16 + dx,
+            )
+            phase(
+                "lm_head_grad_cast",
+                activations=others + stored_all + head_saved,
+                gradients=max(grads_present, g_head_gpu),
+                temporaries=gather + grad16 + unsharded + dx,
+            )
+        else:
+            phase(
+                "lm_head_backward",
+                activations=others + stored_all + head_saved,
+                logits=head.grad_logits,
+                gradients=max(grads_present, g_head_gpu),
+                temporaries=gather + head_casts + unsharded + dx,
+            )
     # decoder layers, last to first
     below = stored_all
     grads_after = ceil_div(g_head, grad_div)
@@ -613,7 +632,10 @@ def _notes(
         )
     if work.offload != "none":
         a.append(f"offload {work.offload} to CPU RAM (host_bytes)")
-    a.append("CUDA context counted as overhead; allocator fragmentation is not modelled")
+    a.append(
+        "overhead: CUDA context + cuBLAS workspace (runtimes.json); allocator fragmentation "
+        "is not modelled"
+    )
     if work.seq > spec.max_position_embeddings:
         w.append(
             f"seq {work.seq:,} exceeds the model's max_position_embeddings "
@@ -621,8 +643,8 @@ def _notes(
         )
     if effective_attention(spec, work.attention) != work.attention:
         w.append(
-            f"{spec.model_type} has no SDPA attention in transformers (logit soft-capping); "
-            "counted with eager attention, whose scores grow with seq²"
+            f"{spec.model_type} has no SDPA attention in transformers (_supports_sdpa = "
+            "False); counted with eager attention, whose scores grow with seq²"
         )
     if work.optimizer == "paged-adamw-8bit":
         w.append("paged optimizer states can move to host RAM under memory pressure")

@@ -159,7 +159,7 @@ def capacity_bar_svg(
     fill = "var(--c-fit, #1a9e77)" if fits else "var(--c-nofit, #d4453b)"
     return (
         f'<svg class="capacity" viewBox="0 0 {width} {height}" width="100%" '
-        f'preserveAspectRatio="none" role="img" aria-label="{label}" '
+        f'role="img" aria-label="{label}" '
         f'data-fits="{"true" if fits else "false"}" data-headroom-bytes="{headroom}" '
         f'data-shortfall-bytes="{max(0, -headroom)}" data-budget-bytes="{budget}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'

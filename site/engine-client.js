@@ -50,12 +50,28 @@ export class EngineClient {
       this.state = "ready";
       this.readyInfo = msg;
       this._resolveReady(msg);
+      if (msg.marks && msg.marks.snapshot === "none" && typeof caches !== "undefined") this._makeSnapshot();
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
     if (msg.type === "snapshot") return this.onInfo(msg);
     if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
     console.warn("engine: unexpected message", msg);
+  }
+
+  /** Once the engine is up, a second copy of the worker saves a start-up snapshot in the
+   *  background, so the next visit starts faster (optional; failures are harmless). */
+  _makeSnapshot() {
+    setTimeout(() => {
+      const maker = new Worker(this.workerUrl, { type: "module", name: "snapshot-maker" });
+      maker.onmessage = (e) => {
+        if (e.data.type === "fatal") maker.terminate();
+        if (e.data.type !== "snapshot") return;
+        maker.terminate();
+        this.onInfo(e.data);
+      };
+      maker.onerror = () => maker.terminate();
+    }, 500);
   }
 
   _settle(reply) {

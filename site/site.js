@@ -20,11 +20,28 @@ function offerReload(registration) {
   });
 }
 
+/** The version of the service worker now controlling this page (null if none answers). */
+function controllerVersion() {
+  const sw = navigator.serviceWorker.controller;
+  if (!sw) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const onMessage = (event) => {
+      if (event.data && event.data.type === "VERSION") {
+        navigator.serviceWorker.removeEventListener("message", onMessage);
+        resolve(event.data.version);
+      }
+    };
+    navigator.serviceWorker.addEventListener("message", onMessage);
+    sw.postMessage({ type: "VERSION" });
+    setTimeout(() => resolve(null), 3000);
+  });
+}
+
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
-  // An update is only news to a page that an older service worker already controls.
-  let controlled = Boolean(navigator.serviceWorker.controller);
+  navigator.serviceWorker.startMessages();
+  let loadedUnder = controllerVersion(); // the version this page was served by
   navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
-    if (registration.waiting && controlled) offerReload(registration);
+    if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration);
     registration.addEventListener("updatefound", () => {
       const installing = registration.installing;
       installing?.addEventListener("statechange", () => {
@@ -35,10 +52,13 @@ if ("serviceWorker" in navigator && location.protocol !== "file:") {
     });
   }, (err) => console.warn("service worker not registered:", err.message));
   // A compatible update activated itself: this page keeps running the assets it loaded
-  // (they are in memory); offer a reload to pick up the new ones.
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (controlled) offerReload(null);
-    controlled = true;
+  // (they are in memory); offer a reload to pick up the new ones. A first install, or a
+  // page already served by the new version, is not news.
+  navigator.serviceWorker.addEventListener("controllerchange", async () => {
+    const before = await loadedUnder;
+    loadedUnder = controllerVersion();
+    const now = await loadedUnder;
+    if (before && now && before !== now) offerReload(null);
   });
 }
 

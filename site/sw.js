@@ -55,6 +55,7 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
+  if (event.data && event.data.type === "VERSION") event.source.postMessage({ type: "VERSION", version: VERSION });
 });
 
 const offline = () => new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });

@@ -1,9 +1,10 @@
 // Web Worker: loads Pyodide from this site's own copy, unpacks the engine wheel and answers
 // protocol requests with engine.api.handle (JSON strings both ways, so no PyProxy leaks).
 //
-// Fast path (optional, fall-back-safe): after a normal start the worker saves a Pyodide
-// memory snapshot (interpreter + imported engine) in Cache Storage, keyed by the exact
-// runtime, stdlib and wheel; later starts restore it. Any failure means a normal start.
+// Fast path (optional, fall-back-safe): after a normal start the page runs this script a
+// second time as a background "snapshot-maker" worker, which saves a Pyodide memory snapshot
+// (interpreter + imported engine) in Cache Storage, keyed by the exact runtime, stdlib and
+// wheel; later starts restore it. Any failure just means a normal start.
 import { PROTOCOL_VERSION } from "./protocol.js";
 import { PYODIDE_INDEX_URL, PYODIDE_VERSION, STDLIB_URL, WHEEL_URL } from "./config.js";
 
@@ -57,8 +58,9 @@ async function start() {
     stderr: (line) => console.warn(line),
   };
   const canCache = typeof caches !== "undefined";
+  const maker = self.name === "snapshot-maker";
   let pyodide = null;
-  const snapshot = canCache ? await readSnapshot() : null;
+  const snapshot = canCache && !maker ? await readSnapshot() : null;
   if (snapshot) {
     try {
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
@@ -69,7 +71,7 @@ async function start() {
     }
   }
   if (!pyodide) {
-    pyodide = await loadPyodide({ ...options, _makeSnapshot: canCache });
+    pyodide = await loadPyodide({ ...options, _makeSnapshot: maker });
     marks.snapshot = "none";
   }
   mark("runtime_ms");
@@ -77,13 +79,15 @@ async function start() {
   pyodide.unpackArchive(await wheel, "wheel");
   mark("wheel_ms");
   pyodide.runPython(PRELOAD);
-  let made = null;
-  if (marks.snapshot === "none" && canCache) {
+  if (maker) {
+    let state = "failed";
     try {
-      made = pyodide.makeMemorySnapshot();
+      state = await saveSnapshot(pyodide.makeMemorySnapshot());
     } catch (err) {
       console.warn("engine snapshot not made:", err.message);
     }
+    postMessage({ type: "snapshot", state });
+    return;
   }
   const api = pyodide.pyimport("engine.api");
   handle = api.handle;
@@ -94,7 +98,6 @@ async function start() {
   }
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
-  if (made) saveSnapshot(made).then((state) => postMessage({ type: "snapshot", state }));
 }
 
 const ready = start().catch((err) => {

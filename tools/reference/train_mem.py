@@ -1,13 +1,14 @@
 """Measure what one training step of the reference implementation holds in memory.
 
 Dev-only tool (needs torch, transformers, peft; never a project dependency). For each case
-it builds a Hugging Face causal LM from a real ``config.json``, runs a warm-up step (so the
-optimizer states exist, as in every step after the first), then tracks one full step
-(forward, backward, ``optimizer.step()``, ``zero_grad(set_to_none=True)``) with PyTorch's
+it builds a Hugging Face causal LM from a real ``config.json``, runs a warm-up optimizer
+step on zero gradients (so the optimizer states exist, as in every step after the first),
+then tracks one full step (forward, backward, ``optimizer.step()``,
+``zero_grad(set_to_none=True)``) with PyTorch's
 ``torch.distributed._tools.mem_tracker.MemTracker``. Full-size models run under
 ``FakeTensorMode``: tensors carry shapes and dtypes but no storage, so an 8B model costs no
-RAM; the tracker sees the same allocations as a real run (checked by ``--validate``, which
-runs small models both ways and requires identical bytes).
+RAM; the tracker sees the same allocations as a real run (checked by the validation cases,
+which run small models both ways and require identical bytes).
 
 Pitfalls handled (see README.md):
 
