@@ -153,19 +153,24 @@ def op_params(args: dict[str, Any]) -> dict[str, Any]:
     return {"schema": SCHEMA_VERSION, **summary}
 
 
+def _reply(mode: str, summary: dict[str, Any], work: Any, body: dict[str, Any]) -> dict:
+    """Schema-1 envelope shared by infer, train and fit: model, normalised request, body."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "mode": mode,
+        "model": summary,
+        "request": _jsonable(asdict(work)),
+        **_jsonable(body),
+    }
+
+
 def op_infer(args: dict[str, Any]) -> dict[str, Any]:
     from .inference import estimate_inference
     from .workload import inference_from_dict
 
     work = inference_from_dict(_workload_args(args))
     spec, summary = load_spec(args)
-    estimate = estimate_inference(spec, work)
-    return {
-        "schema": SCHEMA_VERSION,
-        "model": summary,
-        "request": asdict(work),
-        **_jsonable(estimate.to_dict()),
-    }
+    return _reply("inference", summary, work, estimate_inference(spec, work).to_dict())
 
 
 def op_train(args: dict[str, Any]) -> dict[str, Any]:
@@ -174,13 +179,7 @@ def op_train(args: dict[str, Any]) -> dict[str, Any]:
 
     work = training_from_dict(_workload_args(args))
     spec, summary = load_spec(args)
-    estimate = estimate_training(spec, work)
-    return {
-        "schema": SCHEMA_VERSION,
-        "model": summary,
-        "request": _jsonable(asdict(work)),
-        **_jsonable(estimate.to_dict()),
-    }
+    return _reply("training", summary, work, estimate_training(spec, work).to_dict())
 
 
 def op_fit(args: dict[str, Any]) -> dict[str, Any]:
@@ -193,25 +192,12 @@ def op_fit(args: dict[str, Any]) -> dict[str, Any]:
     if mode == "training":
         twork = training_from_dict(rest)
         spec, summary = load_spec(args)
-        return {
-            "schema": SCHEMA_VERSION,
-            "mode": "training",
-            "model": summary,
-            "request": _jsonable(asdict(twork)),
-            **_jsonable(fit_training(spec, twork)),
-        }
+        return _reply("training", summary, twork, fit_training(spec, twork))
     if mode != "inference":
         raise InvalidWorkload(f"mode must be inference or training, got {mode!r}", field="mode")
     work = inference_from_dict(rest)
     spec, summary = load_spec(args)
-    report = fit_report(spec, work)
-    return {
-        "schema": SCHEMA_VERSION,
-        "mode": "inference",
-        "model": summary,
-        "request": asdict(work),
-        **_jsonable(report),
-    }
+    return _reply("inference", summary, work, fit_report(spec, work))
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {
