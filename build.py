@@ -42,6 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict
 
+from sitegen import accuracy as sitegen_accuracy
+from sitegen.accuracy import AccuracySection
+
 ROOT = Path(__file__).resolve().parent
 PUBLIC = ROOT / "public"
 SITE_DIR = ROOT / "site"
@@ -135,6 +138,13 @@ MIME_TYPES: dict[str, str] = {
     ".xml": "application/xml",
     ".txt": "text/plain; charset=utf-8",
 }
+
+
+def present_render(result: Mapping[str, Any]) -> dict[str, str]:
+    """Return present.render.render(result): the chart and exports of a baked result."""
+    from present.render import render
+
+    return render(dict(result))
 
 
 class BuildError(Exception):
@@ -415,150 +425,12 @@ def compute_gpu_fits(gpu: Mapping[str, Any], models: Iterable[ModelFacts]) -> tu
     return tuple(fits)
 
 
-@dataclass(frozen=True)
-class AccuracyRow:
-    group: str  # what is compared ("Parameter count", "KV cache")
-    label: str
-    unit: str  # "params" | "bytes"
-    reference: int
-    engine: int | None
-    error_pct: float | None
-    source: str
-    note: str = ""
-
-
-def _accuracy_row(
-    group: str, label: str, unit: str, ref: int, value: int | None, source: str, note: str = ""
-) -> AccuracyRow:
-    err = None if value is None or ref == 0 else (value - ref) / ref * 100
-    return AccuracyRow(group, label, unit, ref, value, err, source, note)
-
-
-def _read_params(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
-    """params.json: transformers' num_parameters() per catalog model / fixture config."""
-    rows = []
-    source = f"transformers {raw.get('transformers', '?')}: {raw.get('method', '')}"
-    for key, ref in sorted(raw.get("models", {}).items()):
-        kind, _, name = key.partition("/")
-        if kind == "catalog":
-            args: dict[str, Any] = {"model": name}
-        elif kind == "fixture" and (root / "fixtures" / "configs" / f"{name}.json").is_file():
-            config = json.loads((root / "fixtures" / "configs" / f"{name}.json").read_text("utf-8"))
-            args = {"config": config}
-        else:
-            continue
-        result, error = memo("params", args)
-        value = result["total"] if result else None
-        rows.append(
-            _accuracy_row(
-                "Parameter count",
-                name,
-                "params",
-                ref["total"],
-                value,
-                source,
-                error["message"] if error else "",
-            )
-        )
-    return rows
-
-
-def _read_kv(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
-    """kv_cache.json: bytes transformers' cache holds after prefill and decode (measured)."""
-    rows = []
-    versions = raw.get("versions", {})
-    torch, transformers = versions.get("torch", "?"), versions.get("transformers", "?")
-    source = f"measured with torch {torch}, transformers {transformers}"
-    for case in raw.get("cases", []):
-        dtype = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(case.get("dtype"))
-        if dtype is None:
-            continue
-        for stage in ("prefill", "decode"):
-            measured = case["stages"][stage]
-            args = {
-                "config": case["config"],
-                "weights": dtype,
-                "kv_dtype": dtype,
-                "context": measured["context_tokens"],
-                "batch": case["batch"],
-            }
-            result, error = memo("infer", args)
-            value = result["components"]["kv_cache"] if result else None
-            label = (
-                f"{case['family']} ({Path(case['source_config']).parent.name or case['family']}, "
-                f"shrunk), {stage}: batch {case['batch']}, {measured['context_tokens']} tokens"
-            )
-            rows.append(
-                _accuracy_row(
-                    "KV cache",
-                    label,
-                    "bytes",
-                    measured["total_storage_bytes"],
-                    value,
-                    source,
-                    error["message"] if error else "",
-                )
-            )
-    return rows
-
-
-def _read_training(memo: Memo, raw: dict[str, Any], root: Path) -> list[AccuracyRow]:
-    """training.json: peak bytes of one training step measured with PyTorch (tensors only).
-
-    The measurement runs on the CPU, so the engine's CUDA context and workspace
-    (``overhead``) are left out of the comparison.
-    """
-    rows = []
-    versions = raw.get("versions", {})
-    source = (
-        f"measured with torch {versions.get('torch', '?')}, transformers "
-        f"{versions.get('transformers', '?')}, peft {versions.get('peft', '?')} "
-        f"({raw.get('tool', '')}); engine total minus its CUDA overhead"
-    )
-    for case in raw.get("cases", []):
-        workload = case.get("workload")
-        if not isinstance(workload, dict) or not isinstance(case.get("peak_bytes"), int):
-            continue
-        result, error = memo("train", {"config": case["config"], **workload})
-        value = None
-        if result:
-            value = result["per_gpu_bytes"] - result["components"]["overhead"]
-        rows.append(
-            _accuracy_row(
-                "Training step peak",
-                str(case.get("id", "")),
-                "bytes",
-                case["peak_bytes"],
-                value,
-                source,
-                error["message"] if error else "",
-            )
-        )
-    return rows
-
-
-# Readers for tests/reference/<name>.json, keyed by file stem; other files are skipped.
-ACCURACY_READERS: dict[str, Callable[[Memo, dict[str, Any], Path], list[AccuracyRow]]] = {
-    "params": _read_params,
-    "kv_cache": _read_kv,
-    "training": _read_training,
-}
-
-
-def load_accuracy(memo: Memo, reference_dir: Path = REFERENCE_DIR) -> tuple[AccuracyRow, ...]:
-    """Return reference-vs-engine rows from tests/reference/*.json (empty when absent)."""
-    rows: list[AccuracyRow] = []
-    if not reference_dir.is_dir():
-        return ()
-    for path in sorted(reference_dir.glob("*.json")):
-        reader = ACCURACY_READERS.get(path.stem)
-        if reader is None:
-            continue
-        try:
-            rows += reader(memo, json.loads(path.read_text(encoding="utf-8")), reference_dir.parent)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BuildError(f"while reading {path}: {type(exc).__name__}: {exc}") from exc
-    return tuple(rows)
+def load_accuracy(memo: Memo, reference_dir: Path = REFERENCE_DIR) -> tuple[AccuracySection, ...]:
+    """Return the /accuracy/ sections: tests/reference/*.json beside the engine (sitegen)."""
+    try:
+        return sitegen_accuracy.load_accuracy(reference_dir, ask=memo, root=ROOT)
+    except sitegen_accuracy.ReferenceDataError as exc:
+        raise BuildError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -566,7 +438,7 @@ class SiteFacts:
     data: EngineData
     models: tuple[ModelFacts, ...]
     gpu_fits: Mapping[str, tuple[GpuFit, ...]]
-    accuracy: tuple[AccuracyRow, ...]
+    accuracy: tuple[AccuracySection, ...]
     default_request: Mapping[str, Any]
     default_result: Mapping[str, Any]
     build_time: str
@@ -648,15 +520,23 @@ def content_hash(data: bytes, n: int = 10) -> str:
 
 
 def build_wheel(
-    engine_dir: Path = ENGINE_DIR, *, version: str, extra: Mapping[str, bytes] | None = None
+    engine_dir: Path = ENGINE_DIR,
+    *,
+    version: str,
+    extra: Mapping[str, bytes] | None = None,
+    packages: tuple[Path, ...] | None = None,
 ) -> tuple[str, bytes]:
-    """Return ``(filename, bytes)`` of a deterministic py3-none-any wheel of ``engine/``.
+    """Return ``(filename, bytes)`` of a deterministic py3-none-any wheel of ``engine/`` and
+    ``present/`` (the charts and exports the worker draws with the same code as the build).
 
     Entries are sorted, timestamps fixed at 1980-01-01, permissions 0644, so the same
     sources give the same bytes (and so the same hashed URL).
     """
+    if packages is None:
+        packages = (engine_dir, engine_dir.parent / "present")
     files: list[tuple[str, bytes]] = []
-    for path in sorted(engine_dir.rglob("*"), key=lambda p: p.as_posix()):
+    paths = [p for pkg in packages for p in pkg.rglob("*")]
+    for path in sorted(paths, key=lambda p: p.relative_to(engine_dir.parent).as_posix()):
         rel = path.relative_to(engine_dir.parent).as_posix()
         if path.is_dir() or "__pycache__" in rel or path.suffix in (".pyc", ".pyo"):
             continue
@@ -678,7 +558,8 @@ def build_wheel(
     )
     files.append((f"{dist_info}/METADATA", metadata))
     files.append((f"{dist_info}/WHEEL", wheel_meta))
-    files.append((f"{dist_info}/top_level.txt", b"engine\n"))
+    top_level = "".join(f"{pkg.name}\n" for pkg in sorted(packages))
+    files.append((f"{dist_info}/top_level.txt", top_level.encode()))
     record_lines = []
     for name, blob in files:
         digest = base64.urlsafe_b64encode(hashlib.sha256(blob).digest()).rstrip(b"=").decode()
@@ -788,10 +669,12 @@ def hash_modules(sources: Mapping[str, str]) -> dict[str, tuple[str, str]]:
 
 
 def engine_sources(engine_dir: Path = ENGINE_DIR) -> dict[str, str]:
-    """Return {"engine/x.py": source} for every module of the engine."""
+    """Return {"engine/x.py": source} for every module of the engine and of present/."""
+    packages = (engine_dir, engine_dir.parent / "present")  # both ship in the wheel
     return {
         p.relative_to(engine_dir.parent).as_posix(): p.read_text(encoding="utf-8")
-        for p in sorted(engine_dir.rglob("*.py"), key=lambda p: p.as_posix())
+        for pkg in packages
+        for p in sorted(pkg.rglob("*.py"), key=lambda p: p.as_posix())
         if "__pycache__" not in p.parts
     }
 
@@ -928,6 +811,8 @@ def build_assets(
         "PYODIDE_VERSION": pv,
         "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
+        # Web Vitals beacon (site/perf.js): off unless the build names an endpoint.
+        "ANALYTICS_URL": os.environ.get("VRAM_ANALYTICS_URL", ""),
     }
     config_js = (
         "// Generated by build.py: where the worker finds the runtime and the engine.\n"
@@ -986,6 +871,7 @@ class CalculatorContext(BaseContext):
     formats: list[dict[str, str]]
     all_formats: list[dict[str, str]]
     presets: list[Mapping[str, Any]]
+    chart: Mapping[str, str]  # present.render.render(result): donut, legend, capacity, exports
 
 
 class ModelsContext(BaseContext):
@@ -1017,7 +903,7 @@ class ContentContext(BaseContext):
 
 
 class AccuracyContext(BaseContext):
-    rows: list[AccuracyRow]
+    sections: list[AccuracySection]
 
 
 @dataclass(frozen=True)
@@ -1088,6 +974,8 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 formats=[{"id": f, "label": lbl} for f, lbl in formats.items()],
                 all_formats=[_fmt_option(f) for f in data.formats],
                 presets=list(data.presets),
+                # the donut, legend and exports, drawn by the code the worker runs (present/)
+                chart=present_render(facts.default_result),
             ),
         ),
         Page(
@@ -1202,7 +1090,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                     "The engine's figures beside reference measurements, with the error of each.",
                     "accuracy",
                 ),
-                rows=list(facts.accuracy),
+                sections=list(facts.accuracy),
             ),
         )
     )

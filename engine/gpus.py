@@ -24,7 +24,8 @@ class GpuSpec:
     name: str
     vendor: str  # "nvidia" | "amd" | "apple"
     kind: str  # "consumer" | "workstation" | "datacenter" | "apple"
-    memory_bytes: int  # marketing capacity
+    compute_capability: str | None  # CUDA "major.minor" (NVIDIA only): picks cuBLAS workspace
+    memory_bytes: int  # physical capacity: the marketed "80 GB" is 80 GiB of HBM/GDDR
     memory_label: str  # as marketed: "80 GB"
     usable_bytes: int  # what the runtime can allocate
     usable_basis: str  # "reported" (cited log) | "estimate" | "wired-limit" (Apple)
@@ -54,6 +55,7 @@ class GpuSpec:
             "name": self.name,
             "vendor": self.vendor,
             "kind": self.kind,
+            "compute_capability": self.compute_capability,
             "memory_bytes": self.memory_bytes,
             "memory_label": self.memory_label,
             "usable_bytes": self.usable_bytes,
@@ -121,3 +123,20 @@ def get_gpu(slug: str) -> GpuSpec:
             field="gpu",
         )
     return gpu
+
+
+def fit_details(gpu: GpuSpec, need_bytes: int, budget_bytes: int) -> dict[str, object]:
+    """The ``details["fit"]`` block of an estimate: the need on the most-loaded GPU vs budget.
+
+    ``budget_bytes`` is what the runtime may fill (the usable bytes, or vLLM's
+    utilisation share of them). Headroom and shortfall are never negative.
+    """
+    return {
+        "gpu": gpu.slug,
+        "gpu_name": gpu.name,
+        "usable_bytes": gpu.usable_bytes,
+        "budget_bytes": budget_bytes,
+        "fits": need_bytes <= budget_bytes,
+        "headroom_bytes": max(0, budget_bytes - need_bytes),
+        "shortfall_bytes": max(0, need_bytes - budget_bytes),
+    }

@@ -47,6 +47,7 @@ from typing import Any
 
 from . import kv
 from .errors import InvalidWorkload
+from .gpus import fit_details
 from .memo import per_spec_cache
 from .model import LayerSpec, ModelSpec, Tensor
 from .result import Estimate
@@ -294,11 +295,12 @@ def _base_overhead(gpu: Any) -> tuple[int, str]:
     if gpu is not None and gpu.vendor == "apple":
         return int(c["metal_context_bytes"]["value"]), "no separate device context (Metal)"
     ws = c["cublas_workspace_bytes"]
-    if gpu is None or gpu.slug.startswith(("h100", "h200", "b200", "gh200", "mi3")):
-        workspace = int(ws["hopper_and_newer"])
-    elif gpu.slug.startswith(("a100", "rtx-3090", "rtx-a6000", "a10g")):
+    major = int(gpu.compute_capability.split(".")[0]) if gpu and gpu.compute_capability else None
+    if gpu is None or (major is not None and major >= 9):
+        workspace = int(ws["hopper_and_newer"])  # no GPU named: assume a current datacenter GPU
+    elif major == 8 and gpu.memory_bytes >= 24 * GIB:
         workspace = int(ws["ampere_24gb_plus"])
-    else:
+    else:  # smaller or older NVIDIA cards; AMD (hipBLASLt) taken as the small default
         workspace = int(ws["other"])
     ctx = int(c["cuda_context_bytes"]["value"])
     return ctx + workspace, (
@@ -555,14 +557,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             details["vllm_kv_pool_bytes"] = max(0, reserved - (worst.total - worst.kv_cache))
         need = max(gpu_totals)
         fits = need <= budget
-        details["fit"] = {
-            "gpu": gpu.slug,
-            "usable_bytes": usable,
-            "budget_bytes": budget,
-            "fits": fits,
-            "headroom_bytes": max(0, budget - need),
-            "shortfall_bytes": max(0, need - budget),
-        }
+        details["fit"] = fit_details(gpu, need, budget)
         if not fits:
             what = (
                 f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}"

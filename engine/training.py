@@ -51,10 +51,11 @@ from .activations import (
     layer_tensors,
 )
 from .errors import InvalidWorkload
+from .gpus import fit_details, get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
 from .model import ModelSpec, Tensor
 from .result import Estimate
-from .units import ceil_div
+from .units import ceil_div, format_gib
 from .workload import (
     ATTENTION,
     METHODS,
@@ -340,6 +341,17 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         "optimizer": opt["label"],
         "optimizer_source": opt["source"],
     }
+    if work.gpu is not None:
+        gpu = get_gpu(work.gpu)
+        need = max(gpu_bytes)
+        details["fit"] = fit_details(gpu, need, gpu.usable_bytes)
+        if need > gpu.usable_bytes:
+            warnings = (
+                *warnings,
+                f"needs {format_gib(need)} per GPU but the {gpu.name} offers "
+                f"{format_gib(gpu.usable_bytes)}: use gradient checkpointing, a smaller "
+                "micro-batch, LoRA/QLoRA, an 8-bit optimizer, ZeRO sharding or more GPUs",
+            )
     return Estimate(
         mode="training",
         components=dict(peak["components"]),

@@ -11,7 +11,6 @@ from fractions import Fraction
 KIB = 1024
 MIB = 1024**2
 GIB = 1024**3
-GB = 1000**3  # only for GPU marketing capacities ("80 GB"), never for results
 
 
 def bytes_to_gib(n_bytes: int | float | Fraction) -> float:

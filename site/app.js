@@ -27,7 +27,7 @@ function gpuInfo(slug) {
 
 function describe(s) {
   const model = s.model === "custom" ? "custom config" : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
-  if (s.mode === "train") return `${model} · ${s.method} · seq ${s.seq} · micro-batch ${s.tbatch}`;
+  if (s.mode !== "infer") return `${model} · ${s.mode === "train" ? "full training" : s.method} · seq ${s.seq} · micro-batch ${s.tbatch}`;
   return `${model} · ${s.weights} · ${Number.isInteger(s.context) ? formatTokens(s.context) : s.context} context · batch ${s.batch}`;
 }
 
@@ -93,7 +93,8 @@ async function recompute() {
     body.dataset.state = "error";
     clearErrors(form);
     const field = fieldFor(current.mode, err.field);
-    if (!showError(form, field, err.message)) showError(form, "model", err.message);
+    // an error about a key inside a pasted config.json (model_type, hidden_size...) goes beside it
+    if (!showError(form, field, err.message)) showError(form, current.model === "custom" ? "config" : "model", err.message);
     if (!err.field && err.type !== "invalid_workload") console.error(err);
   }
 }
@@ -143,3 +144,6 @@ window.addEventListener("popstate", () => {
   writeForm(form, state);
   recompute();
 });
+
+// The feature modules (features.js) share this page's engine worker.
+export { client };

@@ -32,10 +32,11 @@ export function writeForm(form, state) {
 
 /** Fields that do not apply to the mode/method are hidden (and so never sent). */
 export function showApplicable(form, state) {
+  const allows = (el, key, value) => !el.dataset[key] || el.dataset[key].split(" ").includes(String(value));
   for (const el of form.querySelectorAll("[data-mode]")) {
-    const modeOk = el.dataset.mode === state.mode;
-    const methodOk = !el.dataset.method || el.dataset.method.split(" ").includes(state.method);
-    el.hidden = !(modeOk && methodOk);
+    // the method only matters in fine-tuning; training is always full-parameter
+    const method = state.mode === "finetune" ? state.method : "full";
+    el.hidden = !(allows(el, "mode", state.mode) && allows(el, "method", method) && allows(el, "runtime", state.runtime));
   }
   for (const el of form.querySelectorAll('[data-show="custom"]')) el.hidden = state.model !== "custom";
 }

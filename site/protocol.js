@@ -8,9 +8,11 @@
 //                   {type: "snapshot", state}               "saved"/"failed": start-up snapshot stored
 //                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
 //                                                           or {v, id, ok: false, error: {type, message, field}}
+// "render" ({result} -> present.render.render: donut, legend, capacity bar, exports) is
+// answered by the worker itself with present/, not by engine.api.
 export const PROTOCOL_VERSION = 1;
 
-export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit"]);
+export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "render"]);
 
 export function makeRequest(id, op, args = {}) {
   if (!OPS.includes(op)) throw new Error(`unknown op ${op}`);

@@ -10,10 +10,11 @@ import { PYODIDE_INDEX_URL, PYODIDE_VERSION, STDLIB_URL, WHEEL_URL } from "./con
 
 const SNAPSHOT_CACHE = `vram-insight-snapshot-${PYODIDE_VERSION}`;
 const SNAPSHOT_KEY = `/__snapshot__/${encodeURIComponent(`${STDLIB_URL}|${WHEEL_URL}`)}`;
-const PRELOAD = "import engine.api, engine.catalog, engine.quant, engine.inference";
+const PRELOAD = "import engine.api, engine.catalog, engine.quant, engine.inference, present.render";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null;
+let render = null; // present.render.render_json: the chart and exports, drawn as the build draws them
 let fatal = null;
 
 async function readSnapshot() {
@@ -91,6 +92,7 @@ async function start() {
   }
   const api = pyodide.pyimport("engine.api");
   handle = api.handle;
+  render = pyodide.pyimport("present.render").render_json;
   const info = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "version", args: {} })));
   if (!info.ok) throw new Error(info.error.message);
   if (info.result.protocol !== PROTOCOL_VERSION) {
@@ -105,12 +107,24 @@ const ready = start().catch((err) => {
   postMessage({ type: "fatal", message: fatal });
 });
 
+// op "render" (args {result}) is answered here, not by engine.api: present/ sits beside the
+// engine and draws a result the engine already returned.
+function renderReply(req) {
+  try {
+    return { v: PROTOCOL_VERSION, id: req.id, ok: true, result: JSON.parse(render(JSON.stringify(req.args.result))) };
+  } catch (err) {
+    return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: null } };
+  }
+}
+
 self.onmessage = async (event) => {
   await ready;
   const req = event.data;
   let reply;
   if (fatal !== null) {
     reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
+  } else if (req && req.op === "render") {
+    reply = renderReply(req);
   } else {
     reply = JSON.parse(handle(JSON.stringify(req)));
     if (!reply.ok && reply.error.trace) console.error(reply.error.trace);

@@ -1,0 +1,199 @@
+// History: every calculation is kept in this browser (localStorage, versioned with a
+// migration table), listed with its time and a short label, re-openable, deletable, and
+// selectable for the side-by-side comparison (compare.js).
+import { renderCompare } from "./compare.js";
+import { announce, el } from "./dom.js";
+import { formatGib, formatTokens } from "./format.js";
+
+export const HISTORY_KEY = "vram-insight.history";
+export const HISTORY_SCHEMA = 1;
+export const MAX_ENTRIES = 100;
+// Fields typed character by character: a result that differs from the latest entry only in
+// one of these, by adding or removing characters at the end (4 -> 40 -> 409 -> 4096), within
+// COALESCE_MS, is the same calculation being typed, so it updates that entry.
+const TYPED = new Set(["context", "batch", "seq", "tbatch", "gpus", "tp", "pp", "lora_rank", "lora_alpha", "config", "gpu_memory_utilization"]);
+const COALESCE_MS = 10_000;
+
+/** MIGRATIONS[n] turns stored data of schema n into schema n + 1. Schema 0 is the
+ *  pre-release format (a bare array of entries without ids); later releases add a row. */
+const MIGRATIONS = {
+  0: (raw) => ({
+    schema: 1,
+    entries: (Array.isArray(raw) ? raw : [])
+      .filter((e) => e && typeof e === "object" && e.state && typeof e.total_bytes === "number")
+      .map((e, i) => ({ ...e, id: e.id || `m${i}-${e.at || 0}`, at: Number(e.at) || 0, label: e.label || "calculation" })),
+  }),
+};
+
+/** Bring stored data up to HISTORY_SCHEMA; data from a newer release is left read-only. */
+export function migrate(raw) {
+  let data = raw;
+  let version = data && !Array.isArray(data) && Number.isInteger(data.schema) ? data.schema : 0;
+  if (version > HISTORY_SCHEMA) return { schema: version, entries: Array.isArray(data.entries) ? data.entries : [], readOnly: true };
+  while (version < HISTORY_SCHEMA) {
+    data = MIGRATIONS[version](data);
+    version = data.schema;
+  }
+  return { schema: version, entries: Array.isArray(data.entries) ? data.entries : [] };
+}
+
+export function loadHistory(storage = window.localStorage) {
+  try {
+    const text = storage.getItem(HISTORY_KEY);
+    return migrate(text ? JSON.parse(text) : { schema: HISTORY_SCHEMA, entries: [] });
+  } catch {
+    return { schema: HISTORY_SCHEMA, entries: [] }; // unreadable (private mode, corrupt): start empty
+  }
+}
+
+export function saveHistory(data, storage = window.localStorage) {
+  if (data.readOnly) return false;
+  try {
+    storage.setItem(HISTORY_KEY, JSON.stringify({ schema: HISTORY_SCHEMA, entries: data.entries }));
+    return true;
+  } catch {
+    return false; // quota or disabled storage: the page keeps working
+  }
+}
+
+export function labelFor(result) {
+  const name = (result.model && result.model.name) || "model";
+  const r = result.request || {};
+  const gpu = r.gpu ? ` · ${r.gpu}` : "";
+  if (result.mode === "training") {
+    const method = r.method === "full" ? "full" : `${r.method} r${r.lora_rank}`;
+    return `${name} · ${method} · seq ${r.seq} · batch ${r.batch}${gpu}`;
+  }
+  return `${name} · ${r.weights} · ${formatTokens(r.context)} ctx · batch ${r.batch}${gpu}`;
+}
+
+function makeEntry(state, result, now) {
+  return {
+    id: `${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
+    at: now,
+    label: labelFor(result),
+    mode: result.mode,
+    state: { ...state },
+    model: result.model,
+    request: result.request,
+    total_bytes: result.total_bytes,
+    per_gpu_bytes: result.per_gpu_bytes,
+    gpu_count: (result.gpu_bytes || []).length || 1,
+    components: result.components,
+  };
+}
+
+function changedKeys(a, b) {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => String(a[k]) !== String(b[k]));
+}
+
+/** Add a result to the list (newest first); returns the entry that now holds it. */
+export function record(data, state, result, now = Date.now()) {
+  const latest = data.entries[0];
+  if (latest) {
+    const diff = changedKeys(latest.state, state);
+    const typing = (key) => {
+      const [a, b] = [String(latest.state[key]), String(state[key])];
+      return TYPED.has(key) && now - latest.at < COALESCE_MS && (a.startsWith(b) || b.startsWith(a));
+    };
+    if (diff.length === 0 || (diff.length === 1 && typing(diff[0]))) {
+      Object.assign(latest, makeEntry(state, result, now), { id: latest.id });
+      return latest;
+    }
+  }
+  const entry = makeEntry(state, result, now);
+  data.entries.unshift(entry);
+  data.entries.length = Math.min(data.entries.length, MAX_ENTRIES);
+  return entry;
+}
+
+export function initHistory(ctx) {
+  const list = document.getElementById("history-list");
+  if (!list) return;
+  const empty = document.getElementById("history-empty");
+  const compareButton = document.getElementById("compare-run");
+  const clear = document.getElementById("history-clear");
+  const compareBox = document.getElementById("compare");
+  const status = document.getElementById("history-status");
+  const data = loadHistory();
+  const picked = new Set();
+  const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+
+  const compare = () => {
+    const entries = data.entries.filter((e) => picked.has(e.id));
+    if (entries.length < 2) {
+      compareBox.hidden = true;
+      compareBox.replaceChildren();
+      return;
+    }
+    compareBox.replaceChildren(renderCompare(entries.reverse(), timeFormat));
+    compareBox.hidden = false;
+  };
+
+  const draw = () => {
+    for (const id of [...picked]) if (!data.entries.some((e) => e.id === id)) picked.delete(id);
+    list.replaceChildren(...data.entries.map((e) => {
+      const when = new Date(e.at);
+      const box = el("input", { type: "checkbox", class: "compare-pick", value: e.id, "aria-label": `Compare: ${e.label}` });
+      box.checked = picked.has(e.id);
+      box.addEventListener("change", () => {
+        if (box.checked) picked.add(e.id);
+        else picked.delete(e.id);
+        compareButton.disabled = picked.size < 2;
+        if (!compareBox.hidden) compare();
+      });
+      const open = el("button", { type: "button", class: "history-open", "aria-label": `Open ${e.label}` }, "Open");
+      open.addEventListener("click", () => ctx.open(e.state));
+      const del = el("button", { type: "button", class: "history-delete", "aria-label": `Delete ${e.label}` }, "Delete");
+      del.addEventListener("click", () => {
+        const index = data.entries.indexOf(e);
+        data.entries.splice(index, 1);
+        saveHistory(data);
+        draw();
+        if (!compareBox.hidden) compare();
+        announce(status, `Deleted ${e.label}`);
+        const next = list.querySelectorAll(".history-delete")[Math.min(index, data.entries.length - 1)];
+        (next || compareButton).focus();
+      });
+      return el("li", { "data-id": e.id, "data-mode": e.mode },
+        box, " ",
+        el("time", { datetime: when.toISOString() }, timeFormat.format(when)), " ",
+        el("span", { class: "history-label" }, e.label), " ",
+        el("span", { class: "bytes", "data-bytes": String(e.per_gpu_bytes) }, formatGib(e.per_gpu_bytes)), " ",
+        el("span", { class: "history-buttons" }, open, " ", del));
+    }));
+    empty.hidden = data.entries.length > 0;
+    clear.disabled = data.entries.length === 0;
+    compareButton.disabled = picked.size < 2;
+    list.dataset.count = String(data.entries.length);
+  };
+
+  compareButton.addEventListener("click", () => {
+    compare();
+    compareBox.querySelector("table")?.focus();
+  });
+  clear.addEventListener("click", () => {
+    data.entries.length = 0;
+    picked.clear();
+    saveHistory(data);
+    compare();
+    draw();
+    announce(status, "History cleared");
+  });
+  // Another tab added or removed entries: show them.
+  window.addEventListener("storage", (e) => {
+    if (e.key !== HISTORY_KEY) return;
+    Object.assign(data, loadHistory());
+    draw();
+  });
+
+  ctx.history = data;
+  draw();
+  ctx.onResult(({ state, result }) => {
+    if (!result || result.schema !== 1) return;
+    record(data, state, result);
+    saveHistory(data);
+    draw();
+  });
+}

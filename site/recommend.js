@@ -1,0 +1,134 @@
+// GPU recommendation and price analysis for the current calculation: the engine's `fit` op
+// ranks every GPU kind (and 2/4/8-GPU set) that fits, cheapest first, with headroom and,
+// for inference, the largest context and batch, a decode-speed upper bound, and price per
+// GiB and per token/s. The table sorts by any column. No figure is computed here.
+import { Superseded } from "./engine-client.js";
+import { el } from "./dom.js";
+import { formatGib, formatTokens } from "./format.js";
+import { toRequest } from "./state.js";
+
+const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
+const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 2 });
+const num = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+
+// [key, header, sort type, cell]
+const INFER_COLUMNS = [
+  ["name", "GPU", "text", (o) => o.name],
+  ["num_gpus", "Count", "num", (o) => (o.num_gpus > 1 ? `${o.num_gpus}× (${o.tp > 1 ? `TP ${o.tp}` : `PP ${o.pp}`})` : "1")],
+  ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
+  ["headroom_bytes", "Headroom / GPU", "num", (o) => bytes(o.headroom_bytes)],
+  ["max_context", "Max context", "num", (o) => formatTokens(o.max_context)],
+  ["max_batch", "Max batch", "num", (o) => String(o.max_batch)],
+  ["decode_tokens_per_s", "Decode ≤ tok/s", "num", (o) => (o.decode_tokens_per_s == null ? "—" : num.format(o.decode_tokens_per_s))],
+  ["price_per_gib_usd", "$ / GiB", "num", (o) => (o.price_per_gib_usd == null ? "—" : usd2.format(o.price_per_gib_usd))],
+  ["price_per_token_per_s_usd", "$ / (tok/s)", "num", (o) => (o.price_per_token_per_s_usd == null ? "—" : usd2.format(o.price_per_token_per_s_usd))],
+];
+const TRAIN_COLUMNS = [
+  ["name", "GPU", "text", (o) => o.name],
+  ["num_gpus", "Count", "num", (o) => String(o.num_gpus)],
+  ["zero", "ZeRO", "num", (o) => String(o.zero)],
+  ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
+  ["need_bytes", "Need / GPU", "num", (o) => bytes(o.need_bytes)],
+  ["headroom_bytes", "Headroom / GPU", "num", (o) => bytes(o.headroom_bytes)],
+];
+
+function bytes(n) {
+  return el("span", { class: "bytes", "data-bytes": String(n) }, formatGib(n));
+}
+
+function chosenSummary(g, training) {
+  if (!g) return null;
+  if (training) {
+    const gap = g.fits ? Math.min(...g.headroom_bytes) : Math.max(...g.shortfall_bytes);
+    return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, el("strong", {}, g.name),
+      g.fits ? ": fits, " : ": does not fit, ", bytes(gap), g.fits ? " headroom per GPU." : " short per GPU.");
+  }
+  const gap = g.fits ? Math.min(...g.headroom_bytes) : Math.max(...g.shortfall_bytes);
+  const parts = [
+    el("strong", {}, g.name), g.fits ? ": fits, " : ": does not fit, ",
+    el("span", { class: "bytes", "data-bytes": String(gap) }, formatGib(gap)),
+    g.fits ? " headroom. " : " short. ",
+    `Largest context ${formatTokens(g.max_context)} tokens (limited by ${g.context_limited_by}), largest batch ${g.max_batch}`,
+  ];
+  if (g.decode_tokens_per_s != null) parts.push(`, decode at most ${num.format(g.decode_tokens_per_s)} tokens/s`);
+  parts.push(".");
+  if (g.fewest_gpus && g.fewest_gpus.num_gpus > 1) parts.push(` Needs ${g.fewest_gpus.num_gpus} of them.`);
+  if (g.best_quant) parts.push(` Best weight format that fits: ${g.best_quant.format}.`);
+  if (g.n_gpu_layers != null) parts.push(` llama.cpp layers on the GPU: ${g.n_gpu_layers}.`);
+  return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...parts);
+}
+
+export function initRecommend(ctx) {
+  const box = document.getElementById("recommend");
+  if (!box) return;
+  const status = document.getElementById("recommend-status");
+  const chosen = document.getElementById("recommend-chosen");
+  const table = document.getElementById("recommend-table");
+  let sortKey = null;
+  let ascending = true;
+  let options = [];
+  let columns = INFER_COLUMNS;
+  let timer = 0;
+
+  const drawTable = () => {
+    const sorted = [...options];
+    if (sortKey) {
+      const col = columns.find((c) => c[0] === sortKey);
+      sorted.sort((a, b) => {
+        const x = a[sortKey], y = b[sortKey];
+        if (x == null || y == null) return x == null ? (y == null ? 0 : 1) : -1; // unknown last
+        const cmp = col[2] === "num" ? x - y : String(x).localeCompare(String(y));
+        return ascending ? cmp : -cmp;
+      });
+    }
+    const head = el("tr", {}, ...columns.map(([key, label]) => {
+      const button = el("button", { type: "button", class: "sort", "data-key": key }, label);
+      button.addEventListener("click", () => {
+        ascending = sortKey === key ? !ascending : true;
+        sortKey = key;
+        drawTable();
+        table.querySelector(`button[data-key="${key}"]`).focus();
+      });
+      return el("th", { scope: "col", "aria-sort": sortKey === key ? (ascending ? "ascending" : "descending") : null }, button);
+    }));
+    const rows = sorted.map((o) => el("tr", { "data-gpu": o.gpu, "data-num-gpus": String(o.num_gpus) },
+      ...columns.map(([key, , , cell], i) => {
+        const value = o[key];
+        return el(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, "data-value": value == null ? "" : String(value) }, cell(o));
+      })));
+    table.replaceChildren(el("caption", {}, `${options.length} GPU options that fit, cheapest first`), el("thead", {}, head), el("tbody", {}, ...rows));
+  };
+
+  const run = () => {
+    if (!box.open) return;
+    const state = ctx.state;
+    const { args } = toRequest(state);
+    const training = state.mode !== "infer";
+    if (training) args.mode = "training";
+    status.textContent = "Ranking GPUs…";
+    box.dataset.state = "pending";
+    ctx.client.compute("fit", "fit", args).then(
+      (report) => {
+        if (columns !== (training ? TRAIN_COLUMNS : INFER_COLUMNS)) sortKey = null;
+        columns = training ? TRAIN_COLUMNS : INFER_COLUMNS;
+        options = report.options;
+        chosen.replaceChildren(chosenSummary(report.gpu, training) || "");
+        status.textContent = options.length
+          ? `${options.length} options fit. Prices are list/street prices in USD (see each GPU's page for the source)${training ? "; multi-GPU options shard with ZeRO" : "; decode speed is a memory-bandwidth upper bound"}.`
+          : "No GPU in the catalog fits this calculation, even 8 of them: try a smaller weight format or context.";
+        drawTable();
+        box.dataset.state = "ready";
+      },
+      (err) => {
+        if (err instanceof Superseded) return;
+        status.textContent = err.message;
+        box.dataset.state = "error";
+      },
+    );
+  };
+  box.addEventListener("toggle", run);
+  ctx.onResult(() => {
+    clearTimeout(timer);
+    timer = setTimeout(run, 250);
+  });
+}
