@@ -196,6 +196,7 @@ class AccuracySection:
     summary: AccuracySummary
     source: str  # reference tool and versions
     naive_formula: str
+    validation: str = ""  # how the reference itself was checked, from its file
 
     @classmethod
     def from_rows(
@@ -207,9 +208,11 @@ class AccuracySection:
         *,
         source: str,
         naive_formula: str,
+        validation: str = "",
     ) -> AccuracySection:
         rows = tuple(rows)
-        return cls(key, title, unit, rows, AccuracySummary.from_rows(rows), source, naive_formula)
+        summary = AccuracySummary.from_rows(rows)
+        return cls(key, title, unit, rows, summary, source, naive_formula, validation)
 
 
 class ReferenceDataError(ValueError):
@@ -428,6 +431,18 @@ def read_training(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySecti
             f"trainable) + {NAIVE_ACTIVATION_BYTES_PER_SBH} B × batch × seq × hidden × layers "
             "(Korthikanti et al. 2022, eq. 1 without the attention term)"
         ),
+        validation=_training_validation(raw.get("validation") or ()),
+    )
+
+
+def _training_validation(records: Iterable[Mapping[str, Any]]) -> str:
+    records = tuple(records)
+    if not records:
+        return ""
+    same = sum(bool(r.get("identical")) for r in records)
+    return (
+        f"{same} of {len(records)} small cases gave identical bytes, phase by phase, with real "
+        "CPU tensors and under FakeTensorMode"
     )
 
 

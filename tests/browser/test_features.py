@@ -563,6 +563,42 @@ def test_every_control_has_a_label_and_the_page_fits_a_phone(browser, server):
     context.close()
 
 
+CONTRAST = """() => {
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = (v) => (v <= 10.03 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const bg = (el) => {
+        for (; el; el = el.parentElement) {
+            const c = rgb(getComputedStyle(el).backgroundColor);
+            if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+        }
+        return [255, 255, 255];
+    };
+    const worst = [];
+    const sel = "main label, main legend, main p, main a, main button, main th, main td, main li," +
+        " main .hint, main .status, main summary, main h1, main h2, .site-header a";
+    for (const el of document.querySelectorAll(sel)) {
+        if (!el.offsetParent || !el.textContent.trim() || el.disabled) continue;
+        const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < 4.5) worst.push(`${el.tagName}.${el.className} ${ratio.toFixed(2)}`);
+    }
+    return worst;
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa(browser, server, scheme):
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    page.goto(server + "/?model=qwen3-8b&gpu=rtx-4090")
+    page.wait_for_selector("html[data-features=ready]")
+    assert page.evaluate(CONTRAST) == []
+    context.close()
+
+
 def test_german_and_chinese_ui_switchable_and_remembered(calc, server):
     page = calc
     context_label = page.locator('label[for="f-context"]')

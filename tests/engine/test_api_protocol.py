@@ -45,6 +45,6 @@ def test_invalid_workload_names_field_before_loading_a_model():
 
 
 def test_pasted_config_that_is_not_json():
-    reply = _reply({"v": 1, "id": 5, "op": "params", "args": {"config": "{\"a\": "}})
+    reply = _reply({"v": 1, "id": 5, "op": "params", "args": {"config": '{"a": '}})
     assert reply["ok"] is False and reply["error"]["field"] == "config"
     assert reply["error"]["type"] == "config_error"

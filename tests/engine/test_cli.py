@@ -25,8 +25,9 @@ def test_params_json_schema(capsys):
 
 
 def test_infer_json_components_are_integers_that_sum(capsys):
-    code, out, err = run(capsys, "infer", "llama-3.1-8b", "--weights", "bf16", "--context",
-                         "8192", "--json")
+    code, out, err = run(
+        capsys, "infer", "llama-3.1-8b", "--weights", "bf16", "--context", "8192", "--json"
+    )
     assert code == 0, err
     data = json.loads(out)
     assert data["schema"] == 1

@@ -20,6 +20,7 @@ from engine.result import COMPONENT_NAMES
 from engine.training import estimate_training
 from engine.units import ceil_div
 from engine.workload import OPTIMIZERS, TrainingWorkload
+from sitegen.accuracy import comparable_training_bytes
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "training.json"
 LLAMA_8B_PARAMS = 8_030_261_248  # transformers' count for meta-llama/Llama-3.1-8B (issue #2)
@@ -242,12 +243,11 @@ def _workload(settings_: dict) -> TrainingWorkload:
 
 
 def _tracked(e, settings_: dict) -> int:
-    """Engine bytes comparable with MemTracker: no CUDA context; SGD without momentum."""
-    tracked = e.details["tracked_peak_bytes"]
-    opt = settings_.get("optimizer_settings", {})
-    if settings_["optimizer"] == "sgd" and opt.get("momentum", 0) == 0:
-        tracked -= e.components["optimizer"]  # the reference runs HF's momentum-0 SGD
-    return tracked
+    """Engine bytes comparable with MemTracker: no CUDA context; SGD without momentum.
+
+    The rule is shared with the /accuracy/ page (sitegen/accuracy.py), so both compare alike.
+    """
+    return comparable_training_bytes(e.components, e.details, settings_)
 
 
 def _reference_cases() -> list[dict]:
