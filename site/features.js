@@ -52,16 +52,21 @@ const ctx = {
   },
 };
 
+// Features run after the browser has painted the new figure (a macrotask later), so the
+// history, chart and share link never delay the number the user is waiting for.
 root.addEventListener("vram:result", (event) => {
   ctx.state = event.detail.state;
   ctx.result = event.detail.result;
-  for (const fn of listeners) {
-    try {
-      fn(event.detail);
-    } catch (err) {
-      console.error(err);
+  setTimeout(() => {
+    if (ctx.result !== event.detail.result) return; // a newer result already arrived
+    for (const fn of listeners) {
+      try {
+        fn(event.detail);
+      } catch (err) {
+        console.error(err);
+      }
     }
-  }
+  });
 });
 
 initI18n(ctx);

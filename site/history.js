@@ -56,10 +56,10 @@ export function saveHistory(data, storage = window.localStorage) {
   }
 }
 
-export function labelFor(result) {
+export function labelFor(result, gpuName = (slug) => slug) {
   const name = (result.model && result.model.name) || "model";
   const r = result.request || {};
-  const gpu = r.gpu ? ` · ${r.gpu}` : "";
+  const gpu = r.gpu ? ` · ${gpuName(r.gpu)}` : "";
   if (result.mode === "training") {
     const method = r.method === "full" ? "full" : `${r.method} r${r.lora_rank}`;
     return `${name} · ${method} · seq ${r.seq} · batch ${r.batch}${gpu}`;
@@ -67,11 +67,17 @@ export function labelFor(result) {
   return `${name} · ${r.weights} · ${formatTokens(r.context)} ctx · batch ${r.batch}${gpu}`;
 }
 
+// GPU display names, from the calculator's own GPU list
+function gpuName(slug) {
+  const option = document.querySelector(`#f-gpu option[value="${CSS.escape(slug)}"]`);
+  return option ? option.textContent.trim() : slug;
+}
+
 function makeEntry(state, result, now) {
   return {
     id: `${now.toString(36)}-${Math.random().toString(36).slice(2, 7)}`,
     at: now,
-    label: labelFor(result),
+    label: labelFor(result, gpuName),
     mode: result.mode,
     state: { ...state },
     model: result.model,

@@ -108,6 +108,7 @@ const STRINGS = {
   "Clear history": ["Verlauf löschen", "清空历史"],
   "History cleared": ["Verlauf gelöscht", "历史已清空"],
   Open: ["Öffnen", "打开"],
+  Use: ["Übernehmen", "使用"],
   Delete: ["Löschen", "删除"],
   Setting: ["Einstellung", "设置"],
   "Total per GPU": ["Gesamt pro GPU", "每 GPU 总计"],

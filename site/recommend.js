@@ -13,7 +13,7 @@ const num = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
 // [key, header, sort type, cell]
 const INFER_COLUMNS = [
-  ["name", "GPU", "text", (o) => o.name],
+  ["name", "GPU", "text", (o) => o.name, (o) => ({ gpu: o.gpu, tp: o.tp, pp: o.pp })],
   ["num_gpus", "Count", "num", (o) => (o.num_gpus > 1 ? `${o.num_gpus}× (${o.tp > 1 ? `TP ${o.tp}` : `PP ${o.pp}`})` : "1")],
   ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
   ["headroom_bytes", "Headroom / GPU", "num", (o) => bytes(o.headroom_bytes)],
@@ -24,7 +24,7 @@ const INFER_COLUMNS = [
   ["price_per_token_per_s_usd", "$ / (tok/s)", "num", (o) => (o.price_per_token_per_s_usd == null ? "—" : usd2.format(o.price_per_token_per_s_usd))],
 ];
 const TRAIN_COLUMNS = [
-  ["name", "GPU", "text", (o) => o.name],
+  ["name", "GPU", "text", (o) => o.name, (o) => ({ gpu: o.gpu, gpus: o.num_gpus, zero: o.zero })],
   ["num_gpus", "Count", "num", (o) => String(o.num_gpus)],
   ["zero", "ZeRO", "num", (o) => String(o.zero)],
   ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
@@ -92,9 +92,16 @@ export function initRecommend(ctx) {
       return el("th", { scope: "col", "aria-sort": sortKey === key ? (ascending ? "ascending" : "descending") : null }, button);
     }));
     const rows = sorted.map((o) => el("tr", { "data-gpu": o.gpu, "data-num-gpus": String(o.num_gpus) },
-      ...columns.map(([key, , , cell], i) => {
+      ...columns.map(([key, , , cell, apply], i) => {
         const value = o[key];
-        return el(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, "data-value": value == null ? "" : String(value) }, cell(o));
+        const content = [cell(o)];
+        if (apply) {
+          // one click puts this option into the calculator (GPU, and how many / how split)
+          const use = el("button", { type: "button", class: "use-gpu", "aria-label": `Use ${o.num_gpus > 1 ? `${o.num_gpus}× ` : ""}${o.name}` }, "Use");
+          use.addEventListener("click", () => ctx.open({ ...ctx.state, ...apply(o) }));
+          content.push(" ", use);
+        }
+        return el(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, "data-value": value == null ? "" : String(value) }, ...content);
       })));
     table.replaceChildren(el("caption", {}, `${options.length} GPU options that fit, cheapest first`), el("thead", {}, head), el("tbody", {}, ...rows));
   };

@@ -115,6 +115,19 @@ def test_baked_chart_is_the_python_chart(page, server):
     assert page.locator("#chart-legend li").count() == len(want)
 
 
+def test_without_javascript_the_chart_is_there_and_no_dead_controls(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/")
+    expect(page.locator(TOTAL)).to_be_visible()
+    expect(page.locator("#chart-donut svg .slice").first).to_be_visible()
+    expect(page.locator("#chart-legend li").first).to_be_visible()
+    for panel in ("#presets", "#history", "#recommend", "#perf"):
+        expect(page.locator(panel)).to_be_hidden()
+    assert page.locator("#model-search").evaluate("e => getComputedStyle(e).visibility") == "hidden"
+    context.close()
+
+
 def test_live_chart_and_capacity_bar_come_from_present_in_the_worker(calc, server):
     page = calc
     open_state(
@@ -432,6 +445,11 @@ def test_gpu_recommendation_and_price_table(calc, server):
     expect(page.locator('#recommend-table th[aria-sort="ascending"]')).to_have_count(1)
     page.click('#recommend-table button[data-key="price_per_gib_usd"]')
     expect(page.locator('#recommend-table th[aria-sort="descending"]')).to_have_count(1)
+    # one click puts an option into the calculator
+    page.locator(f'#recommend-table tr[data-gpu="{first["gpu"]}"] .use-gpu').click()
+    expect(page.locator("#f-gpu")).to_have_value(first["gpu"])
+    used = {**args, "gpu": first["gpu"], "tp": first["tp"], "pp": first["pp"]}
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", total("infer", used))
     page.click("#recommend summary")  # close it again
 
 
