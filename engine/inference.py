@@ -39,10 +39,7 @@ Formulas (sources in ``engine/data/runtimes.json`` and ``engine/kv.py``):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from . import kv
@@ -51,18 +48,12 @@ from .gpus import fit_details
 from .memo import per_spec_cache
 from .model import LayerSpec, ModelSpec, Tensor
 from .result import Estimate
+from .runtimes import runtime_constants
 from .units import GIB, ceil_div, format_gib
 from .workload import InferenceWorkload
 
 _REPLICATED_LINEAR = ("ffn_gate_inp", "attn_kv_a_mqa", "attn_q_a")  # routers, MLA down-proj
 _KV_PROJ = ("attn_k", "attn_v")
-
-
-@cache
-def runtime_constants() -> dict[str, Any]:
-    """Return the cited overhead constants (``engine/data/runtimes.json``)."""
-    text = resources.files("engine").joinpath("data/runtimes.json").read_text("utf-8")
-    return json.loads(text)
 
 
 def resolve_weights_format(spec: ModelSpec, weights: str) -> str:

@@ -40,10 +40,8 @@ from functools import cache
 from .errors import InvalidWorkload
 from .memo import per_spec_cache
 from .model import AttentionSpec, ModelSpec
+from .runtimes import constant
 from .units import ceil_div
-
-VLLM_BLOCK_TOKENS = 16  # vLLM CacheConfig.block_size default on CUDA
-LLAMACPP_CTX_PAD = 256  # llama-context.cpp: GGML_PAD(n_ctx, 256); SWA cache padded to 256 too
 
 # KV dtypes each runtime can store (workload.KV_DTYPES minus "auto").
 RUNTIME_KV_DTYPES: dict[str, tuple[str, ...]] = {
@@ -133,21 +131,23 @@ def tokens_kept(
     then gets full-size pages.
     """
     if runtime == "vllm":
+        block = constant("vllm", "block_tokens")
         if window and not full_pages:
             tokens = min(window - 1 + max_num_batched_tokens, context)
-            return (ceil_div(tokens, VLLM_BLOCK_TOKENS) + 1) * VLLM_BLOCK_TOKENS
-        return ceil_div(context, VLLM_BLOCK_TOKENS) * VLLM_BLOCK_TOKENS
+            return (ceil_div(tokens, block) + 1) * block
+        return ceil_div(context, block) * block
     return min(context, window) if window else context
 
 
 def llamacpp_cells(spec: ModelSpec, *, context: int, batch: int, ubatch: int) -> tuple[int, int]:
     """Return llama.cpp's (full-attention cells, SWA cells) for the unified cache."""
-    n_ctx = ceil_div(context * batch, LLAMACPP_CTX_PAD) * LLAMACPP_CTX_PAD
+    pad = constant("llamacpp", "ctx_pad")
+    n_ctx = ceil_div(context * batch, pad) * pad
     if not uses_interleaved_swa(spec):
         return n_ctx, n_ctx
     window = _swa_window(spec)
     swa = min(n_ctx, window * batch + ubatch)
-    swa = ceil_div(swa, LLAMACPP_CTX_PAD) * LLAMACPP_CTX_PAD
+    swa = ceil_div(swa, pad) * pad
     return n_ctx, swa
 
 

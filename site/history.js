@@ -21,7 +21,17 @@ const MIGRATIONS = {
     schema: 1,
     entries: (Array.isArray(raw) ? raw : [])
       .filter((e) => e && typeof e === "object" && e.state && typeof e.total_bytes === "number")
-      .map((e, i) => ({ ...e, id: e.id || `m${i}-${e.at || 0}`, at: Number(e.at) || 0, label: e.label || "calculation" })),
+      .map((e, i) => ({
+        ...e,
+        id: e.id || `m${i}-${e.at || 0}`,
+        at: Number(e.at) || 0,
+        label: e.label || "calculation",
+        per_gpu_bytes: Number.isInteger(e.per_gpu_bytes) ? e.per_gpu_bytes : e.total_bytes,
+        gpu_count: e.gpu_count || 1,
+        components: e.components || {},
+        request: e.request || {},
+        model: e.model || { name: e.state.model },
+      })),
   }),
 };
 

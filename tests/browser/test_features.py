@@ -270,7 +270,6 @@ def test_history_survives_a_reload_and_migrates_old_data(browser, server):
             "label": "old entry",
             "mode": "inference",
             "total_bytes": 123,
-            "per_gpu_bytes": 123,
             "state": {"mode": "infer", "model": "llama-3.2-1b"},
         }
     ]
@@ -284,6 +283,7 @@ def test_history_survives_a_reload_and_migrates_old_data(browser, server):
     expect(item).to_have_count(1)
     expect(item.first).to_contain_text("old entry")
     assert item.first.get_attribute("data-id")
+    expect(item.first.locator(".bytes")).to_have_attribute("data-bytes", "123")
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
     expect(item).to_have_count(2)  # the page's own calculation joined it
     stored = page.evaluate("JSON.parse(localStorage.getItem('vram-insight.history'))")
