@@ -117,7 +117,11 @@ HEADER_RULES: tuple[tuple[str, dict[str, str]], ...] = (
     ("/sw.js", {"Cache-Control": NO_CACHE, "Service-Worker-Allowed": "/"}),
     ("/*.html", {"Cache-Control": NO_CACHE}),
     ("/", {"Cache-Control": NO_CACHE}),
-    ("/*/", {"Cache-Control": NO_CACHE}),
+    # page sections hold only HTML (Netlify reads "/*/" as "/*", so name each section)
+    ("/accuracy/*", {"Cache-Control": NO_CACHE}),
+    ("/gpus/*", {"Cache-Control": NO_CACHE}),
+    ("/methodology/*", {"Cache-Control": NO_CACHE}),
+    ("/models/*", {"Cache-Control": NO_CACHE}),
     ("/version.json", {"Cache-Control": NO_CACHE}),
     ("/api/*", {"Cache-Control": NO_CACHE, "Access-Control-Allow-Origin": "*"}),
     ("/manifest.webmanifest", {"Content-Type": "application/manifest+json"}),

@@ -1,0 +1,89 @@
+"""Mixture-of-experts layouts with GQA attention (Mixtral, Qwen MoE, gpt-oss)."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..model import LayerSpec, MlpSpec
+from .blocks import (
+    Builder,
+    activation,
+    attn_qkvo,
+    dense_spec,
+    dims,
+    embeddings,
+    finish_head,
+    gqa_spec,
+    mlp_gated,
+    routed_experts,
+    shared_expert,
+)
+from .fields import Config
+from .windows import pattern_windows, qwen2_moe_windows, uniform_windows
+
+
+def build_moe(c: Config, b: Builder) -> bool:
+    """mixtral, qwen2_moe, qwen3_moe, gpt_oss."""
+    t = c.model_type
+    d = dims(c)
+    n = c.int("num_layers")
+    n_exp = c.int("num_experts")
+    top_k = c.int("experts_per_token")
+    embeddings(b, d)
+    if t == "gpt_oss":
+        expert_inter = c.int("intermediate_size")
+        windows = pattern_windows(c, n, pattern=2)
+        qkv_bias = o_bias = c.bool("attention_bias")
+    elif t == "mixtral":
+        expert_inter = c.int("intermediate_size")
+        windows = uniform_windows(c, n)
+        qkv_bias = o_bias = False
+    else:
+        expert_inter = c.int("moe_intermediate_size")
+        if t == "qwen2_moe":
+            windows = qwen2_moe_windows(c, n)
+            qkv_bias, o_bias = c.bool("qkv_bias"), False
+        else:
+            use = c.bool("use_sliding_window")
+            windows = [c.opt_int("sliding_window") if use else None] * n
+            qkv_bias = o_bias = c.bool("attention_bias")
+    if top_k > n_exp:
+        raise ConfigError(
+            f"num_experts_per_tok={top_k} exceeds the number of experts ({n_exp}) "
+            f"for model_type {t!r}.",
+            field="num_experts_per_tok",
+        )
+    sparse_step = c.int("decoder_sparse_step") if t in ("qwen2_moe", "qwen3_moe") else 1
+    mlp_only = set(c.int_list("mlp_only_layers")) if t in ("qwen2_moe", "qwen3_moe") else set()
+    shared_inter = c.int("shared_expert_intermediate_size") if t == "qwen2_moe" else 0
+
+    for i in range(n):
+        b.norm("attn_norm", d.hidden, i)
+        attn_qkvo(b, i, d, qkv_bias=qkv_bias, o_bias=o_bias)
+        if t == "gpt_oss":
+            b.add("attn_sinks", (d.heads,), "other", i)
+        if t == "qwen3_moe":
+            b.norm("attn_q_norm", d.head_dim, i)
+            b.norm("attn_k_norm", d.head_dim, i)
+        b.norm("ffn_norm", d.hidden, i)
+        is_moe = i not in mlp_only and (i + 1) % sparse_step == 0
+        if is_moe:
+            b.linear("ffn_gate_inp", n_exp, d.hidden, i, bias=t == "gpt_oss")
+            routed_experts(b, i, d.hidden, expert_inter, n_exp, bias=t == "gpt_oss")
+            if shared_inter:
+                shared_expert(b, i, d.hidden, shared_inter)
+                b.linear("ffn_gate_inp_shexp", 1, d.hidden, i)
+            mlp = MlpSpec(
+                kind="moe",
+                intermediate_size=expert_inter,
+                gated=True,
+                activation=activation(c),
+                num_experts=n_exp,
+                experts_per_token=top_k,
+                shared_intermediate_size=shared_inter,
+            )
+        else:
+            inter = c.int("intermediate_size")
+            mlp_gated(b, i, d.hidden, inter)
+            mlp = dense_spec(c, inter)
+        b.layers.append(LayerSpec(i, gqa_spec(d, windows[i]), mlp))
+    return finish_head(b, c, d)
