@@ -57,6 +57,8 @@ class Builder:
 
 @dataclass(frozen=True)
 class Dims:
+    """Attention and embedding sizes shared by every layer of a model."""
+
     hidden: int
     heads: int
     kv_heads: int
@@ -65,6 +67,8 @@ class Dims:
 
 
 def dims(c: Config) -> Dims:
+    """Return the GQA sizes; absent kv heads / head_dim fall back to the model_type default,
+    else to num_heads / hidden_size // num_heads."""
     hidden = c.int("hidden_size")
     heads = c.int("num_heads")
     kv_heads = c.opt_int("num_kv_heads", None) if c.has("num_kv_heads") else None
