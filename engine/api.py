@@ -120,6 +120,23 @@ def _workload_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if k not in _MODEL_KEYS}
 
 
+def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
+    """Workload args with ``runtime`` "auto" (or absent) resolved from the weight format:
+    GGUF files run in llama.cpp, everything else in transformers."""
+    rest = _workload_args(args)
+    if rest.get("runtime", "auto") == "auto":
+        from .quant import get_format
+
+        weights = rest.get("weights", "bf16")
+        gguf = (
+            isinstance(weights, str)
+            and weights.lower() != "auto"
+            and (get_format(weights.lower()).family == "gguf")
+        )
+        rest["runtime"] = "llamacpp" if gguf else "transformers"
+    return rest
+
+
 def op_version(args: dict[str, Any]) -> dict[str, Any]:
     return {"engine_version": __version__, "protocol": PROTOCOL_VERSION, "schema": SCHEMA_VERSION}
 
@@ -168,7 +185,7 @@ def op_infer(args: dict[str, Any]) -> dict[str, Any]:
     from .inference import estimate_inference
     from .workload import inference_from_dict
 
-    work = inference_from_dict(_workload_args(args))
+    work = inference_from_dict(_inference_args(args))
     spec, summary = load_spec(args)
     return _reply("inference", summary, work, estimate_inference(spec, work).to_dict())
 
@@ -188,14 +205,14 @@ def op_fit(args: dict[str, Any]) -> dict[str, Any]:
     from .workload import inference_from_dict, training_from_dict
 
     mode = args.get("mode", "inference")
-    rest = {k: v for k, v in _workload_args(args).items() if k != "mode"}
     if mode == "training":
+        rest = {k: v for k, v in _workload_args(args).items() if k != "mode"}
         twork = training_from_dict(rest)
         spec, summary = load_spec(args)
         return _reply("training", summary, twork, fit_training(spec, twork))
     if mode != "inference":
         raise InvalidWorkload(f"mode must be inference or training, got {mode!r}", field="mode")
-    work = inference_from_dict(rest)
+    work = inference_from_dict({k: v for k, v in _inference_args(args).items() if k != "mode"})
     spec, summary = load_spec(args)
     return _reply("inference", summary, work, fit_report(spec, work))
 

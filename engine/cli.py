@@ -25,7 +25,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"vram: error: {message} (see 'vram {self.prog.split()[-1]} --help')\n")
+        command = self.prog.split()[-1]
+        hint = "vram --help" if command == "vram" else f"vram {command} --help"
+        sys.stderr.write(f"vram: error: {message} (see '{hint}')\n")
         raise SystemExit(EXIT_BAD_INPUT)
 
 
@@ -72,8 +74,9 @@ def _add_inference(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", type=int, default=1, help="concurrent sequences (default: 1)")
     g.add_argument(
         "--runtime",
-        default="transformers",
-        help="transformers | vllm | llamacpp (default: transformers)",
+        default="auto",
+        help="transformers | vllm | llamacpp | auto (default: auto = llamacpp for GGUF "
+        "formats such as q4_k_m, else transformers)",
     )
     g.add_argument("--gpu", default=None, help="GPU slug to check the fit against ('vram gpus')")
     g.add_argument(
@@ -227,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="largest context/batch that fit, and ranked GPU options")
     _add_model(p)
     _add_inference(p)
+    p = sub.add_parser("fit-train", help="fewest GPUs for a training run, ranked GPU options")
+    _add_model(p)
+    _add_training(p)
     for name, text in (
         ("models", "list catalog models"),
         ("gpus", "list GPUs"),
@@ -274,6 +280,42 @@ def _print_estimate(result: dict[str, Any]) -> None:
             print(f"    - {a}")
 
 
+def _print_fit(result: dict[str, Any]) -> None:
+    print(f"{result['model']['name']} — {result['mode']} fit  (GiB = 2^30 bytes)")
+    gpu = result.get("gpu")
+    if isinstance(gpu, dict):
+        verdict = "fits" if gpu.get("fits") else "does NOT fit"
+        print(f"  {gpu.get('name', gpu.get('gpu'))}: {verdict}")
+        if "max_context" in gpu:
+            print(
+                f"    largest context   {gpu['max_context']:>10,} tokens "
+                f"(limited by {gpu.get('context_limited_by', 'memory')})"
+            )
+        if "max_batch" in gpu:
+            print(f"    largest batch     {gpu['max_batch']:>10,} sequences")
+        best = gpu.get("best_quant")
+        if isinstance(best, dict):
+            print(f"    best format       {best['format']:>10}")
+        fewest = gpu.get("fewest_gpus")
+        if isinstance(fewest, dict):
+            fewest = fewest.get("num_gpus")
+        if isinstance(fewest, int):
+            print(f"    fewest GPUs       {fewest:>10}")
+        if gpu.get("decode_tokens_per_s"):
+            print(f"    decode ≤          {gpu['decode_tokens_per_s']:>10.1f} tokens/s (roofline)")
+    options = result.get("options") or []
+    if options:
+        print("  cheapest configurations that fit:")
+        for o in options[:10]:
+            price = f"${o['price_usd']:,.0f}" if o.get("price_usd") else "n/a"
+            print(
+                f"    {o['num_gpus']}× {o['name']:<28} need {format_gib(o['need_bytes']):>10}"
+                f"  {price:>9}"
+            )
+    for w in result.get("warnings", []):
+        print(f"  warning: {w}")
+
+
 def _print_params(result: dict[str, Any]) -> None:
     print(f"{result['name']} ({result['model_type']})")
     print(f"  total parameters      {result['total']:>20,}")
@@ -317,14 +359,16 @@ def run(argv: list[str]) -> int:
         result = call("params", args)
     elif command in ("infer", "fit"):
         result = call(command, {**args, **_inference_request(ns)})
+    elif command == "fit-train":
+        result = call("fit", {**args, **_training_request(ns), "mode": "training"})
     else:
         result = call("train", {**args, **_training_request(ns)})
     if ns.json:
         print(json.dumps(result, indent=2, sort_keys=True, allow_nan=False))
     elif command == "params":
         _print_params(result)
-    elif command == "fit":
-        print(json.dumps(result, indent=2, sort_keys=True))
+    elif command in ("fit", "fit-train"):
+        _print_fit(result)
     else:
         _print_estimate(result)
     return 0

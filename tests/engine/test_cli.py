@@ -87,3 +87,23 @@ def test_malformed_and_unsupported_configs(tmp_path, capsys):
     weird.write_text('{"model_type": "rwkv7", "hidden_size": 8}')
     code, _, err = run(capsys, "params", str(weird))
     assert code == 2 and "rwkv7" in err and "llama" in err
+
+
+def test_gguf_weights_pick_llamacpp_and_fit_prints_text(capsys):
+    code, out, err = run(capsys, "infer", "llama-3-8b", "--weights", "q4_k_m", "--json")
+    assert code == 0, err
+    assert json.loads(out)["request"]["runtime"] == "llamacpp"
+    code, out, err = run(capsys, "fit", "llama-3.1-8b", "--weights", "q4_k_m", "--gpu", "rtx-4090")
+    assert code == 0, err
+    assert "GeForce RTX 4090: fits" in out and "largest context" in out
+
+
+def test_fit_train_reports_fewest_gpus(capsys):
+    code, out, err = run(
+        capsys, "fit-train", "llama-3.1-8b", "--gpu", "h100-sxm-80gb", "--zero", "3", "--json"
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["mode"] == "training"
+    # AdamW amp-bf16 needs ~150 GiB on one GPU: ZeRO-3 over 2 H100s is the fewest
+    assert data["gpu"]["fits"] is False and data["gpu"]["fewest_gpus"] == 2
