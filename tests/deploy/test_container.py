@@ -51,7 +51,9 @@ PROBE = textwrap.dedent(
             r = c.getresponse()
             body = r.read()
             replies[path] = [r.status, dict(r.getheaders()), len(body)]
-        ps = subprocess.run(["ps", "-o", "uid=", "-C", "nginx"], capture_output=True, text=True)
+        # this nginx only (master and its workers): other tests may run an nginx of their own
+        ps = subprocess.run(["ps", "-o", "uid=", "-p", str(proc.pid), "--ppid", str(proc.pid)],
+                            capture_output=True, text=True)
         uids = sorted(set(ps.stdout.split()))
         writable = subprocess.run(["touch", "/etc/vram-insight-probe"], capture_output=True)
         tmp = sorted(os.listdir("/tmp"))  # while running: the pid file is there
