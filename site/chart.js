@@ -3,6 +3,8 @@
 import { Superseded } from "./engine-client.js";
 import { download, fragment } from "./dom.js";
 
+const CHART_SETTLE_MS = 60;
+
 const EXPORTS = {
   json: ["application/json", "json"],
   csv: ["text/csv", "csv"],
@@ -52,8 +54,16 @@ export function initChart(ctx) {
 
   const timings = (window.__vramTimings ||= { marks: [] });
   timings.render = [];
+  // The chart is drawn once the figures pause for CHART_SETTLE_MS: while a field is being
+  // typed into or a value stepped, each render would sit in the worker's queue ahead of the
+  // next figure.
+  let settle = null;
   ctx.onResult(({ result }) => {
     chart.dataset.state = "pending";
+    clearTimeout(settle);
+    settle = setTimeout(() => drawLive(result), CHART_SETTLE_MS);
+  });
+  const drawLive = (result) => {
     const started = performance.now();
     ctx.client.compute("render", "render", { result }).then(
       (out) => {
@@ -67,7 +77,7 @@ export function initChart(ctx) {
         console.error("chart:", err.message);
       },
     );
-  });
+  };
 
   for (const button of buttons) {
     button.addEventListener("click", () => {

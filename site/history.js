@@ -8,6 +8,7 @@ import { formatGib, formatTokens } from "./format.js";
 export const HISTORY_KEY = "vram-insight.history";
 export const HISTORY_SCHEMA = 1;
 export const MAX_ENTRIES = 100;
+export const HISTORY_SETTLE_MS = 250;
 // Fields typed character by character: a result that differs from the latest entry only in
 // one of these, by adding or removing characters at the end (4 -> 40 -> 409 -> 4096), within
 // COALESCE_MS, is the same calculation being typed, so it updates that entry.
@@ -206,10 +207,16 @@ export function initHistory(ctx) {
 
   ctx.history = data;
   draw();
+  // Every result is recorded at once (in memory); storing and redrawing the list wait until
+  // the figures settle, so rewriting up to MAX_ENTRIES entries never delays the next figure.
+  let flush = null;
   ctx.onResult(({ state, result }) => {
     if (!result || result.schema !== 1) return;
     record(data, state, result);
-    saveHistory(data);
-    draw();
+    clearTimeout(flush);
+    flush = setTimeout(() => {
+      saveHistory(data);
+      draw();
+    }, HISTORY_SETTLE_MS);
   });
 }
