@@ -14,6 +14,9 @@ function offerReload(registration) {
     if (waiting) {
       navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
       waiting.postMessage({ type: "SKIP_WAITING" });
+      // Chromium may hold the new worker back while this page still has requests in flight;
+      // leaving the page releases them, so reload anyway if nothing happened after a moment.
+      setTimeout(() => location.reload(), 3000);
     } else {
       location.reload();
     }

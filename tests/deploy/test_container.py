@@ -21,6 +21,10 @@ import build
 from deploy.nginx_conf import CONF_PATH, NginxSite
 
 UID = 101  # Dockerfile `USER 101:101`, k8s runAsUser
+# The probe needs only the standard library: run the base interpreter, which stays visible
+# when /tmp is replaced by a tmpfs (a checkout and its .venv may live under /tmp).
+PYTHON = os.path.realpath(sys.executable)
+CONF_IN_IMAGE = "/etc/nginx/nginx.conf"  # where the Dockerfile puts it; the checkout may be on /tmp
 PATHS = ["/api/health", "/", "/sw.js", "/manifest.webmanifest", "/no/such/page/"]
 
 # Runs inside the namespaces: starts nginx as UID, asks for PATHS, prints one JSON line.
@@ -92,9 +96,10 @@ def test_committed_config_serves_the_site_like_the_image(site_dir):
         set -e
         ip link set lo up
         mount --bind {site_dir} {site.root}
+        mount --bind {CONF_PATH} {CONF_IN_IMAGE}
         mount --bind / / && mount -o remount,bind,ro /
         mount -t tmpfs -o mode=1777 tmpfs {site.tmp_dir}
-        exec {sys.executable} -c "$PROBE" {UID} {CONF_PATH} {" ".join(PATHS)}
+        exec {PYTHON} -c "$PROBE" {UID} {CONF_IN_IMAGE} {" ".join(PATHS)}
     """
     result = subprocess.run(
         ["unshare", "--mount", "--net", "--propagation", "private", "bash", "-c", script],
