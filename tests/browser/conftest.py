@@ -36,7 +36,8 @@ def server(site_dir: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: `apt-get install -y chromium` (./dev test does it)")
+        # fail, never skip: a suite that silently drops its browser tests would look green
+        pytest.fail(f"{CHROMIUM} missing: `apt-get install -y chromium` (./dev test does it)")
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,

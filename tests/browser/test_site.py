@@ -131,11 +131,7 @@ def test_pasted_config_is_parsed_by_the_engine(page, server):
 def test_training_mode(page, server):
     open_calculator(page, server, "?mode=train&model=llama-3.2-1b&method=lora")
     args = {"model": "llama-3.2-1b", "method": "lora", "seq": 2048, "batch": 1}
-    try:
-        expected = engine_total("train", args)
-    except Exception as exc:  # engine.training not written yet
-        pytest.skip(f"training estimate unavailable: {exc}")
-    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", expected)
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("train", args))
     expect(page.locator("#f-weights")).to_be_hidden()
     expect(page.locator("#f-rank")).to_be_visible()
 
