@@ -1,0 +1,250 @@
+"""Static assets: content-hashed JS/CSS, the engine wheel and bytecode, vendored Pyodide."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sitegen.config import (
+    CACHE_DIR,
+    COMPILE_SCRIPT,
+    ENGINE_DIR,
+    PYODIDE_FILES,
+    PYODIDE_PKG,
+    SITE_DIR,
+    BuildError,
+)
+from sitegen.icons import ICON_SVG, icon_png
+from sitegen.wheel import build_wheel, content_hash
+
+_IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Built static files: ``files`` maps output path -> bytes; ``copies`` maps output
+    path -> source path (large vendored files, copied without reading into memory)."""
+
+    urls: Mapping[str, str]  # logical name ("app.js", "wheel", "pyodide/") -> URL
+    files: Mapping[str, bytes]
+    copies: Mapping[str, Path]
+    pyodide_version: str
+    precache: tuple[str, ...]
+
+
+def _rewrite_import(match: re.Match[str], done: Mapping[str, tuple[str, str]]) -> str:
+    quote, name = match.group(1), match.group(2)
+    return f"{quote}./{done[name][0] if name in done else name}{quote}"
+
+
+def hash_modules(sources: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Return {name: (hashed name, rewritten text)} for JS modules importing each other by
+    ``"./name.js"``; leaves are hashed first so importers embed their hashed names."""
+    deps = {n: {m for _, m in _IMPORT_RE.findall(t) if m in sources} for n, t in sources.items()}
+    done: dict[str, tuple[str, str]] = {}
+    while len(done) < len(sources):
+        ready = sorted(n for n in sources if n not in done and deps[n] <= done.keys())
+        if not ready:
+            cycle = sorted(set(sources) - done.keys())
+            raise BuildError(f"import cycle among site modules: {', '.join(cycle)}")
+        for name in ready:
+            text = _IMPORT_RE.sub(lambda m: _rewrite_import(m, done), sources[name])
+            stem, ext = name.rsplit(".", 1)
+            done[name] = (f"{stem}.{content_hash(text.encode())}.{ext}", text)
+    return done
+
+
+def engine_sources(engine_dir: Path = ENGINE_DIR) -> dict[str, str]:
+    """Return {"engine/x.py": source} for every module of the engine and of present/."""
+    packages = (engine_dir, engine_dir.parent / "present")  # both ship in the wheel
+    return {
+        p.relative_to(engine_dir.parent).as_posix(): p.read_text(encoding="utf-8")
+        for pkg in packages
+        for p in sorted(pkg.rglob("*.py"), key=lambda p: p.as_posix())
+        if "__pycache__" not in p.parts
+    }
+
+
+@dataclass(frozen=True)
+class Bytecode:
+    """Bytecode made by the shipped Pyodide: a sourceless stdlib zip and the engine's .pyc."""
+
+    stdlib_zip: bytes | None
+    pycs: Mapping[str, bytes]
+    note: str = ""  # why there is none (no node, no npm ci...)
+
+
+class BytecodeJob:
+    """Compile the stdlib and the engine to .pyc under Node + Pyodide, in the background.
+
+    Started before ``compute`` so the two overlap; results are cached under
+    node_modules/.cache keyed by the exact inputs, so a rebuild reuses identical bytes.
+    """
+
+    def __init__(self, pkg: Path = PYODIDE_PKG, engine_dir: Path = ENGINE_DIR) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.note = ""
+        node = shutil.which("node")
+        if os.environ.get("VRAM_NO_PYC") or node is None or not (pkg / "pyodide.mjs").is_file():
+            self.note = "bytecode disabled (VRAM_NO_PYC) or node/pyodide missing"
+            self.stdlib_path = self.engine_path = None
+            return
+        script = COMPILE_SCRIPT.read_bytes()
+        version = pyodide_version(pkg).encode()
+        stdlib = (pkg / "python_stdlib.zip").read_bytes()
+        self.sources = engine_sources(engine_dir)
+        src_json = json.dumps(self.sources, sort_keys=True).encode()
+        k_std = hashlib.sha256(script + version + stdlib).hexdigest()[:16]
+        k_eng = hashlib.sha256(script + version + src_json).hexdigest()[:16]
+        self.stdlib_path = CACHE_DIR / f"stdlib-{k_std}.zip"
+        self.engine_path = CACHE_DIR / f"engine-{k_eng}.json"
+        if self.stdlib_path.is_file() and self.engine_path.is_file():
+            return
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        self.tmp = f".{os.getpid()}.tmp"  # concurrent builds never share a temporary file
+        src_file = CACHE_DIR / f"sources-{k_eng}{self.tmp}"
+        src_file.write_bytes(src_json)
+        have_stdlib = self.stdlib_path.is_file()
+        stdlib_in = "-" if have_stdlib else str(pkg / "python_stdlib.zip")
+        self.proc = subprocess.Popen(
+            [
+                node,
+                str(COMPILE_SCRIPT),
+                stdlib_in,
+                str(self.stdlib_path) + self.tmp,
+                str(src_file),
+                str(self.engine_path) + self.tmp,
+                *([str(self.stdlib_path)] if have_stdlib else []),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.src_file = src_file
+
+    def cancel(self) -> None:
+        """Stop the Node process (the build failed before needing it)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+            for leftover in CACHE_DIR.glob(f"*{self.tmp}"):
+                leftover.unlink(missing_ok=True)
+
+    def result(self) -> Bytecode:
+        if self.stdlib_path is None or self.engine_path is None:
+            return Bytecode(None, {}, self.note)
+        if self.proc is not None:
+            _, err = self.proc.communicate(timeout=600)
+            self.src_file.unlink(missing_ok=True)
+            if self.proc.returncode != 0:
+                raise BuildError(f"compiling bytecode under Pyodide failed: {err.decode()[-500:]}")
+            for path in (self.stdlib_path, self.engine_path):
+                tmp = path.with_name(path.name + self.tmp)
+                if tmp.exists():
+                    tmp.replace(path)
+        pycs = json.loads(self.engine_path.read_text(encoding="utf-8"))
+        stdlib = self.stdlib_path.read_bytes()
+        for stale in CACHE_DIR.glob("engine-*.json"):  # old engine versions, unused for a day
+            if stale != self.engine_path and time.time() - stale.stat().st_mtime > 86400:
+                stale.unlink(missing_ok=True)
+        return Bytecode(stdlib, {k: base64.b64decode(v) for k, v in sorted(pycs.items())})
+
+
+def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
+    try:
+        return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
+    except FileNotFoundError:
+        raise BuildError(f"Pyodide is not installed ({pkg} missing): run `npm ci` first") from None
+
+
+def build_assets(
+    engine_version: str,
+    protocol: int,
+    *,
+    pkg: Path = PYODIDE_PKG,
+    bytecode: Bytecode | None = None,
+) -> Assets:
+    """Return hashed JS/CSS, the engine wheel, icons and the vendored Pyodide runtime.
+
+    With ``bytecode`` the worker loads a sourceless stdlib zip and a wheel with .pyc, made
+    by the same Pyodide build, so the browser compiles nothing at start-up.
+    """
+    bytecode = bytecode or Bytecode(None, {})
+    files: dict[str, bytes] = {}
+    copies: dict[str, Path] = {}
+    urls: dict[str, str] = {}
+    pv = pyodide_version(pkg)
+    pyodide_dir = f"pyodide/{pv}/"
+    for name in PYODIDE_FILES:
+        if not (pkg / name).is_file():
+            raise BuildError(f"Pyodide {pv}: {name} missing from {pkg}; run `npm ci`")
+        copies[pyodide_dir + name] = pkg / name
+    urls["pyodide/"] = "/" + pyodide_dir
+    urls["stdlib"] = f"/{pyodide_dir}python_stdlib.zip"
+    if bytecode.stdlib_zip is not None:
+        stdlib_path = f"{pyodide_dir}python_stdlib.pyc.{content_hash(bytecode.stdlib_zip)}.zip"
+        files[stdlib_path] = bytecode.stdlib_zip
+        urls["stdlib"] = "/" + stdlib_path
+
+    wheel_name, wheel = build_wheel(version=engine_version, extra=bytecode.pycs)
+    wheel_path = f"wheels/{content_hash(wheel)}/{wheel_name}"
+    files[wheel_path] = wheel
+    urls["wheel"] = "/" + wheel_path
+
+    config = {
+        "ENGINE_VERSION": engine_version,
+        "PROTOCOL": protocol,
+        "PYODIDE_INDEX_URL": urls["pyodide/"],
+        "PYODIDE_VERSION": pv,
+        "STDLIB_URL": urls["stdlib"],
+        "WHEEL_URL": urls["wheel"],
+        # Web Vitals beacon (site/perf.js): off unless the build names an endpoint.
+        "ANALYTICS_URL": os.environ.get("VRAM_ANALYTICS_URL", ""),
+    }
+    config_js = (
+        "// Generated by build.py: where the worker finds the runtime and the engine.\n"
+        + "".join(f"export const {k} = {json.dumps(v)};\n" for k, v in sorted(config.items()))
+    )
+    sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(SITE_DIR.glob("*.js"))}
+    sources.pop("sw.js", None)  # the service worker keeps a stable URL; see render_sw
+    sources["config.js"] = config_js
+    for name, (hashed, text) in sorted(hash_modules(sources).items()):
+        files[f"assets/{hashed}"] = text.encode()
+        urls[name] = f"/assets/{hashed}"
+    for css in sorted(SITE_DIR.glob("*.css")):
+        blob = css.read_bytes()
+        path = f"assets/{css.stem}.{content_hash(blob)}.css"
+        files[path] = blob
+        urls[css.name] = "/" + path
+
+    for size in (192, 512):
+        files[f"icons/icon-{size}.png"] = icon_png(size, maskable=False)
+        files[f"icons/maskable-{size}.png"] = icon_png(size, maskable=True)
+    files["icons/apple-touch-icon.png"] = icon_png(180, maskable=True)
+    files["icons/icon.svg"] = ICON_SVG.encode()
+    files["favicon.ico"] = icon_png(32, maskable=False)  # PNG-in-.ico is accepted by browsers
+
+    precache = sorted(
+        [
+            "/",
+            "/offline.html",
+            "/version.json",
+            "/manifest.webmanifest",
+            "/icons/icon.svg",
+            "/icons/icon-192.png",
+        ]
+        + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
+        + [urls["wheel"], urls["stdlib"]]
+        + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
+    )
+    return Assets(
+        urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache)
+    )

@@ -1,0 +1,46 @@
+"""Paths and site-wide constants shared by the build steps, and the build error type."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC = ROOT / "public"
+SITE_DIR = ROOT / "site"
+TEMPLATES_DIR = ROOT / "templates"
+CONTENT_DIR = ROOT / "content"
+ENGINE_DIR = ROOT / "engine"
+REFERENCE_DIR = ROOT / "tests" / "reference"
+PYODIDE_PKG = ROOT / "node_modules" / "pyodide"
+CACHE_DIR = ROOT / "node_modules" / ".cache" / "vram-insight"
+COMPILE_SCRIPT = ROOT / "scripts" / "pyodide_compile.mjs"
+
+APP = "vram-insight"
+SITE_NAME = "VRAM Insight"
+SITE_URL = os.environ.get("SITE_URL", "https://vram-insight.netlify.app").rstrip("/")
+DIST_NAME = "vram_insight"  # wheel distribution name (PEP 427 escaping of vram-insight)
+PAGE_LIMIT_BYTES = 200 * 1024
+# Runtime files the worker needs, copied verbatim from the npm package.
+PYODIDE_FILES = (
+    "pyodide.mjs",
+    "pyodide.asm.mjs",
+    "pyodide.asm.wasm",
+    "python_stdlib.zip",
+    "pyodide-lock.json",
+)
+
+# Weight formats shown on model/GPU pages, in order, when the engine knows them.
+COMMON_FORMATS = ("bf16", "fp8", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "awq-4bit-g128", "nf4")
+MATRIX_FORMATS = ("bf16", "fp8", "q8_0", "q4_k_m")  # context x format table, GPU pages
+TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
+CONTEXT_LADDER = tuple(2**k for k in range(10, 24))  # 1k .. 8M tokens
+TRAIN_METHODS = ("full", "lora", "qlora")
+DEFAULT_MODEL_PREFERENCE = ("llama-3.1-8b", "llama-3-8b", "qwen2.5-7b", "mistral-7b")
+DEFAULT_INFER_ARGS: dict[str, Any] = {"weights": "bf16", "context": 4096, "batch": 1}
+DEFAULT_TRAIN_ARGS: dict[str, Any] = {"seq": 2048, "batch": 1}
+
+
+class BuildError(Exception):
+    """A build step failed; ``main`` prints the one-line message and exits 1."""

@@ -1,0 +1,108 @@
+"""HTTP headers, redirects and MIME types.
+
+One source for netlify.toml, `build.py serve`, deploy/nginx.conf and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "worker-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS: dict[str, str] = {
+    "Content-Security-Policy": CSP,
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+IMMUTABLE = "public, max-age=31536000, immutable"
+NO_CACHE = "no-cache"
+# (path pattern in Netlify syntax, headers) -- first match wins in `header_for`.
+HEADER_RULES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("/*", SECURITY_HEADERS),
+    ("/assets/*", {"Cache-Control": IMMUTABLE}),
+    ("/wheels/*", {"Cache-Control": IMMUTABLE}),
+    ("/pyodide/*", {"Cache-Control": IMMUTABLE}),
+    ("/*.wasm", {"Content-Type": "application/wasm"}),
+    ("/sw.js", {"Cache-Control": NO_CACHE, "Service-Worker-Allowed": "/"}),
+    ("/*.html", {"Cache-Control": NO_CACHE}),
+    ("/", {"Cache-Control": NO_CACHE}),
+    # page sections hold only HTML (Netlify reads "/*/" as "/*", so name each section)
+    ("/accuracy/*", {"Cache-Control": NO_CACHE}),
+    ("/gpus/*", {"Cache-Control": NO_CACHE}),
+    ("/methodology/*", {"Cache-Control": NO_CACHE}),
+    ("/models/*", {"Cache-Control": NO_CACHE}),
+    ("/version.json", {"Cache-Control": NO_CACHE}),
+    ("/api/*", {"Cache-Control": NO_CACHE, "Access-Control-Allow-Origin": "*"}),
+    ("/manifest.webmanifest", {"Content-Type": "application/manifest+json"}),
+)
+REDIRECTS: tuple[tuple[str, str, int], ...] = (("/api/health", "/api/health.json", 200),)
+MIME_TYPES: dict[str, str] = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".wasm": "application/wasm",
+    ".zip": "application/zip",
+    ".whl": "application/zip",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".xml": "application/xml",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def header_for(url_path: str) -> dict[str, str]:
+    """Return the response headers for a path (HEADER_RULES, later rules add/override)."""
+    headers: dict[str, str] = {}
+    for pattern, values in HEADER_RULES:
+        regex = "^" + re.escape(pattern).replace(r"\*", ".*") + "$"
+        if re.match(regex, url_path):
+            headers.update(values)
+    return headers
+
+
+def render_netlify_toml() -> str:
+    """Return netlify.toml (checked in; `build.py` verifies it is current)."""
+    lines = [
+        "# Generated from HEADER_RULES / REDIRECTS in build.py (python build.py netlify-toml).",
+        "[build]",
+        '  command = "pip install .[site] && npm ci && python build.py --strict"',
+        '  publish = "public"',
+        "",
+        "[build.environment]",
+        '  PYTHON_VERSION = "3.12"',
+        '  NODE_VERSION = "20"',
+        "",
+    ]
+    for src, dst, status in REDIRECTS:
+        lines += [
+            "[[redirects]]",
+            f'  from = "{src}"',
+            f'  to = "{dst}"',
+            f"  status = {status}",
+            "",
+        ]
+    for pattern, values in HEADER_RULES:
+        lines += ["[[headers]]", f'  for = "{pattern}"', "  [headers.values]"]
+        lines += [f'    {k} = "{v}"' for k, v in values.items()]
+        lines.append("")
+    return "\n".join(lines)

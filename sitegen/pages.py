@@ -1,0 +1,382 @@
+"""Plan: every page as (url, template, context), from the computed facts. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from sitegen.accuracy import AccuracySection
+from sitegen.assets import Assets
+from sitegen.compute import (
+    GpuFit,
+    ModelFacts,
+    SiteFacts,
+    gpu_capacity_bytes,
+    gpu_name,
+    gpu_usable_bytes,
+    model_name,
+    pick_formats,
+    present_render,
+)
+from sitegen.config import MATRIX_FORMATS, SITE_NAME, SITE_URL
+
+
+class BaseContext(TypedDict):
+    """Every template: ``site`` (assets, versions, model/GPU lists) and ``page`` meta."""
+
+    site: Mapping[str, Any]
+    page: Mapping[str, Any]  # title, description, url, canonical, section
+
+
+class CalculatorContext(BaseContext):
+    request: Mapping[str, Any]  # the default engine request, baked into the page
+    result: Mapping[str, Any]  # its engine result (schema 1), shown at first paint
+    formats: list[dict[str, str]]
+    all_formats: list[dict[str, str]]
+    presets: list[Mapping[str, Any]]
+    chart: Mapping[str, str]  # present.render.render(result): donut, legend, capacity, exports
+
+
+class ModelsContext(BaseContext):
+    models: list[dict[str, Any]]
+
+
+class GpusContext(BaseContext):
+    gpus: list[dict[str, Any]]
+
+
+class ModelContext(BaseContext):
+    m: ModelFacts
+    name: str
+    gpus: Mapping[str, Mapping[str, Any]]
+    formats: Mapping[str, str]
+
+
+class GpuContext(BaseContext):
+    g: Mapping[str, Any]
+    name: str
+    capacity: int
+    specs: list[dict[str, Any]]
+    formats: Mapping[str, str]
+    fits: list[dict[str, Any]]
+
+
+class ContentContext(BaseContext):
+    body: str  # trusted HTML rendered from content/*.md
+
+
+class AccuracyContext(BaseContext):
+    sections: list[AccuracySection]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One output HTML file: ``path`` relative to public/, ``url`` its canonical URL."""
+
+    path: str
+    url: str
+    template: str
+    context: Mapping[str, Any]
+
+
+def _page_meta(url: str, title: str, description: str, section: str) -> dict[str, Any]:
+    return {
+        "url": url,
+        "canonical": SITE_URL + url,
+        "title": title,
+        "description": description,
+        "section": section,
+    }
+
+
+def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
+    data = facts.data
+    return {
+        "name": SITE_NAME,
+        "url": SITE_URL,
+        "assets": dict(assets.urls),
+        "engine_version": data.version.get("engine_version"),
+        "protocol": data.version.get("protocol"),
+        "pyodide_version": assets.pyodide_version,
+        "build_time": facts.build_time,
+        "models": [{"slug": m["slug"], "name": model_name(m)} for m in data.models],
+        "gpus": [
+            {
+                "slug": g["slug"],
+                "name": gpu_name(g),
+                "bytes": gpu_capacity_bytes(g),
+                "usable": gpu_usable_bytes(g),
+            }
+            for g in data.gpus
+        ],
+    }
+
+
+def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> list[Page]:
+    """Return every HTML page to render (pure: no disk, no engine calls)."""
+    site = site_context(facts, assets)
+    data = facts.data
+    gpus = {g["slug"]: g for g in data.gpus}
+    formats = dict(pick_formats(data.formats))
+    pages = [
+        Page(
+            "index.html",
+            "/",
+            "calculator.html",
+            CalculatorContext(
+                site=site,
+                page=_page_meta(
+                    "/",
+                    f"{SITE_NAME} — GPU memory calculator for LLMs",
+                    "How much GPU memory does an LLM need? Exact inference, training, LoRA and "
+                    "QLoRA memory for any Hugging Face config, computed in your browser.",
+                    "calculator",
+                ),
+                request=facts.default_request,
+                result=facts.default_result,
+                formats=[{"id": f, "label": lbl} for f, lbl in formats.items()],
+                all_formats=[_fmt_option(f) for f in data.formats],
+                presets=list(data.presets),
+                # the donut, legend and exports, drawn by the code the worker runs (present/)
+                chart=present_render(facts.default_result),
+            ),
+        ),
+        Page(
+            "models/index.html",
+            "/models/",
+            "models.html",
+            ModelsContext(
+                site=site,
+                page=_page_meta(
+                    "/models/",
+                    f"LLM memory requirements — all models · {SITE_NAME}",
+                    f"Parameters, weight sizes and KV cache for {len(facts.models)} open LLMs.",
+                    "models",
+                ),
+                models=[_model_summary(m) for m in facts.models],
+            ),
+        ),
+        Page(
+            "gpus/index.html",
+            "/gpus/",
+            "gpus.html",
+            GpusContext(
+                site=site,
+                page=_page_meta(
+                    "/gpus/",
+                    f"GPUs for LLMs — memory, bandwidth, price · {SITE_NAME}",
+                    f"Memory, bandwidth and price of {len(data.gpus)} GPUs, "
+                    "with the models each runs.",
+                    "gpus",
+                ),
+                gpus=[_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
+            ),
+        ),
+    ]
+    for m in facts.models:
+        name = model_name(m.meta)
+        pages.append(
+            Page(
+                f"models/{m.slug}/index.html",
+                f"/models/{m.slug}/",
+                "model.html",
+                ModelContext(
+                    site=site,
+                    page=_page_meta(
+                        f"/models/{m.slug}/",
+                        f"{name} GPU memory requirements · {SITE_NAME}",
+                        f"How much VRAM {name} needs: weights at every quantization, KV cache per "
+                        f"1k tokens, memory by context length, GPUs that fit, training and LoRA.",
+                        "models",
+                    ),
+                    m=m,
+                    name=name,
+                    gpus=gpus,
+                    formats=formats,
+                ),
+            )
+        )
+    models_by_slug = {m.slug: m for m in facts.models}
+    matrix_formats = {f: label for f, label in formats.items() if f in MATRIX_FORMATS}
+    for g in data.gpus:
+        name = gpu_name(g)
+        pages.append(
+            Page(
+                f"gpus/{g['slug']}/index.html",
+                f"/gpus/{g['slug']}/",
+                "gpu.html",
+                GpuContext(
+                    site=site,
+                    page=_page_meta(
+                        f"/gpus/{g['slug']}/",
+                        f"Which LLMs fit on {name}? · {SITE_NAME}",
+                        f"Every catalog model that runs on one {name}, at which quantization, and "
+                        "the longest context it can serve.",
+                        "gpus",
+                    ),
+                    g=g,
+                    name=name,
+                    capacity=gpu_capacity_bytes(g),
+                    specs=_gpu_specs(g),
+                    formats=matrix_formats,
+                    fits=_gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, matrix_formats),
+                ),
+            )
+        )
+    pages.append(
+        Page(
+            "methodology/index.html",
+            "/methodology/",
+            "content.html",
+            ContentContext(
+                site=site,
+                page=_page_meta(
+                    "/methodology/",
+                    f"Methodology — how the memory is computed · {SITE_NAME}",
+                    "Every formula behind the estimates, with its source.",
+                    "methodology",
+                ),
+                body=methodology_html,
+            ),
+        )
+    )
+    pages.append(
+        Page(
+            "accuracy/index.html",
+            "/accuracy/",
+            "accuracy.html",
+            AccuracyContext(
+                site=site,
+                page=_page_meta(
+                    "/accuracy/",
+                    f"Accuracy — engine vs measured memory · {SITE_NAME}",
+                    "The engine's figures beside reference measurements, with the error of each.",
+                    "accuracy",
+                ),
+                sections=list(facts.accuracy),
+            ),
+        )
+    )
+    pages.append(
+        Page(
+            "404.html",
+            "/404.html",
+            "404.html",
+            BaseContext(
+                site=site,
+                page=_page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", ""),
+            ),
+        )
+    )
+    pages.append(
+        Page(
+            "offline.html",
+            "/offline.html",
+            "offline.html",
+            BaseContext(
+                site=site,
+                page=_page_meta("/offline.html", f"Offline · {SITE_NAME}", "You are offline.", ""),
+            ),
+        )
+    )
+    return pages
+
+
+def _fmt_option(fmt: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        "id": str(fmt["id"]),
+        "label": str(fmt.get("label") or fmt["id"]),
+        "runtimes": " ".join(fmt.get("runtimes") or ()),
+    }
+
+
+def _model_summary(m: ModelFacts) -> dict[str, Any]:
+    weights = {row.fmt: row.weights_bytes for row in m.rows}
+    return {
+        "slug": m.slug,
+        "name": model_name(m.meta),
+        "total": m.params.get("total"),
+        "active": m.params.get("active_per_token"),
+        "is_moe": m.params.get("is_moe"),
+        "model_type": m.params.get("model_type"),
+        "max_context": m.params.get("max_position_embeddings"),
+        "kv_per_1k": m.kv_per_1k_bytes,
+        "weights": weights,
+    }
+
+
+def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Return the GPU's spec rows: label, text, optional exact bytes and source."""
+    rows: list[dict[str, Any]] = []
+
+    def add(label: str, text: Any, *, nbytes: int | None = None, source: str = "") -> None:
+        if text not in (None, "") or nbytes is not None:
+            rows.append(
+                {"label": label, "text": str(text or ""), "bytes": nbytes, "source": source}
+            )
+
+    add("Vendor · segment", f"{g.get('vendor', '?')} · {g.get('kind', '?')}")
+    add(
+        "Memory",
+        g.get("memory_label"),
+        nbytes=gpu_capacity_bytes(g),
+        source=g.get("spec_source", ""),
+    )
+    usable = g.get("usable_bytes")
+    if isinstance(usable, int):
+        add(
+            f"Usable by a process ({g.get('usable_basis', '')})",
+            "",
+            nbytes=usable,
+            source=g.get("usable_source", ""),
+        )
+    if _bandwidth_gbs(g):
+        add("Memory bandwidth", f"{_bandwidth_gbs(g):,} GB/s")
+    for key, label in (("bf16_tflops", "BF16 dense"), ("fp8_tflops", "FP8 dense")):
+        if g.get(key):
+            add(label, f"{g[key]:g} TFLOPS")
+    if g.get("tdp_w"):
+        add("Board power", f"{g['tdp_w']} W")
+    if g.get("price_usd"):
+        add(
+            "Price",
+            f"${g['price_usd']:,} ({g.get('price_kind', '')}, {g.get('price_date', '')})",
+            source=g.get("price_source", ""),
+        )
+    add("Data checked", g.get("checked"))
+    add("Notes", g.get("notes"))
+    return rows
+
+
+def _gpu_summary(g: Mapping[str, Any], fits: Iterable[GpuFit]) -> dict[str, Any]:
+    fitting_models = {f.model for f in fits if f.max_context}
+    return {
+        "slug": g["slug"],
+        "name": gpu_name(g),
+        "bytes": gpu_capacity_bytes(g),
+        "price": g.get("price_usd"),
+        "bandwidth": _bandwidth_gbs(g),
+        "models_fit": len(fitting_models),
+    }
+
+
+def _bandwidth_gbs(g: Mapping[str, Any]) -> int | None:
+    """Return memory bandwidth in GB/s (10**9 bytes/s, as datasheets quote it)."""
+    value = g.get("bandwidth_bytes_per_s")
+    return round(value / 10**9) if isinstance(value, (int, float)) else None
+
+
+def _gpu_fit_rows(
+    fits: Iterable[GpuFit], models: Mapping[str, ModelFacts], formats: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    by_model: dict[str, dict[str, GpuFit]] = {}
+    for f in fits:
+        by_model.setdefault(f.model, {})[f.fmt] = f
+    rows = []
+    for slug in sorted(by_model):
+        cells = by_model[slug]
+        if not any(c.max_context for c in cells.values()):
+            continue
+        rows.append({"slug": slug, "name": model_name(models[slug].meta), "cells": cells})
+    return rows

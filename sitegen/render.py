@@ -1,0 +1,215 @@
+"""Render: the Jinja environment and filters, pages, sitemap, manifest, service worker."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sitegen.assets import Assets
+from sitegen.compute import SiteFacts
+from sitegen.config import (
+    CONTENT_DIR,
+    PAGE_LIMIT_BYTES,
+    SITE_DIR,
+    SITE_NAME,
+    SITE_URL,
+    TEMPLATES_DIR,
+    BuildError,
+)
+from sitegen.pages import Page
+
+
+def _filters() -> dict[str, Callable[..., Any]]:
+    import markupsafe
+
+    from engine.units import format_gib
+
+    def gib(n: int | None) -> str:
+        return "—" if n is None else format_gib(int(n))
+
+    def human_count(n: int | None) -> str:
+        if n is None:
+            return "—"
+        for unit, scale in (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3)):
+            if n >= scale:
+                return f"{n / scale:.2f}{unit}".replace(".00", "")
+        return str(n)
+
+    def tokens(n: int | None) -> str:
+        if n is None:
+            return "—"
+        if n >= 1024 and n % 1024 == 0:
+            return f"{n // 1024}k"
+        return f"{n:,}"
+
+    def to_json(value: Any) -> str:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+        # Safe inside <script type="application/json">: no tag can be closed from the data.
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return markupsafe.Markup(text)
+
+    return {"gib": gib, "count": human_count, "tokens": tokens, "tojson_safe": to_json}
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
+    """Return the Jinja environment: StrictUndefined (a missing key fails), autoescape."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(("html", "xml")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(_filters())
+    env.globals["component_names"] = _component_names()
+    return env
+
+
+@functools.cache
+def _component_names() -> tuple[str, ...]:
+    from engine.result import COMPONENT_NAMES
+
+    return COMPONENT_NAMES
+
+
+def render_page(env: Any, page: Page) -> str:
+    """Return the page's HTML (pure); errors name the page."""
+    try:
+        return env.get_template(page.template).render(**page.context)
+    except Exception as exc:
+        raise BuildError(
+            f"while rendering {page.url} ({page.template}): {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def render_methodology(content_dir: Path = CONTENT_DIR) -> str:
+    import markdown
+
+    path = content_dir / "methodology.md"
+    if not path.is_file():
+        return "<p>Methodology is being written.</p>"
+    return markdown.markdown(
+        path.read_text(encoding="utf-8"), extensions=["tables", "toc", "fenced_code", "attr_list"]
+    )
+
+
+def render_sw(version: str, protocol: int, pyodide_version: str, precache: Iterable[str]) -> str:
+    """Return site/sw.js with the cache version, protocol and precache list filled in."""
+    template = (SITE_DIR / "sw.js").read_text(encoding="utf-8")
+    values = {
+        "__VERSION__": json.dumps(version),
+        "__PROTOCOL__": json.dumps(protocol),
+        "__PYODIDE_VERSION__": json.dumps(pyodide_version),
+        "__PRECACHE__": json.dumps(sorted(precache), indent=1),
+    }
+    for key, value in values.items():
+        if key not in template:
+            raise BuildError(f"site/sw.js lacks the {key} placeholder")
+        template = template.replace(key, value)
+    return template
+
+
+def render_sitemap(pages: Iterable[Page], lastmod: str) -> str:
+    urls = sorted(p.url for p in pages if p.url.endswith("/"))
+    body = "".join(
+        f"  <url><loc>{SITE_URL}{u}</loc><lastmod>{lastmod}</lastmod></url>\n" for u in urls
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n' + body + "</urlset>\n"
+    )
+
+
+def render_manifest() -> str:
+    icons = [
+        {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": "/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {
+            "src": "/icons/maskable-192.png",
+            "sizes": "192x192",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {
+            "src": "/icons/maskable-512.png",
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+        {"src": "/icons/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+    ]
+    manifest = {
+        "name": f"{SITE_NAME} — GPU memory calculator",
+        "short_name": SITE_NAME,
+        "description": "Exact GPU memory for LLM inference, training and fine-tuning, offline.",
+        "id": "/",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#312e81",
+        "icons": icons,
+        "categories": ["developer", "utilities"],
+    }
+    return json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+def render_site(facts: SiteFacts, assets: Assets, pages: Sequence[Page]) -> dict[str, bytes]:
+    """Return every generated file (path -> bytes) except the vendored copies."""
+    env = make_env()
+    out: dict[str, bytes] = dict(assets.files)
+    for page in pages:
+        html = render_page(env, page)
+        size = len(html.encode())
+        if size > PAGE_LIMIT_BYTES:
+            raise BuildError(
+                f"{page.url} is {size:,} bytes, over the {PAGE_LIMIT_BYTES:,} byte limit"
+            )
+        out[page.path] = html.encode()
+    version = facts.data.version
+    date = facts.build_time[:10]
+    out["sitemap.xml"] = render_sitemap(pages, date).encode()
+    out["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {SITE_URL}/sitemap.xml\n".encode()
+    out["manifest.webmanifest"] = render_manifest().encode()
+    # The cache version covers every byte the service worker may serve.
+    digest = hashlib.sha256()
+    for path in sorted(out):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(out[path]).digest())
+    for path in sorted(assets.copies):
+        digest.update(path.encode())  # vendored files are versioned by their directory
+    site_version = f"{version['engine_version']}-{digest.hexdigest()[:10]}"
+    version_info = {
+        "version": site_version,
+        "engine_version": version["engine_version"],
+        "protocol": version["protocol"],
+        "schema": version.get("schema"),
+        "pyodide_version": assets.pyodide_version,
+        "build_time": facts.build_time,
+        "models": len(facts.models),
+        "gpus": len(facts.data.gpus),
+    }
+    out["version.json"] = (json.dumps(version_info, indent=2, sort_keys=True) + "\n").encode()
+    health = {
+        "status": "ok",
+        **{k: version_info[k] for k in ("version", "engine_version", "build_time", "protocol")},
+    }
+    out["api/health.json"] = (json.dumps(health, indent=2, sort_keys=True) + "\n").encode()
+    out["sw.js"] = render_sw(
+        site_version, version["protocol"], assets.pyodide_version, assets.precache
+    ).encode()
+    return out
