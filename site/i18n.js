@@ -229,6 +229,8 @@ function chosen() {
   } catch {
     /* storage disabled */
   }
+  // a page rendered in Chinese (/zh/…) stays Chinese until the user picks otherwise
+  if (document.documentElement.lang.toLowerCase().startsWith("zh")) return "zh-CN";
   for (const lang of navigator.languages || [navigator.language]) {
     const l = String(lang).toLowerCase();
     if (l.startsWith("de")) return "de";

@@ -2,6 +2,12 @@
 // and progressive enhancement of the static tables (filter, sort). Pages work without it.
 const banner = document.getElementById("update-banner");
 
+// An English page read by a browser that prefers Chinese points at its /zh/ twin (no redirect).
+const langNote = document.getElementById("lang-note");
+if (langNote && (navigator.languages || [navigator.language]).some((l) => /^zh/i.test(String(l)))) {
+  langNote.hidden = false;
+}
+
 let pendingRegistration = null;
 
 function offerReload(registration) {

@@ -48,6 +48,7 @@ HEADER_RULES: tuple[tuple[str, dict[str, str]], ...] = (
     ("/gpus/*", {"Cache-Control": NO_CACHE}),
     ("/methodology/*", {"Cache-Control": NO_CACHE}),
     ("/models/*", {"Cache-Control": NO_CACHE}),
+    ("/zh/*", {"Cache-Control": NO_CACHE}),  # the Simplified Chinese twin of every page
     ("/version.json", {"Cache-Control": NO_CACHE}),
     ("/api/*", {"Cache-Control": NO_CACHE, "Access-Control-Allow-Origin": "*"}),
     ("/manifest.webmanifest", {"Content-Type": "application/manifest+json"}),

@@ -20,13 +20,14 @@ from sitegen.compute import (
     present_render,
 )
 from sitegen.config import MATRIX_FORMATS, SITE_NAME, SITE_URL
+from sitegen.i18n import LANGUAGES, localized_url
 
 
 class BaseContext(TypedDict):
     """Every template: ``site`` (assets, versions, model/GPU lists) and ``page`` meta."""
 
     site: Mapping[str, Any]
-    page: Mapping[str, Any]  # title, description, url, canonical, section
+    page: Mapping[str, Any]  # title, description, url, canonical, section, lang, alternates
 
 
 class CalculatorContext(BaseContext):
@@ -80,12 +81,17 @@ class Page:
     context: Mapping[str, Any]
 
 
-def _page_meta(url: str, title: str, description: str, section: str) -> dict[str, Any]:
+def _page_meta(url: str, title: str, description: str, section: str, **args: Any) -> dict[str, Any]:
+    """Page meta; ``title`` and ``description`` are gettext msgids with ``%(name)s``
+    fields filled from ``args`` (and ``site``), translated per language at render time."""
+    args = {"site": SITE_NAME, **args}
     return {
         "url": url,
         "canonical": SITE_URL + url,
-        "title": title,
-        "description": description,
+        "title": title % args,
+        "description": description % args,
+        "msgids": (title, description),
+        "args": args,
         "section": section,
     }
 
@@ -128,7 +134,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 site=site,
                 page=_page_meta(
                     "/",
-                    f"{SITE_NAME} — GPU memory calculator for LLMs",
+                    "%(site)s — GPU memory calculator for LLMs",
                     "How much GPU memory does an LLM need? Exact inference, training, LoRA and "
                     "QLoRA memory for any Hugging Face config, computed in your browser.",
                     "calculator",
@@ -150,9 +156,10 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 site=site,
                 page=_page_meta(
                     "/models/",
-                    f"LLM memory requirements — all models · {SITE_NAME}",
-                    f"Parameters, weight sizes and KV cache for {len(facts.models)} open LLMs.",
+                    "LLM memory requirements — all models · %(site)s",
+                    "Parameters, weight sizes and KV cache for %(n)s open LLMs.",
                     "models",
+                    n=len(facts.models),
                 ),
                 models=[_model_summary(m) for m in facts.models],
             ),
@@ -165,10 +172,10 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 site=site,
                 page=_page_meta(
                     "/gpus/",
-                    f"GPUs for LLMs — memory, bandwidth, price · {SITE_NAME}",
-                    f"Memory, bandwidth and price of {len(data.gpus)} GPUs, "
-                    "with the models each runs.",
+                    "GPUs for LLMs — memory, bandwidth, price · %(site)s",
+                    "Memory, bandwidth and price of %(n)s GPUs, with the models each runs.",
                     "gpus",
+                    n=len(data.gpus),
                 ),
                 gpus=[_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
             ),
@@ -185,10 +192,11 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                     site=site,
                     page=_page_meta(
                         f"/models/{m.slug}/",
-                        f"{name} GPU memory requirements · {SITE_NAME}",
-                        f"How much VRAM {name} needs: weights at every quantization, KV cache per "
-                        f"1k tokens, memory by context length, GPUs that fit, training and LoRA.",
+                        "%(name)s GPU memory requirements · %(site)s",
+                        "How much VRAM %(name)s needs: weights at every quantization, KV cache per "
+                        "1k tokens, memory by context length, GPUs that fit, training and LoRA.",
                         "models",
+                        name=name,
                     ),
                     m=m,
                     name=name,
@@ -210,10 +218,11 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                     site=site,
                     page=_page_meta(
                         f"/gpus/{g['slug']}/",
-                        f"Which LLMs fit on {name}? · {SITE_NAME}",
-                        f"Every catalog model that runs on one {name}, at which quantization, and "
-                        "the longest context it can serve.",
+                        "Which LLMs fit on %(name)s? · %(site)s",
+                        "Every catalog model that runs on one %(name)s, at which quantization, "
+                        "and the longest context it can serve.",
                         "gpus",
+                        name=name,
                     ),
                     g=g,
                     name=name,
@@ -233,7 +242,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 site=site,
                 page=_page_meta(
                     "/methodology/",
-                    f"Methodology — how the memory is computed · {SITE_NAME}",
+                    "Methodology — how the memory is computed · %(site)s",
                     "Every formula behind the estimates, with its source.",
                     "methodology",
                 ),
@@ -250,7 +259,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                 site=site,
                 page=_page_meta(
                     "/accuracy/",
-                    f"Accuracy — engine vs measured memory · {SITE_NAME}",
+                    "Accuracy — engine vs measured memory · %(site)s",
                     "The engine's figures beside reference measurements, with the error of each.",
                     "accuracy",
                 ),
@@ -265,7 +274,7 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "404.html",
             BaseContext(
                 site=site,
-                page=_page_meta("/404.html", f"Not found · {SITE_NAME}", "Page not found.", ""),
+                page=_page_meta("/404.html", "Not found · %(site)s", "Page not found.", ""),
             ),
         )
     )
@@ -276,11 +285,41 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
             "offline.html",
             BaseContext(
                 site=site,
-                page=_page_meta("/offline.html", f"Offline · {SITE_NAME}", "You are offline.", ""),
+                page=_page_meta("/offline.html", "Offline · %(site)s", "You are offline.", ""),
             ),
         )
     )
-    return pages
+    return _with_languages(pages)
+
+
+def _with_languages(pages: list[Page]) -> list[Page]:
+    """Return every page once per language in LANGUAGES: English at its URL, each other
+    language under its prefix (/zh/models/…), all with the same context and figures, and
+    each naming its twins (hreflang) and the switch to the other language."""
+    out: list[Page] = []
+    for lang, _, prefix in LANGUAGES:
+        for page in pages:
+            alternates = [
+                {
+                    "lang": other,
+                    "url": localized_url(page.url, other_prefix),
+                    "href": SITE_URL + localized_url(page.url, other_prefix),
+                }
+                for other, _, other_prefix in LANGUAGES
+            ]
+            url = localized_url(page.url, prefix)
+            meta = {
+                **page.context["page"],
+                "url": url,
+                "canonical": SITE_URL + url,
+                "lang": lang,
+                "prefix": prefix,
+                "alternates": alternates,
+                "switch": [a for a in alternates if a["lang"] != lang],
+            }
+            path = f"{prefix.strip('/')}/{page.path}" if prefix else page.path
+            out.append(Page(path, url, page.template, {**page.context, "page": meta}))
+    return out
 
 
 def _fmt_option(fmt: Mapping[str, Any]) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from sitegen.config import (
     TEMPLATES_DIR,
     BuildError,
 )
+from sitegen.i18n import LANGUAGES, localize_links, translations
 from sitegen.pages import Page
 
 
@@ -69,6 +70,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
+        extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(("html", "xml")),
         trim_blocks=True,
@@ -77,7 +79,38 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
     )
     env.filters.update(_filters())
     env.globals["component_names"] = _component_names()
+    env.install_gettext_translations(translations(""), newstyle=True)  # English: the source
     return env
+
+
+@functools.cache
+def gettext_callables(lang: str) -> dict[str, Callable[..., Any]]:
+    """Return ``gettext``/``_``/``ngettext`` for a page language, passed in the render
+    context so one environment renders every language ({% trans %} looks them up there).
+    They behave like Jinja's newstyle gettext: autoescape-aware, ``%(name)s`` filled in."""
+    import jinja2
+    import markupsafe
+
+    catalogs = {code: catalog for code, catalog, _ in LANGUAGES}
+    if lang not in catalogs:
+        raise BuildError(f"no language {lang!r}; known: {', '.join(catalogs)}")
+    tr = translations(catalogs[lang])
+
+    def finish(context: Any, text: str, variables: dict[str, Any]) -> str:
+        if context.eval_ctx.autoescape:
+            text = markupsafe.Markup(text)
+        return text % variables
+
+    @jinja2.pass_context
+    def gettext(ctx: Any, message: str, /, **variables: Any) -> str:
+        return finish(ctx, tr.gettext(message), variables)
+
+    @jinja2.pass_context
+    def ngettext(ctx: Any, singular: str, plural: str, n: int, /, **variables: Any) -> str:
+        variables.setdefault("num", n)
+        return finish(ctx, tr.ngettext(singular, plural, n), variables)
+
+    return {"gettext": gettext, "_": gettext, "ngettext": ngettext}
 
 
 @functools.cache
@@ -87,10 +120,24 @@ def _component_names() -> tuple[str, ...]:
     return COMPONENT_NAMES
 
 
+def _translated_meta(meta: Mapping[str, Any], lang: str) -> Mapping[str, Any]:
+    """Return the page meta with title and description in ``lang`` (msgids from plan)."""
+    if lang == "en" or "msgids" not in meta:
+        return meta
+    catalog = {code: cat for code, cat, _ in LANGUAGES}[lang]
+    tr = translations(catalog)
+    title, description = (tr.gettext(msgid) % meta["args"] for msgid in meta["msgids"])
+    return {**meta, "title": title, "description": description}
+
+
 def render_page(env: Any, page: Page) -> str:
     """Return the page's HTML (pure); errors name the page."""
     try:
-        return env.get_template(page.template).render(**page.context)
+        meta = page.context.get("page") or {}
+        lang = meta.get("lang", "en")
+        context = {**page.context, "page": _translated_meta(meta, lang)}
+        html = env.get_template(page.template).render(**context, **gettext_callables(lang))
+        return localize_links(html, meta.get("prefix", ""))
     except Exception as exc:
         raise BuildError(
             f"while rendering {page.url} ({page.template}): {type(exc).__name__}: {exc}"

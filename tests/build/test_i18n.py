@@ -1,0 +1,196 @@
+"""Bilingual site: every English page has a /zh/ twin with the same figures, the catalogs
+compile (stdlib .mo writer) and load through gettext, the twins point at each other."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import re
+import struct
+from pathlib import Path
+
+import pytest
+
+from sitegen.config import SITE_URL, BuildError
+from sitegen.i18n import (
+    LOCALE_DIR,
+    MO_MAGIC,
+    compile_mo,
+    localize_links,
+    parse_po,
+    translations,
+)
+
+DATA_BYTES = re.compile(r'data-bytes="(\d+)"')
+ALTERNATE = re.compile(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">')
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def english_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if p.relative_to(site).parts[0] != "zh")
+
+
+def url_of(site: Path, page: Path) -> str:
+    rel = page.relative_to(site).as_posix()
+    return "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+
+
+def file_of(site: Path, url: str) -> Path:
+    assert url.startswith(SITE_URL + "/"), url
+    path = url[len(SITE_URL) :]
+    return site / path.lstrip("/") / "index.html" if path.endswith("/") else site / path[1:]
+
+
+def test_every_english_page_has_a_zh_twin_with_the_same_figures(site_dir):
+    pages = english_pages(site_dir)
+    assert len(pages) > 100  # 70 models + GPUs + the section pages
+    for page in pages:
+        twin = site_dir / "zh" / page.relative_to(site_dir)
+        assert twin.is_file(), f"{page} has no /zh/ twin"
+        en, zh = page.read_text(encoding="utf-8"), twin.read_text(encoding="utf-8")
+        # same engine figures, same order: the translation changes words, never numbers
+        assert DATA_BYTES.findall(en) == DATA_BYTES.findall(zh), twin
+
+
+def test_zh_pages_are_chinese_and_english_pages_english(site_dir):
+    for page in english_pages(site_dir):
+        twin = site_dir / "zh" / page.relative_to(site_dir)
+        en, zh = page.read_text(encoding="utf-8"), twin.read_text(encoding="utf-8")
+        assert en.startswith('<!doctype html>\n<html lang="en"'), page
+        assert zh.startswith('<!doctype html>\n<html lang="zh-CN"'), twin
+        nav = zh.split('<nav aria-label="', 1)[1].split("</nav>", 1)[0]
+        # the nav labels from locale/zh/LC_MESSAGES/messages.po
+        for label in ("计算器", "模型", "计算方法", "准确度"):
+            assert label in nav, twin
+        assert ">Calculator</a>" in en and "计算器" not in en.split("<nav", 1)[1].split("</nav>")[0]
+
+
+def test_model_page_headings_are_translated(site_dir):
+    zh = (site_dir / "zh/models/llama-3.1-8b/index.html").read_text(encoding="utf-8")
+    assert "<h1>Llama 3.1 8B — 显存需求</h1>" in zh
+    assert '<h2 id="weights">各量化格式的权重大小</h2>' in zh
+    body = zh.split('<main id="main">', 1)[1]
+    assert len(HAN.findall(body)) > 100
+
+
+def test_hreflang_links_resolve_both_ways(site_dir):
+    checked = 0
+    for page in english_pages(site_dir):
+        for twin in (page, site_dir / "zh" / page.relative_to(site_dir)):
+            alternates = dict(ALTERNATE.findall(twin.read_text(encoding="utf-8")))
+            assert set(alternates) == {"en", "zh-CN", "x-default"}, twin
+            for href in alternates.values():
+                assert file_of(site_dir, href).is_file(), f"{twin}: {href}"
+            assert file_of(site_dir, alternates["en"]) == page
+            assert file_of(site_dir, alternates["zh-CN"]) == site_dir / "zh" / page.relative_to(
+                site_dir
+            )
+            checked += 1
+    assert checked > 200
+
+
+def test_language_switch_links_to_the_twin(site_dir):
+    en = (site_dir / "gpus/index.html").read_text(encoding="utf-8")
+    zh = (site_dir / "zh/gpus/index.html").read_text(encoding="utf-8")
+    assert 'class="lang-switch" href="/zh/gpus/" hreflang="zh-CN"' in en
+    assert 'class="lang-switch" href="/gpus/" hreflang="en"' in zh
+    # internal links on a zh page stay in Chinese; assets stay shared
+    hrefs = re.findall(r'<a [^>]*href="(/[^"]*)"', zh)
+    page_links = [h for h in hrefs if not h.startswith(("/api/", "/icons/", "/assets/"))]
+    assert page_links and all(h.startswith("/zh/") or h == "/gpus/" for h in page_links)
+
+
+def test_sitemap_lists_both_languages_and_precache_stays_english(site_dir):
+    sitemap = (site_dir / "sitemap.xml").read_text(encoding="utf-8")
+    assert f"<loc>{SITE_URL}/models/llama-3.1-8b/</loc>" in sitemap
+    assert f"<loc>{SITE_URL}/zh/models/llama-3.1-8b/</loc>" in sitemap
+    assert sitemap.count("<loc>") == 2 * sitemap.count("<loc>" + SITE_URL + "/zh/")
+    sw = (site_dir / "sw.js").read_text(encoding="utf-8")
+    precache = sw.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0]
+    assert "/zh/" not in precache  # zh pages are cached on visit (network-first), not upfront
+
+
+def test_mo_compiler_round_trips_through_gnutranslations():
+    messages = {
+        "": "Content-Type: text/plain; charset=UTF-8\n",
+        "Models": "模型",
+        "%(n)s layers": "%(n)s 层",
+        'a "quoted" \\ line\nbreak': "引号 \\ 换行\n",
+        "zzz last": "最后",
+    }
+    mo = compile_mo(messages)
+    magic, revision, count = struct.unpack("<3I", mo[:12])
+    assert (magic, revision, count) == (MO_MAGIC, 0, len(messages))
+    tr = gettext.GNUTranslations(io.BytesIO(mo))
+    for msgid, msgstr in messages.items():
+        if msgid:
+            assert tr.gettext(msgid) == msgstr
+    assert tr.gettext("not in the catalog") == "not in the catalog"
+    assert tr.info()["content-type"] == "text/plain; charset=UTF-8"
+
+
+def test_po_parser_reads_escapes_continuations_and_skips_fuzzy():
+    po = (
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        '#: base.html\nmsgid "Hello "\n"world"\nmsgstr "你好"\n"世界"\n\n'
+        '#, fuzzy\nmsgid "Maybe"\nmsgstr "也许"\n\n'
+        'msgid "Untranslated"\nmsgstr ""\n\n'
+        'msgid "Tab\\tquote\\""\nmsgstr "制表\\t引号\\""\n'
+    )
+    messages = parse_po(po)
+    assert messages == {
+        "": "Content-Type: text/plain; charset=UTF-8\n",
+        "Hello world": "你好世界",
+        'Tab\tquote"': '制表\t引号"',
+    }
+    with pytest.raises(BuildError, match=r"messages\.po:2"):
+        parse_po('msgid "x"\nmsgstr 12\n')
+
+
+def test_the_zh_catalog_loads_and_covers_the_nav():
+    tr = translations("zh")
+    assert isinstance(tr, gettext.GNUTranslations)
+    for en, zh in (("Calculator", "计算器"), ("Models", "模型"), ("Accuracy", "准确度")):
+        assert tr.gettext(en) == zh
+    assert not list(LOCALE_DIR.rglob("*.mo")), "compile at build time; commit no .mo"
+    assert isinstance(translations(""), gettext.NullTranslations)
+
+
+def test_localize_links_keeps_assets_and_language_switches():
+    html = (
+        '<a href="/">c</a><a href="/models/x/">m</a><a href="/?model=x">o</a>'
+        '<a href="/api/health.json">s</a><link rel="icon" href="/icons/icon.svg">'
+        '<a class="lang-switch" href="/models/x/" hreflang="en">EN</a>'
+    )
+    assert localize_links(html, "/zh") == (
+        '<a href="/zh/">c</a><a href="/zh/models/x/">m</a><a href="/zh/?model=x">o</a>'
+        '<a href="/api/health.json">s</a><link rel="icon" href="/icons/icon.svg">'
+        '<a class="lang-switch" href="/models/x/" hreflang="en">EN</a>'
+    )
+    assert localize_links(html, "") == html
+
+
+def test_titles_and_descriptions_are_translated(site_dir):
+    en = (site_dir / "models/llama-3.1-8b/index.html").read_text(encoding="utf-8")
+    zh = (site_dir / "zh/models/llama-3.1-8b/index.html").read_text(encoding="utf-8")
+    assert "<title>Llama 3.1 8B GPU memory requirements · VRAM Insight</title>" in en
+    assert "<title>Llama 3.1 8B 显存需求 · VRAM Insight</title>" in zh
+    assert '<meta name="description" content="Llama 3.1 8B 需要多少显存' in zh
+    assert f'<link rel="canonical" href="{SITE_URL}/zh/models/llama-3.1-8b/">' in zh
+
+
+def test_every_template_msgid_has_a_chinese_translation():
+    from sitegen.config import TEMPLATES_DIR
+    from sitegen.render import make_env
+
+    env = make_env()
+    tr = translations("zh")
+    missing, checked = [], 0
+    for template in sorted(TEMPLATES_DIR.glob("*.html")):
+        for _, _, message in env.extract_translations(template.read_text(encoding="utf-8")):
+            msgid = message[0] if isinstance(message, tuple) else message
+            checked += 1
+            if msgid and tr.gettext(msgid) == msgid and msgid not in ("Logits", "GPU"):
+                missing.append(f"{template.name}: {msgid!r}")
+    assert checked > 80  # base, models, model, gpus, gpu, accuracy, 404, offline, macros
+    assert not missing, "add these to locale/zh/LC_MESSAGES/messages.po:\n" + "\n".join(missing)
