@@ -121,8 +121,9 @@ def _workload_args(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
-    """Workload args with ``runtime`` "auto" (or absent) resolved from the weight format:
-    GGUF files run in llama.cpp, everything else in transformers."""
+    """Workload args with ``runtime`` "auto" (or absent) resolved from the weight format
+    (GGUF files run in llama.cpp, everything else in transformers), and ``gpus`` turned
+    into tp/pp the way the runtime splits a model."""
     rest = _workload_args(args)
     if rest.get("runtime", "auto") == "auto":
         from .quant import get_format
@@ -134,6 +135,19 @@ def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
             and (get_format(weights.lower()).family == "gguf")
         )
         rest["runtime"] = "llamacpp" if gguf else "transformers"
+    gpus = rest.pop("gpus", None)
+    if gpus is not None:
+        if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
+            raise InvalidWorkload(f"gpus must be a whole number >= 1, got {gpus!r}", field="gpus")
+        if "tp" not in rest and "pp" not in rest:
+            # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
+            by_layers = rest["runtime"] == "llamacpp"
+            rest["tp"], rest["pp"] = (1, gpus) if by_layers else (gpus, 1)
+        elif rest.get("tp", 1) * rest.get("pp", 1) != gpus:
+            raise InvalidWorkload(
+                f"gpus ({gpus}) must equal tp × pp ({rest.get('tp', 1)} × {rest.get('pp', 1)})",
+                field="gpus",
+            )
     return rest
 
 

@@ -106,26 +106,19 @@ def _add_inference(p: argparse.ArgumentParser) -> None:
 
 
 def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
-    tp, pp = ns.tp, ns.pp
-    if ns.gpus is not None:
-        if tp is None and pp is None:
-            # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
-            tp, pp = (1, ns.gpus) if ns.runtime.lower() == "llamacpp" else (ns.gpus, 1)
-        elif (tp or 1) * (pp or 1) != ns.gpus:
-            raise EngineError(
-                f"--gpus {ns.gpus} must equal --tp × --pp ({tp or 1} × {pp or 1})", field="gpus"
-            )
     req: dict[str, Any] = {
         "weights": ns.weights,
         "kv_dtype": ns.kv_dtype,
         "context": ns.context,
         "batch": ns.batch,
         "runtime": ns.runtime,
-        "tp": tp or 1,
-        "pp": pp or 1,
         "gpu_memory_utilization": ns.gpu_memory_utilization,
         "ubatch": ns.ubatch,
     }
+    # --gpus alone is split the way the runtime splits a model (engine.api._inference_args)
+    for key in ("gpus", "tp", "pp"):
+        if getattr(ns, key) is not None:
+            req[key] = getattr(ns, key)
     if ns.gpu:
         req["gpu"] = ns.gpu
     if ns.n_gpu_layers is not None:

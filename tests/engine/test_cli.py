@@ -107,3 +107,18 @@ def test_fit_train_reports_fewest_gpus(capsys):
     assert data["mode"] == "training"
     # AdamW amp-bf16 needs ~150 GiB on one GPU: ZeRO-3 over 2 H100s is the fewest
     assert data["gpu"]["fits"] is False and data["gpu"]["fewest_gpus"] == 2
+
+
+def test_gpus_split_follows_the_runtime(capsys):
+    # llama.cpp splits layers across GPUs (pp); transformers/vLLM split tensors (tp)
+    code, out, err = run(
+        capsys, "infer", "llama-3.1-70b", "--weights", "q4_k_m", "--gpus", "2", "--json"
+    )
+    assert code == 0, err
+    request = json.loads(out)["request"]
+    assert (request["runtime"], request["tp"], request["pp"]) == ("llamacpp", 1, 2)
+    code, out, err = run(capsys, "infer", "llama-3.1-70b", "--gpus", "4", "--json")
+    assert code == 0, err
+    assert (json.loads(out)["request"]["tp"], json.loads(out)["request"]["pp"]) == (4, 1)
+    code, _, err = run(capsys, "infer", "llama-3.1-8b", "--gpus", "3", "--tp", "2")
+    assert code == 2 and "gpus (3) must equal tp × pp" in err
