@@ -34,7 +34,7 @@ CPU-offloaded layers are ignored, so real throughput is lower.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -601,25 +601,33 @@ def _formats_by_quality(runtime: str, spec: ModelSpec) -> list[Any]:
     return formats
 
 
-def quant_choices(
-    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, solve: bool = False
-) -> list[QuantChoice]:
-    """Return the weight formats to try, best quality (most bits, up to the checkpoint's) first.
-
-    Formats the runtime or model cannot use (an error from the estimate) are left out.
-    With ``solve``, each fitting format also gets its largest context.
-    """
+def _format_trials(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any
+) -> Iterator[tuple[Any, InferenceWorkload, int, int]]:
+    """Yield ``(format, workload, need, budget)`` best quality first, lazily (so a caller can
+    stop at the first fit); formats the runtime or model cannot use are left out."""
     gpu = _gpu(gpu)
     work = _with_gpu(work, gpu)
     budget = budget_bytes(gpu, work)
-    choices = []
     for fmt in _formats_by_quality(work.runtime, spec):
         trial = replace(work, weights=fmt.id)
         try:
             estimate = _estimate(spec, trial)
         except EngineError:
             continue
-        need = _need_max(estimate)
+        yield fmt, trial, _need_max(estimate), budget
+
+
+def quant_choices(
+    spec: ModelSpec, work: InferenceWorkload, gpu: Any, *, solve: bool = False
+) -> list[QuantChoice]:
+    """Return the weight formats to try, best quality (most bits, up to the checkpoint's) first.
+
+    With ``solve``, each fitting format also gets its largest context.
+    """
+    gpu = _gpu(gpu)
+    choices = []
+    for fmt, trial, need, budget in _format_trials(spec, work, gpu):
         ctx = solve_context(spec, trial, gpu).tokens if solve and need <= budget else None
         choices.append(
             QuantChoice(
@@ -640,16 +648,7 @@ def best_quant(spec: ModelSpec, work: InferenceWorkload, gpu: Any) -> QuantChoic
     Quality is bits per weight, capped at the checkpoint's own format (which wins ties).
     ``work.context`` and ``work.batch`` are kept: the KV cache must fit alongside.
     """
-    gpu = _gpu(gpu)
-    work = _with_gpu(work, gpu)
-    budget = budget_bytes(gpu, work)
-    for fmt in _formats_by_quality(work.runtime, spec):
-        trial = replace(work, weights=fmt.id)
-        try:
-            estimate = _estimate(spec, trial)
-        except EngineError:
-            continue
-        need = _need_max(estimate)
+    for fmt, _trial, need, budget in _format_trials(spec, work, gpu):
         if need <= budget:
             return QuantChoice(fmt.id, float(fmt.bits_per_weight), True, need, budget - need)
     return None

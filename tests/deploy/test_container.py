@@ -90,6 +90,9 @@ def can_namespace() -> str | None:
 def test_committed_config_serves_the_site_like_the_image(site_dir):
     reason = can_namespace()
     if reason:
+        # a developer without root may lack namespaces; CI runs as root and must run it
+        if os.environ.get("CI"):
+            pytest.fail(f"container simulation cannot run in CI: {reason}")
         pytest.skip(f"container simulation: {reason}")
     site = NginxSite()
     script = f"""
