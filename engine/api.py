@@ -2,7 +2,7 @@
 
 Protocol v1 (mirrored in site/protocol.js)::
 
-    request  {"v": 1, "id": <int>, "op": <str>, "args": {...}}
+    request  {"v": 1, "id": <int>, "op": <str>, "args": {...}, "lang": <str, optional>}
     reply    {"v": 1, "id": <int>, "ok": true,  "result": {...}}
              {"v": 1, "id": <int>, "ok": false, "error": {"type", "message", "field"}}
 
@@ -17,6 +17,10 @@ Result schema 1 for ``infer``/``train`` (all sizes integer bytes)::
      "components": {weights, adapters, kv_cache, activations, logits, gradients,
                     master_weights, optimizer, temporaries, overhead},
      "assumptions": [...], "warnings": [...], "details": {...}}
+
+``lang`` ("zh", or a tag such as "zh-CN") renders ``error.message`` and the result's
+prose (``warnings``, ``assumptions``) in that language (``engine.messages``); an absent or
+unknown ``lang`` gives English.
 
 ``handle`` is the only place where exceptions become messages: ``EngineError`` maps
 to its ``type``; anything else is ``"internal"`` (and re-raised to the console by the
@@ -35,6 +39,7 @@ from typing import Any
 from . import __version__
 from .errors import ConfigError, EngineError, InvalidWorkload
 from .memo import per_spec_cache
+from .messages import localize, msg, normalize_lang
 from .model import ModelSpec
 
 PROTOCOL_VERSION = 1
@@ -66,26 +71,31 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
     model = args.get("model")
     config = args.get("config")
     if model is not None and config is not None:
-        raise InvalidWorkload("give either model or config, not both", field="config")
+        raise InvalidWorkload(msg("give either model or config, not both"), field="config")
     if config is not None:
         if isinstance(config, str):
             try:
                 config = json.loads(config)
             except json.JSONDecodeError as exc:
                 raise ConfigError(
-                    f"config is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                    msg(
+                        "config is not valid JSON: {detail} at line {line} column {column}",
+                        detail=exc.msg,
+                        line=exc.lineno,
+                        column=exc.colno,
+                    ),
                     field="config",
                 ) from None
         if not isinstance(config, dict):
             raise ConfigError(
-                "config must be a JSON object (the contents of config.json)", field="config"
+                msg("config must be a JSON object (the contents of config.json)"), field="config"
             )
         spec = parse_config(config, name=str(config.get("_name_or_path") or "custom model"))
         summary = {"slug": None, "name": spec.name or "custom model"}
     else:
         if not isinstance(model, str) or not model.strip():
             raise InvalidWorkload(
-                "choose a model (catalog slug) or paste a config.json", field="model"
+                msg("choose a model (catalog slug) or paste a config.json"), field="model"
             )
         slug = resolve_model(model.strip())
         spec = load_model(slug)
@@ -138,14 +148,22 @@ def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
     gpus = rest.pop("gpus", None)
     if gpus is not None:
         if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:
-            raise InvalidWorkload(f"gpus must be a whole number >= 1, got {gpus!r}", field="gpus")
+            raise InvalidWorkload(
+                msg("{key} must be a whole number >= 1, got {value!r}", key="gpus", value=gpus),
+                field="gpus",
+            )
         if "tp" not in rest and "pp" not in rest:
             # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
             by_layers = rest["runtime"] == "llamacpp"
             rest["tp"], rest["pp"] = (1, gpus) if by_layers else (gpus, 1)
         elif rest.get("tp", 1) * rest.get("pp", 1) != gpus:
             raise InvalidWorkload(
-                f"gpus ({gpus}) must equal tp × pp ({rest.get('tp', 1)} × {rest.get('pp', 1)})",
+                msg(
+                    "gpus ({gpus}) must equal tp × pp ({tp} × {pp})",
+                    gpus=gpus,
+                    tp=rest.get("tp", 1),
+                    pp=rest.get("pp", 1),
+                ),
                 field="gpus",
             )
     return rest
@@ -225,7 +243,9 @@ def op_fit(args: dict[str, Any]) -> dict[str, Any]:
         spec, summary = load_spec(args)
         return _reply("training", summary, twork, fit_training(spec, twork))
     if mode != "inference":
-        raise InvalidWorkload(f"mode must be inference or training, got {mode!r}", field="mode")
+        raise InvalidWorkload(
+            msg("mode must be inference or training, got {value!r}", value=mode), field="mode"
+        )
     work = inference_from_dict({k: v for k, v in _inference_args(args).items() if k != "mode"})
     spec, summary = load_spec(args)
     return _reply("inference", summary, work, fit_report(spec, work))
@@ -248,32 +268,45 @@ def call(op: str, args: dict[str, Any] | None = None) -> Any:
     """Run one op in-process and return its result (raises ``EngineError`` on bad input)."""
     handler = OPS.get(op)
     if handler is None:
-        raise EngineError(f"unknown op {op!r}; known ops: {', '.join(sorted(OPS))}", field="op")
+        raise EngineError(
+            msg("unknown op {op!r}; known ops: {ops}", op=op, ops=", ".join(sorted(OPS))),
+            field="op",
+        )
     if args is None:
         args = {}
     if not isinstance(args, dict):
-        raise EngineError("args must be a JSON object", field="args")
+        raise EngineError(msg("args must be a JSON object"), field="args")
     return handler(args)
 
 
 def handle(request_json: str) -> str:
     """Answer one protocol-v1 request (a JSON string) with a reply JSON string."""
     request_id: Any = None
+    lang = "en"
     try:
         try:
             request = json.loads(request_json)
         except (TypeError, json.JSONDecodeError) as exc:
-            raise EngineError(f"request is not valid JSON: {exc}", field=None) from None
+            raise EngineError(
+                msg("request is not valid JSON: {detail}", detail=str(exc)), field=None
+            ) from None
         if not isinstance(request, dict):
-            raise EngineError("request must be a JSON object", field=None)
+            raise EngineError(msg("request must be a JSON object"), field=None)
         request_id = request.get("id")
+        lang = normalize_lang(request.get("lang"))
         if request.get("v", PROTOCOL_VERSION) != PROTOCOL_VERSION:
             raise EngineError(
-                f"protocol version {request.get('v')!r} is not supported; this engine speaks "
-                f"v{PROTOCOL_VERSION} — reload the page to get the matching app",
+                msg(
+                    "protocol version {got!r} is not supported; this engine speaks "
+                    "v{v} — reload the page to get the matching app",
+                    got=request.get("v"),
+                    v=PROTOCOL_VERSION,
+                ),
                 field="v",
             )
         result = call(str(request.get("op")), request.get("args"))
+        if lang != "en":
+            result = localize(result, lang)
         reply: dict[str, Any] = {
             "v": PROTOCOL_VERSION,
             "id": request_id,
@@ -281,7 +314,8 @@ def handle(request_json: str) -> str:
             "result": result,
         }
     except EngineError as exc:
-        reply = {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": exc.to_dict()}
+        error = exc.to_dict(lang)
+        reply = {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": error}
     except Exception as exc:  # the one place where unexpected errors become data
         reply = {
             "v": PROTOCOL_VERSION,

@@ -20,6 +20,7 @@ from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UnknownModel, suggest
+from .messages import msg
 
 if TYPE_CHECKING:
     from .model import ModelSpec
@@ -63,24 +64,39 @@ def _read_json(node: Traversable, what: str) -> Any:
         return json.loads(node.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise ConfigError(
-            f"catalog file {what} cannot be read as JSON ({exc}); "
-            "the package data is damaged, reinstall it",
+            msg(
+                "catalog file {what} cannot be read as JSON ({detail}); "
+                "the package data is damaged, reinstall it",
+                what=what,
+                detail=str(exc),
+            ),
             field="model",
         ) from None
 
 
 def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
     if not isinstance(raw, dict):
-        raise ConfigError(f"catalog meta.json for {slug!r} is not a JSON object", field="model")
+        raise ConfigError(
+            msg("catalog meta.json for {slug!r} is not a JSON object", slug=slug), field="model"
+        )
     missing = [k for k in _REQUIRED_FIELDS if k not in raw]
     if missing:
         raise ConfigError(
-            f"catalog meta.json for {slug!r} lacks {', '.join(missing)}", field="model"
+            msg(
+                "catalog meta.json for {slug!r} lacks {fields}",
+                slug=slug,
+                fields=", ".join(missing),
+            ),
+            field="model",
         )
     if raw["slug"] != slug:
         raise ConfigError(
-            f"catalog meta.json in folder {slug!r} names slug {raw['slug']!r}; "
-            "the folder name and slug must match",
+            msg(
+                "catalog meta.json in folder {slug!r} names slug {named!r}; "
+                "the folder name and slug must match",
+                slug=slug,
+                named=raw["slug"],
+            ),
             field="model",
         )
     return CatalogEntry(**{k: raw[k] for k in META_FIELDS if k in raw})
@@ -123,7 +139,9 @@ def load_config(slug: str) -> dict[str, Any]:
     """Return a fresh copy of the model's ``config.json`` as a dict (safe to mutate)."""
     raw = json.loads(_load_config_text(slug))
     if not isinstance(raw, dict):
-        raise ConfigError(f"catalog config.json for {slug!r} is not a JSON object", field="model")
+        raise ConfigError(
+            msg("catalog config.json for {slug!r} is not a JSON object", slug=slug), field="model"
+        )
     return raw
 
 
@@ -153,7 +171,8 @@ def resolve_model(name: str) -> str:
     """
     if not isinstance(name, str):
         raise UnknownModel(
-            f"model must be a name (a string), not {type(name).__name__}", field="model"
+            msg("model must be a name (a string), not {type}", type=type(name).__name__),
+            field="model",
         )
     key = name.strip().lower()
     slug = _name_index().get(key)
@@ -169,7 +188,9 @@ def _unknown_message(name: str) -> str:
     hint = suggest(name, choices)
     if not hint:
         hint = suggest(name, [e.hf_repo for e in list_models()])
-    return (
-        f"unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
-        f"{hint} Run 'vram models' for the list, or paste the model's config.json instead."
+    return msg(
+        "unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
+        "{hint} Run 'vram models' for the list, or paste the model's config.json instead.",
+        name=name,
+        hint=hint,
     )

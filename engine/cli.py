@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .api import call
 from .errors import ConfigError, EngineError
+from .messages import msg
 from .units import format_gib
 
 EXIT_BAD_INPUT = 2
@@ -36,11 +37,13 @@ def _model_args(model: str) -> dict[str, Any]:
     path = Path(model)
     if model.endswith(".json") or path.is_file():
         if not path.is_file():
-            raise ConfigError(f"no such config file: {model}", field="config")
+            raise ConfigError(msg("no such config file: {path}", path=model), field="config")
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {model}: {exc}", field="config") from None
+            raise ConfigError(
+                msg("cannot read {path}: {detail}", path=model, detail=str(exc)), field="config"
+            ) from None
         return {"config": text}
     return {"model": model}
 

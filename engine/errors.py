@@ -1,10 +1,13 @@
 """Engine errors. Messages name the value, the rule and the fix.
 
 Every error the user can cause is an ``EngineError``; the CLI maps them to exit code 2
-and the worker to ``{ok: false, error: {type, message, field}}``.
+and the worker to ``{ok: false, error: {type, message, field}}``. Messages are built with
+``messages.msg`` so the worker can answer in the page's language.
 """
 
 from __future__ import annotations
+
+from .messages import msg, render
 
 
 class EngineError(Exception):
@@ -17,8 +20,9 @@ class EngineError(Exception):
         self.message = message
         self.field = field
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"type": self.type_name, "message": self.message, "field": self.field}
+    def to_dict(self, lang: str = "en") -> dict[str, str | None]:
+        """The protocol's ``error`` object, with the message in ``lang`` (English fallback)."""
+        return {"type": self.type_name, "message": render(self.message, lang), "field": self.field}
 
 
 class ConfigError(EngineError):
@@ -52,11 +56,11 @@ class InvalidWorkload(EngineError):
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...], n: int = 3) -> str:
-    """Return a ' Did you mean: a, b?' suffix with close matches, or ''."""
+    """Return a ' Did you mean: a, b?' suffix (a ``Message``) with close matches, or ''."""
     import difflib
 
     close = difflib.get_close_matches(name.lower(), [c.lower() for c in choices], n=n, cutoff=0.5)
     by_lower = {c.lower(): c for c in choices}
     if not close:
         return ""
-    return " Did you mean: " + ", ".join(by_lower[c] for c in close) + "?"
+    return msg(" Did you mean: {names}?", names=", ".join(by_lower[c] for c in close))

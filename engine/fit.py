@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload, UnknownGpu
 from .memo import per_spec_cache
+from .messages import msg
 from .model import ModelSpec
 from .result import Estimate
 from .units import GIB
@@ -153,7 +154,7 @@ def _gpu(gpu: Any) -> Any:
 
         return get_gpu(gpu)
     if gpu is None:
-        raise UnknownGpu("choose a GPU (a slug from 'vram gpus') to fit against", field="gpu")
+        raise UnknownGpu(msg("choose a GPU (a slug from 'vram gpus') to fit against"), field="gpu")
     return gpu
 
 
@@ -529,7 +530,9 @@ def recommend_gpus(
     GPUs the runtime does not run on are left out; unpriced GPUs come last.
     """
     if max_gpus < 1:
-        raise InvalidWorkload(f"max_gpus must be at least 1, got {max_gpus}", field="max_gpus")
+        raise InvalidWorkload(
+            msg("max_gpus must be at least 1, got {value}", value=max_gpus), field="max_gpus"
+        )
     if gpus is None:
         from .gpus import list_gpus
 
@@ -935,7 +938,7 @@ def _round(x: float | None, digits: int = 3) -> float | None:
     return None if x is None else round(x, digits)
 
 
-ROOFLINE_ASSUMPTION = (
+ROOFLINE_ASSUMPTION = msg(
     "decode tokens/s is a memory-bandwidth upper bound: each step reads the active weights "
     "once plus every sequence's cached K/V at the full context, over the bandwidth of the "
     "tensor-parallel GPUs (pipeline stages take turns; compute, kernel efficiency and "
@@ -954,12 +957,17 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
     """
     assumptions = [
         ROOFLINE_ASSUMPTION,
-        "options use 1, 2, 4 or 8 identical GPUs, fewest that fit, split by tensor "
-        "parallelism (llama.cpp: by layers); Apple unified-memory GPUs are single-device",
+        msg(
+            "options use 1, 2, 4 or 8 identical GPUs, fewest that fit, split by tensor "
+            "parallelism (llama.cpp: by layers); Apple unified-memory GPUs are single-device"
+        ),
     ]
     if work.runtime == "vllm":
         assumptions.append(
-            f"vLLM budget = gpu_memory_utilization ({work.gpu_memory_utilization}) × usable memory"
+            msg(
+                "vLLM budget = gpu_memory_utilization ({util}) × usable memory",
+                util=work.gpu_memory_utilization,
+            )
         )
     chosen: dict[str, Any] | None = None
     warnings: list[str] = []
@@ -1144,8 +1152,10 @@ def fit_training(
             for o in options
         ],
         "assumptions": [
-            "options shard with ZeRO-3 over a power-of-two number of identical GPUs "
-            "(data parallel × the workload's tp × pp); per-GPU memory from estimate_training"
+            msg(
+                "options shard with ZeRO-3 over a power-of-two number of identical GPUs "
+                "(data parallel × the workload's tp × pp); per-GPU memory from estimate_training"
+            )
         ],
         "warnings": [],
     }

@@ -16,6 +16,7 @@ from functools import cache
 from importlib import resources
 
 from .errors import UnknownGpu, suggest
+from .messages import msg
 
 
 @dataclass(frozen=True)
@@ -112,14 +113,20 @@ def _index() -> dict[str, GpuSpec]:
 def get_gpu(slug: str) -> GpuSpec:
     """Return the GPU with this slug or a common alias ("4090", "h100", "RTX 4090")."""
     if not isinstance(slug, str) or not slug.strip():
-        raise UnknownGpu(f"GPU name must be a non-empty string, got {slug!r}", field="gpu")
+        raise UnknownGpu(
+            msg("GPU name must be a non-empty string, got {value!r}", value=slug), field="gpu"
+        )
     index = _index()
     gpu = index.get(slug.strip().lower()) or index.get(_norm(slug))
     if gpu is None:
         slugs = [g.slug for g in list_gpus()]
         raise UnknownGpu(
-            f"unknown GPU {slug!r}; `vram gpus` lists the {len(slugs)} known ones."
-            + suggest(slug, slugs),
+            msg(
+                "unknown GPU {name!r}; `vram gpus` lists the {count} known ones.{hint}",
+                name=slug,
+                count=len(slugs),
+                hint=suggest(slug, slugs),
+            ),
             field="gpu",
         )
     return gpu

@@ -46,6 +46,7 @@ from . import kv
 from .errors import InvalidWorkload
 from .gpus import fit_details
 from .memo import per_spec_cache
+from .messages import msg
 from .model import LayerSpec, ModelSpec, Tensor
 from .result import Estimate
 from .runtimes import runtime_constants
@@ -140,8 +141,12 @@ def split_layers(num_layers: int, pp: int) -> tuple[range, ...]:
     """Return the layer range of each pipeline stage (vLLM ``get_pp_indices``)."""
     if pp > num_layers:
         raise InvalidWorkload(
-            f"pp ({pp}) exceeds the model's {num_layers} layers; use at most {num_layers} "
-            "pipeline stages",
+            msg(
+                "pp ({pp}) exceeds the model's {layers} layers; use at most {layers} "
+                "pipeline stages",
+                pp=pp,
+                layers=num_layers,
+            ),
             field="pp",
         )
     sizes = [num_layers // pp] * pp
@@ -157,14 +162,23 @@ def split_layers(num_layers: int, pp: int) -> tuple[range, ...]:
 def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
     if work.tp < 1 or work.pp < 1 or work.context < 1 or work.batch < 1:
         raise InvalidWorkload(
-            "tp, pp, context and batch must each be at least 1 "
-            f"(got {work.tp}, {work.pp}, {work.context}, {work.batch})",
+            msg(
+                "tp, pp, context and batch must each be at least 1 "
+                "(got {tp}, {pp}, {context}, {batch})",
+                tp=work.tp,
+                pp=work.pp,
+                context=work.context,
+                batch=work.batch,
+            ),
             field="tp",
         )
     if work.runtime == "llamacpp" and work.tp > 1:
         raise InvalidWorkload(
-            f"llama.cpp splits a model across GPUs by layers, not tensors (tp={work.tp}); "
-            f"use pp={work.tp} for {work.tp} GPUs",
+            msg(
+                "llama.cpp splits a model across GPUs by layers, not tensors (tp={tp}); "
+                "use pp={tp} for {tp} GPUs",
+                tp=work.tp,
+            ),
             field="tp",
         )
     if work.tp > 1:
@@ -173,8 +187,13 @@ def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
             if h % work.tp:
                 divisors = [d for d in range(1, h + 1) if h % d == 0 and d <= 64]
                 raise InvalidWorkload(
-                    f"tp={work.tp} does not divide the {h} attention heads; choose tp from "
-                    f"{', '.join(map(str, divisors))}",
+                    msg(
+                        "tp={tp} does not divide the {heads} attention heads; choose tp from "
+                        "{divisors}",
+                        tp=work.tp,
+                        heads=h,
+                        divisors=", ".join(map(str, divisors)),
+                    ),
                     field="tp",
                 )
         for layer in spec.layers:
@@ -182,19 +201,28 @@ def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
             kvh = att.num_kv_heads
             if att.kind == "gqa" and kvh and kvh % work.tp and work.tp % kvh:
                 raise InvalidWorkload(
-                    f"tp={work.tp} neither divides nor is a multiple of the {kvh} KV heads; "
-                    "choose a tp that divides the KV heads or a multiple of them",
+                    msg(
+                        "tp={tp} neither divides nor is a multiple of the {kv_heads} KV heads; "
+                        "choose a tp that divides the KV heads or a multiple of them",
+                        tp=work.tp,
+                        kv_heads=kvh,
+                    ),
                     field="tp",
                 )
     if work.runtime != "llamacpp" and work.n_gpu_layers is not None:
         raise InvalidWorkload(
-            f"n_gpu_layers is a llama.cpp setting; {work.runtime} keeps every layer on the GPU",
+            msg(
+                "n_gpu_layers is a llama.cpp setting; {runtime} keeps every layer on the GPU",
+                runtime=work.runtime,
+            ),
             field="n_gpu_layers",
         )
     if work.runtime == "llamacpp" and work.n_gpu_layers is not None and work.pp > 1:
         raise InvalidWorkload(
-            "partial offload (n_gpu_layers) is modelled on one GPU; leave n_gpu_layers unset "
-            "with pp > 1",
+            msg(
+                "partial offload (n_gpu_layers) is modelled on one GPU; leave n_gpu_layers unset "
+                "with pp > 1"
+            ),
             field="n_gpu_layers",
         )
     split_layers(spec.num_layers, work.pp)
@@ -280,11 +308,12 @@ def _vllm_limits(gpu: Any) -> tuple[int, int]:
     return int(c["max_num_batched_tokens"][key]), int(c["max_num_seqs"][key])
 
 
+@per_spec_cache  # by the GpuSpec's identity: a fit sweep asks for one GPU thousands of times
 def _base_overhead(gpu: Any) -> tuple[int, str]:
     """Return (bytes, description) of the device context + BLAS workspace on one GPU."""
     c = runtime_constants()
     if gpu is not None and gpu.vendor == "apple":
-        return int(c["metal_context_bytes"]["value"]), "no separate device context (Metal)"
+        return int(c["metal_context_bytes"]["value"]), msg("no separate device context (Metal)")
     ws = c["cublas_workspace_bytes"]
     major = int(gpu.compute_capability.split(".")[0]) if gpu and gpu.compute_capability else None
     if gpu is None or (major is not None and major >= 9):
@@ -294,8 +323,10 @@ def _base_overhead(gpu: Any) -> tuple[int, str]:
     else:  # smaller or older NVIDIA cards; AMD (hipBLASLt) taken as the small default
         workspace = int(ws["other"])
     ctx = int(c["cuda_context_bytes"]["value"])
-    return ctx + workspace, (
-        f"device context {format_gib(ctx)} + BLAS workspace {format_gib(workspace)}"
+    return ctx + workspace, msg(
+        "device context {context} + BLAS workspace {workspace}",
+        context=format_gib(ctx),
+        workspace=format_gib(workspace),
     )
 
 
@@ -386,20 +417,25 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
         logits = work.batch * spec.vocab_size * (act_bytes + 4)
         overhead = base_overhead
         assumptions += [
-            f"transformers generate(): the {tokens:,}-token prompt is prefilled in one forward "
-            "pass with sdpa attention (no score matrix kept); int64 position ids add 8 bytes "
-            "per token",
-            "logits are kept for the last position only (logits_to_keep=1) plus an fp32 copy",
+            msg(
+                "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
+                "forward pass with sdpa attention (no score matrix kept); int64 position ids "
+                "add 8 bytes per token",
+                tokens=tokens,
+            ),
+            msg("logits are kept for the last position only (logits_to_keep=1) plus an fp32 copy"),
             *(
                 [
-                    "sliding-window layers hold min(context, window) tokens once decoding runs; "
-                    "right after a prefill longer than the window they still hold the whole "
-                    "prompt until the first decode step"
+                    msg(
+                        "sliding-window layers hold min(context, window) tokens once decoding "
+                        "runs; right after a prefill longer than the window they still hold the "
+                        "whole prompt until the first decode step"
+                    )
                 ]
                 if any(layer.attention.window for layer in spec.layers)
                 else []
             ),
-            f"overhead: {overhead_text}",
+            msg("overhead: {overhead}", overhead=overhead_text),
         ]
     elif runtime == "vllm":
         activations, logits = vllm_profile_peak_bytes(
@@ -417,13 +453,22 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
         details["max_num_batched_tokens"] = max_nbt
         details["max_num_seqs"] = max_seqs
         assumptions += [
-            f"vLLM defaults for this GPU: max_num_batched_tokens={max_nbt}, "
-            f"max_num_seqs={max_seqs}; activations and sampler logits are the profiling peak "
-            "vLLM sets aside",
-            "KV cache in 16-token paged blocks; sliding-window layers use window-sized pages "
-            "(hybrid KV-cache manager, vLLM >= 0.10)",
-            f"overhead: {overhead_text} + non-torch memory + CUDA graphs"
-            + (" + tensor-parallel communication buffers" if tp > 1 else ""),
+            msg(
+                "vLLM defaults for this GPU: max_num_batched_tokens={max_nbt}, "
+                "max_num_seqs={max_seqs}; activations and sampler logits are the profiling "
+                "peak vLLM sets aside",
+                max_nbt=max_nbt,
+                max_seqs=max_seqs,
+            ),
+            msg(
+                "KV cache in 16-token paged blocks; sliding-window layers use window-sized "
+                "pages (hybrid KV-cache manager, vLLM >= 0.10)"
+            ),
+            msg(
+                "overhead: {overhead} + non-torch memory + CUDA graphs{tp_buffers}",
+                overhead=overhead_text,
+                tp_buffers=msg(" + tensor-parallel communication buffers") if tp > 1 else "",
+            ),
         ]
     else:  # llamacpp
         ub = min(
@@ -437,16 +482,22 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
         overhead = base_overhead
         host_bytes += spec.vocab_size * work.batch * 4  # host output buffer (n_seq_max rows)
         assumptions += [
-            f"llama.cpp allocates the KV cache for n_ctx = {work.context * work.batch:,} tokens "
-            "(padded to 256) up front",
-            f"compute buffer sized for n_ubatch={ub}: f32 logits n_vocab × n_ubatch plus "
-            "the largest layer intermediates, flash attention on (-fa auto)",
-            "token_embd stays in CPU RAM (llama.cpp never offloads the input layer)",
-            f"overhead: {overhead_text}",
+            msg(
+                "llama.cpp allocates the KV cache for n_ctx = {n_ctx:,} tokens "
+                "(padded to 256) up front",
+                n_ctx=work.context * work.batch,
+            ),
+            msg(
+                "compute buffer sized for n_ubatch={ubatch}: f32 logits n_vocab × n_ubatch plus "
+                "the largest layer intermediates, flash attention on (-fa auto)",
+                ubatch=ub,
+            ),
+            msg("token_embd stays in CPU RAM (llama.cpp never offloads the input layer)"),
+            msg("overhead: {overhead}", overhead=overhead_text),
         ]
         if kv.uses_interleaved_swa(spec):
             assumptions.append(
-                "sliding-window layers use llama.cpp's smaller SWA cache (no --swa-full)"
+                msg("sliding-window layers use llama.cpp's smaller SWA cache (no --swa-full)")
             )
 
     # ---- per-stage assembly
@@ -491,9 +542,13 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             )
         if work.n_gpu_layers is not None and ngl <= n_layers:
             assumptions.append(
-                f"partial offload: {max(0, ngl - 1)} of {n_layers} layers"
-                + (" and the output layer" if ngl > 0 else "")
-                + " on the GPU; the rest, and their KV cache, in CPU RAM"
+                msg(
+                    "partial offload: {gpu_layers} of {layers} layers{output} on the GPU; "
+                    "the rest, and their KV cache, in CPU RAM",
+                    gpu_layers=max(0, ngl - 1),
+                    layers=n_layers,
+                    output=msg(" and the output layer") if ngl > 0 else "",
+                )
             )
     else:
         tied_copy = 0
@@ -527,15 +582,22 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     # ---- warnings
     if work.context > spec.max_position_embeddings > 0:
         warnings.append(
-            f"context {work.context:,} exceeds the model's max_position_embeddings "
-            f"({spec.max_position_embeddings:,}); quality degrades without RoPE scaling"
+            msg(
+                "context {context:,} exceeds the model's max_position_embeddings "
+                "({max:,}); quality degrades without RoPE scaling",
+                context=work.context,
+                max=spec.max_position_embeddings,
+            )
         )
     if tp > 1 and any(
         layer.attention.kind == "gqa" and 0 < layer.attention.num_kv_heads < tp
         for layer in spec.layers
     ):
         warnings.append(
-            f"tp={tp} exceeds the KV heads: each GPU keeps a replicated copy of one KV head"
+            msg(
+                "tp={tp} exceeds the KV heads: each GPU keeps a replicated copy of one KV head",
+                tp=tp,
+            )
         )
 
     reserved = None
@@ -556,16 +618,24 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
                 else format_gib(usable)
             )
             warnings.append(
-                f"needs {format_gib(need)} per GPU but the {gpu.name} offers {what}: "
-                "use a smaller weights format, a shorter context, fewer sequences or more GPUs"
+                msg(
+                    "needs {need} per GPU but the {gpu} offers {offer}: use a smaller weights "
+                    "format, a shorter context, fewer sequences or more GPUs",
+                    need=format_gib(need),
+                    gpu=gpu.name,
+                    offer=what,
+                )
             )
         if gpu.vendor == "apple":
             assumptions.append(
-                f"Apple GPU limited to the default wired limit ({format_gib(usable)}); raise it "
-                "with `sudo sysctl iogpu.wired_limit_mb=...`"
+                msg(
+                    "Apple GPU limited to the default wired limit ({limit}); raise it "
+                    "with `sudo sysctl iogpu.wired_limit_mb=...`",
+                    limit=format_gib(usable),
+                )
             )
             if runtime == "vllm":
-                warnings.append("vLLM does not run on Apple GPUs; use llama.cpp")
+                warnings.append(msg("vLLM does not run on Apple GPUs; use llama.cpp"))
 
     return Estimate(
         mode="inference",

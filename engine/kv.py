@@ -39,6 +39,7 @@ from functools import cache
 
 from .errors import InvalidWorkload
 from .memo import per_spec_cache
+from .messages import msg
 from .model import AttentionSpec, ModelSpec
 from .runtimes import constant
 from .units import ceil_div
@@ -66,8 +67,12 @@ def resolve_kv_dtype(kv_dtype: str, *, runtime: str, weights: str = "bf16") -> s
     allowed = RUNTIME_KV_DTYPES.get(runtime, ())
     if kv_dtype not in allowed:
         raise InvalidWorkload(
-            f"kv_dtype {kv_dtype!r} is not available in {runtime}; it supports "
-            f"{', '.join(('auto', *allowed))}",
+            msg(
+                "kv_dtype {kv_dtype!r} is not available in {runtime}; it supports {allowed}",
+                kv_dtype=kv_dtype,
+                runtime=runtime,
+                allowed=", ".join(("auto", *allowed)),
+            ),
             field="kv_dtype",
         )
     return kv_dtype
@@ -183,7 +188,12 @@ def kv_layer_bytes(
     """Return the KV-cache bytes of every layer on one TP rank (``kv_dtype`` concrete)."""
     if context < 1 or batch < 1:
         raise InvalidWorkload(
-            f"context and batch must be at least 1 (got {context}, {batch})", field="context"
+            msg(
+                "context and batch must be at least 1 (got {context}, {batch})",
+                context=context,
+                batch=batch,
+            ),
+            field="context",
         )
     elem_bytes = kv_element_bytes(kv_dtype)
     num, den = elem_bytes.numerator, elem_bytes.denominator

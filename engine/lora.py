@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import InvalidWorkload
+from .messages import msg
 from .model import ModelSpec
 from .workload import LORA_TARGETS
 
@@ -55,17 +56,23 @@ def _check(targets: Iterable[str], rank: int) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(targets))
     if not chosen:
         raise InvalidWorkload(
-            f"lora_targets is empty; choose from {', '.join(LORA_TARGETS)}", field="lora_targets"
+            msg("lora_targets is empty; choose from {targets}", targets=", ".join(LORA_TARGETS)),
+            field="lora_targets",
         )
     for t in chosen:
         if t not in _TARGET_TENSORS:
             raise InvalidWorkload(
-                f"unknown LoRA target {t!r}; choose from {', '.join(LORA_TARGETS)}",
+                msg(
+                    "unknown LoRA target {target!r}; choose from {targets}",
+                    target=t,
+                    targets=", ".join(LORA_TARGETS),
+                ),
                 field="lora_targets",
             )
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise InvalidWorkload(
-            f"lora_rank must be a whole number >= 1, got {rank!r}", field="lora_rank"
+            msg("{key} must be a whole number >= 1, got {value!r}", key="lora_rank", value=rank),
+            field="lora_rank",
         )
     return chosen
 
@@ -86,9 +93,12 @@ def adapted_tensor_names(spec: ModelSpec, targets: Iterable[str]) -> frozenset[s
     if spec.model_type in PEFT_EXPERT_TYPES and spec.is_moe and mlp:
         if ("gate" in mlp) != ("up" in mlp):
             raise InvalidWorkload(
-                f"peft cannot adapt only {'gate' if 'gate' in mlp else 'up'} of "
-                f"{spec.model_type}'s experts: gate and up are fused into one gate_up_proj "
-                "parameter; target both gate and up, or neither",
+                msg(
+                    "peft cannot adapt only {target} of {model_type}'s experts: gate and up are "
+                    "fused into one gate_up_proj parameter; target both gate and up, or neither",
+                    target="gate" if "gate" in mlp else "up",
+                    model_type=spec.model_type,
+                ),
                 field="lora_targets",
             )
         names -= {

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload
+from .messages import msg
 from .workload import InferenceWorkload, TrainingWorkload, inference_from_dict, training_from_dict
 
 MODES = ("inference", "training")
@@ -49,19 +50,30 @@ class Preset:
 
 
 def _parse(row: Any, index: int) -> Preset:
-    where = f"presets.json entry {index}"
+    where = msg("presets.json entry {index}", index=index)
     if not isinstance(row, dict):
-        raise EngineError(f"{where} must be an object", field="presets")
+        raise EngineError(msg("{where} must be an object", where=where), field="presets")
     missing = [k for k in ("id", "title", "description", "mode", "model", "args") if k not in row]
     if missing:
-        raise EngineError(f"{where} lacks {', '.join(missing)}", field="presets")
+        raise EngineError(
+            msg("{where} lacks {fields}", where=where, fields=", ".join(missing)), field="presets"
+        )
     if row["mode"] not in MODES:
         raise EngineError(
-            f"{where} ({row['id']}): mode must be one of {', '.join(MODES)}, got {row['mode']!r}",
+            msg(
+                "{where} ({id}): mode must be one of {modes}, got {mode!r}",
+                where=where,
+                id=row["id"],
+                modes=", ".join(MODES),
+                mode=row["mode"],
+            ),
             field="presets",
         )
     if not isinstance(row["args"], dict):
-        raise EngineError(f"{where} ({row['id']}): args must be an object", field="presets")
+        raise EngineError(
+            msg("{where} ({id}): args must be an object", where=where, id=row["id"]),
+            field="presets",
+        )
     return Preset(
         id=str(row["id"]),
         title=str(row["title"]),
@@ -82,7 +94,7 @@ def list_presets() -> tuple[Preset, ...]:
     ids = [p.id for p in presets]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        raise EngineError(f"duplicate preset ids in presets.json: {', '.join(dupes)}")
+        raise EngineError(msg("duplicate preset ids in presets.json: {ids}", ids=", ".join(dupes)))
     return presets
 
 
@@ -95,6 +107,10 @@ def get_preset(preset_id: str) -> Preset:
             return preset
     ids = [p.id for p in list_presets()]
     raise InvalidWorkload(
-        f"unknown preset {preset_id!r}; see 'vram presets' for the list." + suggest(preset_id, ids),
+        msg(
+            "unknown preset {id!r}; see 'vram presets' for the list.{hint}",
+            id=preset_id,
+            hint=suggest(preset_id, ids),
+        ),
         field="preset",
     )

@@ -40,6 +40,7 @@ from math import prod
 from typing import Any, Literal
 
 from .errors import InvalidWorkload, UnknownQuantFormat, suggest
+from .messages import msg, or_list
 from .model import ModelSpec, Tensor
 from .units import ceil_div
 
@@ -130,8 +131,12 @@ def get_ggml_type(name: str) -> GgmlType:
     key = name.upper()
     if key not in table:
         raise UnknownQuantFormat(
-            f"unknown ggml type {name!r}; known types: {', '.join(table)}."
-            + suggest(name, list(table)),
+            msg(
+                "unknown ggml type {name!r}; known types: {known}.{hint}",
+                name=name,
+                known=", ".join(table),
+                hint=suggest(name, list(table)),
+            ),
             field="weights",
         )
     return table[key]
@@ -290,7 +295,9 @@ def list_formats() -> tuple[QuantFormat, ...]:
 def get_format(fmt_id: str) -> QuantFormat:
     """Return the format named ``fmt_id`` (case-insensitive; "auto" is not a format)."""
     if not isinstance(fmt_id, str) or not fmt_id.strip():
-        raise UnknownQuantFormat(f"weights must name a format, got {fmt_id!r}", field="weights")
+        raise UnknownQuantFormat(
+            msg("weights must name a format, got {value!r}", value=fmt_id), field="weights"
+        )
     key = _normalize(fmt_id)
     gptq = _parse_gptq_id(key)
     if gptq is not None:
@@ -298,8 +305,12 @@ def get_format(fmt_id: str) -> QuantFormat:
     table = _formats()
     if key not in table:
         raise UnknownQuantFormat(
-            f"unknown weight format {fmt_id!r}; run 'vram formats' or pick one of "
-            f"{', '.join(sorted(table))}.{suggest(key, list(table))}",
+            msg(
+                "unknown weight format {name!r}; run 'vram formats' or pick one of {known}.{hint}",
+                name=fmt_id,
+                known=", ".join(sorted(table)),
+                hint=suggest(key, list(table)),
+            ),
             field="weights",
         )
     return table[key]
@@ -323,8 +334,13 @@ def _parse_gptq_id(key: str) -> QuantFormat | None:
     allowed_bits = (2, 3, 4, 8) if method == "gptq" else (4,)
     if bits not in allowed_bits:
         raise UnknownQuantFormat(
-            f"{method.upper()} with {bits} bits is not supported; {method.upper()} kernels "
-            f"take {', '.join(map(str, allowed_bits))}-bit weights",
+            msg(
+                "{method} with {bits} bits is not supported; {method} kernels "
+                "take {allowed}-bit weights",
+                method=method.upper(),
+                bits=bits,
+                allowed=", ".join(map(str, allowed_bits)),
+            ),
             field="weights",
         )
     base = next(r for r in _data()["gptq_awq"]["rows"] if r["method"] == method)
@@ -381,7 +397,12 @@ def kv_bytes_per_element(kv_dtype: str) -> Fraction:
     }.get(key, key)
     if key not in table:
         raise InvalidWorkload(
-            f"kv_dtype must be one of {', '.join(table)}; got {kv_dtype!r}", field="kv_dtype"
+            msg(
+                "kv_dtype must be one of {allowed}; got {value!r}",
+                allowed=", ".join(table),
+                value=kv_dtype,
+            ),
+            field="kv_dtype",
         )
     return table[key]
 
@@ -412,19 +433,32 @@ def _is_quantizable_linear(t: Tensor) -> bool:
 def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
     if runtime not in RUNTIMES:
         raise InvalidWorkload(
-            f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}", field="runtime"
+            msg(
+                "runtime must be one of {runtimes}; got {value!r}",
+                runtimes=", ".join(RUNTIMES),
+                value=runtime,
+            ),
+            field="runtime",
         )
     if runtime not in fmt.runtimes:
-        fix = {
-            "gguf": "use runtime llamacpp (or vllm); transformers dequantizes GGUF to 16-bit "
-            "on load, so pick bf16 there",
-        }.get(
-            fmt.family,
-            f"use runtime {' or '.join(fmt.runtimes)}, or pick a GGUF type such "
-            "as q4_k_m for llamacpp",
-        )
+        if fmt.family == "gguf":
+            fix = msg(
+                "use runtime llamacpp (or vllm); transformers dequantizes GGUF to 16-bit "
+                "on load, so pick bf16 there"
+            )
+        else:
+            fix = msg(
+                "use runtime {runtimes}, or pick a GGUF type such as q4_k_m for llamacpp",
+                runtimes=or_list(fmt.runtimes),
+            )
         raise InvalidWorkload(
-            f"weights {fmt.id!r} ({fmt.label}) does not run on {runtime}: {fix}",
+            msg(
+                "weights {id!r} ({label}) does not run on {runtime}: {fix}",
+                id=fmt.id,
+                label=fmt.label,
+                runtime=runtime,
+                fix=fix,
+            ),
             field="weights",
         )
 
@@ -538,8 +572,11 @@ def _quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
     mx = get_ggml_type("MXFP4")
     if not any(t.routed and t.kind == "linear" for t in spec.tensors):
         raise InvalidWorkload(
-            f"mxfp4 applies to routed MoE expert weights and {spec.name or spec.model_type} has "
-            "none; pick fp8, nf4 or a GGUF type for a dense model",
+            msg(
+                "mxfp4 applies to routed MoE expert weights and {model} has "
+                "none; pick fp8, nf4 or a GGUF type for a dense model",
+                model=spec.name or spec.model_type,
+            ),
             field="weights",
         )
     out = []
@@ -846,8 +883,13 @@ def _fallback(new_type: str, ne0: int) -> str:
         return new_type
     if new_type not in _FALLBACK:
         raise InvalidWorkload(
-            f"row size {ne0} is not a multiple of {new_type} block size "
-            f"{get_ggml_type(new_type).block_size} and llama.cpp defines no fallback type",
+            msg(
+                "row size {ne0} is not a multiple of {type} block size "
+                "{block} and llama.cpp defines no fallback type",
+                ne0=ne0,
+                type=new_type,
+                block=get_ggml_type(new_type).block_size,
+            ),
             field="weights",
         )
     fb = _FALLBACK[new_type]
@@ -1031,7 +1073,7 @@ def gguf_tensor_types(spec: ModelSpec, fmt_id: str) -> dict[str, str]:
     """Return {GGUF tensor name: ggml type} as llama-quantize would write ``fmt_id``."""
     fmt = get_format(fmt_id)
     if fmt.family != "gguf":
-        raise InvalidWorkload(f"{fmt.id!r} is not a GGUF file type", field="weights")
+        raise InvalidWorkload(msg("{id!r} is not a GGUF file type", id=fmt.id), field="weights")
     return _gguf_types(spec, _gguf_file_types()[fmt.id])
 
 
@@ -1060,9 +1102,12 @@ def resolve_auto(spec: ModelSpec) -> str:
         get_format(key)
     except UnknownQuantFormat:
         raise UnknownQuantFormat(
-            f"the checkpoint of {spec.name or spec.model_type} is pre-quantized as "
-            f"{spec.checkpoint_quant!r}, which the engine does not model; pass an explicit "
-            "weights format (e.g. bf16, fp8, nf4, q4_k_m)",
+            msg(
+                "the checkpoint of {model} is pre-quantized as {quant!r}, which the engine "
+                "does not model; pass an explicit weights format (e.g. bf16, fp8, nf4, q4_k_m)",
+                model=spec.name or spec.model_type,
+                quant=spec.checkpoint_quant,
+            ),
             field="weights",
         ) from None
     return key
@@ -1074,7 +1119,11 @@ def quantize_tensors(
     """Return each tensor of ``spec`` as ``runtime`` stores it in format ``fmt_id`` (bytes)."""
     if not isinstance(fmt_id, str) or not isinstance(runtime, str):
         raise InvalidWorkload(
-            f"weights and runtime must be names, got {fmt_id!r} and {runtime!r}",
+            msg(
+                "weights and runtime must be names, got {weights!r} and {runtime!r}",
+                weights=fmt_id,
+                runtime=runtime,
+            ),
             field="weights",
         )
     return _quantize_cached(spec, _normalize(fmt_id), runtime)
@@ -1101,7 +1150,12 @@ def _quantize_cached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[Quanti
 def _quantize_uncached(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
     if runtime not in RUNTIMES:
         raise InvalidWorkload(
-            f"runtime must be one of {', '.join(RUNTIMES)}; got {runtime!r}", field="runtime"
+            msg(
+                "runtime must be one of {runtimes}; got {value!r}",
+                runtimes=", ".join(RUNTIMES),
+                value=runtime,
+            ),
+            field="runtime",
         )
     if fmt_id == "auto":
         fid = resolve_auto(spec)
@@ -1146,8 +1200,11 @@ def _auto_gguf(spec: ModelSpec, fid: str) -> tuple[QuantizedTensor, ...]:
         ft = _gguf_file_types()["bf16"]
         return _quantize_gguf(spec, ft, float_type="BF16", expert_type="MXFP4")
     raise InvalidWorkload(
-        f"the checkpoint is {fmt.label}; llama.cpp runs GGUF files: pick a GGUF type such as "
-        "q4_k_m or q8_0 for runtime llamacpp",
+        msg(
+            "the checkpoint is {label}; llama.cpp runs GGUF files: pick a GGUF type such as "
+            "q4_k_m or q8_0 for runtime llamacpp",
+            label=fmt.label,
+        ),
         field="weights",
     )
 

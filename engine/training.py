@@ -53,6 +53,7 @@ from .activations import (
 from .errors import InvalidWorkload
 from .gpus import fit_details, get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
+from .messages import msg
 from .model import ModelSpec, Tensor
 from .result import Estimate
 from .units import ceil_div, format_gib
@@ -99,42 +100,71 @@ def _validate(spec: ModelSpec, work: TrainingWorkload) -> None:
     for name, value, allowed in checks:
         if value not in allowed:
             raise InvalidWorkload(
-                f"{name} must be one of {', '.join(allowed)}; got {value!r}", field=name
+                msg(
+                    "{key} must be one of {choices}; got {value!r}",
+                    key=name,
+                    choices=", ".join(allowed),
+                    value=value,
+                ),
+                field=name,
             )
     for name in ("seq", "batch", "gpus", "tp", "pp", "lora_rank"):
         value = getattr(work, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidWorkload(f"{name} must be a whole number >= 1, got {value!r}", field=name)
+            raise InvalidWorkload(
+                msg("{key} must be a whole number >= 1, got {value!r}", key=name, value=value),
+                field=name,
+            )
     if work.zero not in (0, 1, 2, 3):
-        raise InvalidWorkload(f"zero must be 0, 1, 2 or 3, got {work.zero!r}", field="zero")
+        raise InvalidWorkload(
+            msg("zero must be 0, 1, 2 or 3, got {value!r}", value=work.zero), field="zero"
+        )
     if work.gpus % (work.tp * work.pp):
         raise InvalidWorkload(
-            f"gpus ({work.gpus}) must be a multiple of tp × pp ({work.tp} × {work.pp})",
+            msg(
+                "gpus ({gpus}) must be a multiple of tp × pp ({tp} × {pp})",
+                gpus=work.gpus,
+                tp=work.tp,
+                pp=work.pp,
+            ),
             field="gpus",
         )
     if work.pp > spec.num_layers:
         raise InvalidWorkload(
-            f"pp ({work.pp}) exceeds the model's {spec.num_layers} layers; "
-            "each pipeline stage needs at least one layer",
+            msg(
+                "pp ({pp}) exceeds the model's {layers} layers; "
+                "each pipeline stage needs at least one layer",
+                pp=work.pp,
+                layers=spec.num_layers,
+            ),
             field="pp",
         )
     heads = min((layer.attention.num_heads for layer in spec.layers), default=1)
     if heads % work.tp:
         raise InvalidWorkload(
-            f"tp ({work.tp}) must divide the number of attention heads ({heads}); "
-            "pick a tp that is a divisor of it",
+            msg(
+                "tp ({tp}) must divide the number of attention heads ({heads}); "
+                "pick a tp that is a divisor of it",
+                tp=work.tp,
+                heads=heads,
+            ),
             field="tp",
         )
     if work.offload == "optimizer+params" and work.zero != 3:
         raise InvalidWorkload(
-            "offload=optimizer+params needs zero=3 (parameters can only be offloaded when "
-            f"they are sharded); got zero={work.zero}",
+            msg(
+                "offload=optimizer+params needs zero=3 (parameters can only be offloaded when "
+                "they are sharded); got zero={zero}",
+                zero=work.zero,
+            ),
             field="offload",
         )
     if work.method == "qlora" and work.precision == "fp32":
         raise InvalidWorkload(
-            "QLoRA computes in 16-bit (bitsandbytes 4-bit matmul with a bf16/fp16 compute "
-            "dtype); choose precision bf16, amp-bf16 or amp-fp16",
+            msg(
+                "QLoRA computes in 16-bit (bitsandbytes 4-bit matmul with a bf16/fp16 compute "
+                "dtype); choose precision bf16, amp-bf16 or amp-fp16"
+            ),
             field="precision",
         )
 
@@ -255,8 +285,12 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         lora_by_layer = lora_params_by_layer(spec, work.lora_targets, work.lora_rank)
         if not lora_by_layer:
             raise InvalidWorkload(
-                f"none of the LoRA targets {', '.join(work.lora_targets)} exists in "
-                f"{spec.model_type} (routed experts cannot be targeted); add q, k, v or o",
+                msg(
+                    "none of the LoRA targets {targets} exists in {model_type} "
+                    "(routed experts cannot be targeted); add q, k, v or o",
+                    targets=", ".join(work.lora_targets),
+                    model_type=spec.model_type,
+                ),
                 field="lora_targets",
             )
 
@@ -348,9 +382,14 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         if need > gpu.usable_bytes:
             warnings = (
                 *warnings,
-                f"needs {format_gib(need)} per GPU but the {gpu.name} offers "
-                f"{format_gib(gpu.usable_bytes)}: use gradient checkpointing, a smaller "
-                "micro-batch, LoRA/QLoRA, an 8-bit optimizer, ZeRO sharding or more GPUs",
+                msg(
+                    "needs {need} per GPU but the {gpu} offers {offer}: use gradient "
+                    "checkpointing, a smaller micro-batch, LoRA/QLoRA, an 8-bit optimizer, "
+                    "ZeRO sharding or more GPUs",
+                    need=format_gib(need),
+                    gpu=gpu.name,
+                    offer=format_gib(gpu.usable_bytes),
+                ),
             )
     return Estimate(
         mode="training",
@@ -614,55 +653,90 @@ def _notes(
     w: list[str] = []
     if work.method == "full":
         a.append(
-            f"full fine-tune, {work.precision}: weights {plan.param_width} B, gradients "
-            f"{plan.grad_width} B, master weights {plan.master_width} B per parameter"
+            msg(
+                "full fine-tune, {precision}: weights {param} B, gradients {grad} B, "
+                "master weights {master} B per parameter",
+                precision=work.precision,
+                param=plan.param_width,
+                grad=plan.grad_width,
+                master=plan.master_width,
+            )
         )
     else:
-        base = (
-            "nf4" + (" + double quant" if work.double_quant else "")
-            if work.method == "qlora"
-            else ("bf16" if plan.param_width == 2 else "fp32")
-        )
+        base: str = "bf16" if plan.param_width == 2 else "fp32"
+        if work.method == "qlora":
+            base = msg("nf4 + double quant") if work.double_quant else "nf4"
         a.append(
-            f"{work.method}: frozen {base} base, rank-{work.lora_rank} adapters on "
-            f"{', '.join(work.lora_targets)} in fp32 (peft autocast_adapter_dtype=True)"
+            msg(
+                "{method}: frozen {base} base, rank-{rank} adapters on {targets} in fp32 "
+                "(peft autocast_adapter_dtype=True)",
+                method=work.method,
+                base=base,
+                rank=work.lora_rank,
+                targets=", ".join(work.lora_targets),
+            )
         )
-    a.append(f"optimizer: {opt['label']}")
+    a.append(msg("optimizer: {label}", label=opt["label"]))
     a.append(
-        f"micro-batch {work.batch} × {work.seq} tokens, {work.attention} attention, "
-        f"gradient checkpointing {work.grad_checkpointing}"
+        msg(
+            "micro-batch {batch} × {seq} tokens, {attention} attention, "
+            "gradient checkpointing {recompute}",
+            batch=work.batch,
+            seq=work.seq,
+            attention=work.attention,
+            recompute=work.grad_checkpointing,
+        )
     )
-    a.append("logits upcast to fp32 for the loss, as transformers' ForCausalLMLoss does")
+    a.append(msg("logits upcast to fp32 for the loss, as transformers' ForCausalLMLoss does"))
     a.append(
-        "components are the bytes at the step's peak (details.peak_phase); gradients exist "
-        "only from backward to the optimizer step (zero_grad(set_to_none=True)), "
-        "details.sizes has each item's full size"
+        msg(
+            "components are the bytes at the step's peak (details.peak_phase); gradients exist "
+            "only from backward to the optimizer step (zero_grad(set_to_none=True)), "
+            "details.sizes has each item's full size"
+        )
     )
     if work.gpus > 1:
         a.append(
-            f"{work.gpus} GPUs: dp {work.dp} × tp {work.tp} × pp {work.pp}, ZeRO stage {work.zero}"
+            msg(
+                "{gpus} GPUs: dp {dp} × tp {tp} × pp {pp}, ZeRO stage {zero}",
+                gpus=work.gpus,
+                dp=work.dp,
+                tp=work.tp,
+                pp=work.pp,
+                zero=work.zero,
+            )
         )
     if work.offload != "none":
-        a.append(f"offload {work.offload} to CPU RAM (host_bytes)")
+        a.append(msg("offload {what} to CPU RAM (host_bytes)", what=work.offload))
     a.append(
-        "overhead: CUDA context + cuBLAS workspace (runtimes.json); allocator fragmentation "
-        "is not modelled"
+        msg(
+            "overhead: CUDA context + cuBLAS workspace (runtimes.json); allocator fragmentation "
+            "is not modelled"
+        )
     )
     if work.seq > spec.max_position_embeddings:
         w.append(
-            f"seq {work.seq:,} exceeds the model's max_position_embeddings "
-            f"({spec.max_position_embeddings:,})"
+            msg(
+                "seq {seq:,} exceeds the model's max_position_embeddings ({max:,})",
+                seq=work.seq,
+                max=spec.max_position_embeddings,
+            )
         )
     if effective_attention(spec, work.attention) != work.attention:
         w.append(
-            f"{spec.model_type} has no SDPA attention in transformers (_supports_sdpa = "
-            "False); counted with eager attention, whose scores grow with seq²"
+            msg(
+                "{model_type} has no SDPA attention in transformers (_supports_sdpa = "
+                "False); counted with eager attention, whose scores grow with seq²",
+                model_type=spec.model_type,
+            )
         )
     if work.optimizer == "paged-adamw-8bit":
-        w.append("paged optimizer states can move to host RAM under memory pressure")
+        w.append(msg("paged optimizer states can move to host RAM under memory pressure"))
     if work.grad_checkpointing == "selective" and work.attention != "eager":
         w.append(
-            "selective recomputation only drops eager attention scores; with sdpa/flash it "
-            "saves nothing"
+            msg(
+                "selective recomputation only drops eager attention scores; with sdpa/flash it "
+                "saves nothing"
+            )
         )
     return tuple(a), tuple(w)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import InvalidWorkload
+from .messages import msg
 
 RUNTIMES = ("transformers", "vllm", "llamacpp")
 KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
@@ -72,23 +73,51 @@ class TrainingWorkload:
         return self.gpus // (self.tp * self.pp)
 
 
+def _not_whole(key: str, value: Any) -> InvalidWorkload:
+    return InvalidWorkload(
+        msg("{key} must be a whole number, got {value!r}", key=key, value=value), field=key
+    )
+
+
 def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int, what: str) -> int:
+    """Return ``raw[key]`` as a whole number in [lo, hi]; ``what`` (a message) names the unit."""
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key)
+        raise _not_whole(key, value)
     try:
         as_float = float(value)
     except ValueError:
-        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key) from None
+        raise _not_whole(key, value) from None
     if as_float != as_float or as_float in (float("inf"), float("-inf")):
-        raise InvalidWorkload(f"{key} must be a finite whole number, got {value!r}", field=key)
+        raise InvalidWorkload(
+            msg("{key} must be a finite whole number, got {value!r}", key=key, value=value),
+            field=key,
+        )
     if as_float != int(as_float):
-        raise InvalidWorkload(f"{key} must be a whole number, got {value!r}", field=key)
+        raise _not_whole(key, value)
     number = int(as_float)
     if number < lo:
-        raise InvalidWorkload(f"{key} must be at least {lo} ({what}), got {number}", field=key)
+        raise InvalidWorkload(
+            msg(
+                "{key} must be at least {lo} ({what}), got {number}",
+                key=key,
+                lo=lo,
+                what=what,
+                number=number,
+            ),
+            field=key,
+        )
     if number > hi:
-        raise InvalidWorkload(f"{key} must be at most {hi:,} ({what}), got {number:,}", field=key)
+        raise InvalidWorkload(
+            msg(
+                "{key} must be at most {hi:,} ({what}), got {number:,}",
+                key=key,
+                hi=hi,
+                what=what,
+                number=number,
+            ),
+            field=key,
+        )
     return number
 
 
@@ -96,7 +125,13 @@ def _choice(raw: dict[str, Any], key: str, default: str, choices: tuple[str, ...
     value = raw.get(key, default)
     if not isinstance(value, str) or value.lower() not in choices:
         raise InvalidWorkload(
-            f"{key} must be one of {', '.join(choices)}; got {value!r}", field=key
+            msg(
+                "{key} must be one of {choices}; got {value!r}",
+                key=key,
+                choices=", ".join(choices),
+                value=value,
+            ),
+            field=key,
         )
     return value.lower()
 
@@ -106,7 +141,11 @@ def _check_keys(raw: dict[str, Any], cls: type, extra: tuple[str, ...]) -> None:
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise InvalidWorkload(
-            f"unknown setting {unknown[0]!r}; known settings: {', '.join(sorted(allowed))}",
+            msg(
+                "unknown setting {name!r}; known settings: {known}",
+                name=unknown[0],
+                known=", ".join(sorted(allowed)),
+            ),
             field=unknown[0],
         )
 
@@ -120,30 +159,33 @@ def inference_from_dict(
     util = raw.get("gpu_memory_utilization", d.gpu_memory_utilization)
     if isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1:
         raise InvalidWorkload(
-            f"gpu_memory_utilization must be a fraction in (0, 1], got {util!r}",
+            msg("gpu_memory_utilization must be a fraction in (0, 1], got {value!r}", value=util),
             field="gpu_memory_utilization",
         )
     n_gpu_layers = raw.get("n_gpu_layers")
     if n_gpu_layers is not None:
-        n_gpu_layers = _int(raw, "n_gpu_layers", 0, 0, 100_000, "layers offloaded to the GPU")
+        layers = msg("layers offloaded to the GPU")
+        n_gpu_layers = _int(raw, "n_gpu_layers", 0, 0, 100_000, layers)
     gpu = raw.get("gpu")
     if gpu is not None and (not isinstance(gpu, str) or not gpu):
-        raise InvalidWorkload(f"gpu must be a GPU slug, got {gpu!r}", field="gpu")
+        raise InvalidWorkload(msg("gpu must be a GPU slug, got {value!r}", value=gpu), field="gpu")
     weights = raw.get("weights", d.weights)
     if not isinstance(weights, str) or not weights:
-        raise InvalidWorkload(f"weights must be a format name, got {weights!r}", field="weights")
+        raise InvalidWorkload(
+            msg("weights must be a format name, got {value!r}", value=weights), field="weights"
+        )
     return InferenceWorkload(
         weights=weights.lower(),
         kv_dtype=_choice(raw, "kv_dtype", d.kv_dtype, KV_DTYPES),
-        context=_int(raw, "context", d.context, 1, MAX_TOKENS, "tokens per sequence"),
-        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, "concurrent sequences"),
+        context=_int(raw, "context", d.context, 1, MAX_TOKENS, msg("tokens per sequence")),
+        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, msg("concurrent sequences")),
         runtime=_choice(raw, "runtime", d.runtime, RUNTIMES),
         gpu=gpu,
-        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, "tensor-parallel GPUs"),
-        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, "pipeline stages"),
+        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, msg("tensor-parallel GPUs")),
+        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, msg("pipeline stages")),
         gpu_memory_utilization=float(util),
         n_gpu_layers=n_gpu_layers,
-        ubatch=_int(raw, "ubatch", d.ubatch, 1, 65_536, "llama.cpp micro-batch"),
+        ubatch=_int(raw, "ubatch", d.ubatch, 1, 65_536, msg("llama.cpp micro-batch")),
     )
 
 
@@ -177,43 +219,56 @@ def training_from_dict(
         targets = [t.strip() for t in targets.split(",") if t.strip()]
     if not isinstance(targets, (list, tuple)) or not targets:
         raise InvalidWorkload(
-            f"lora_targets must list modules from {', '.join(LORA_TARGETS)}", field="lora_targets"
+            msg("lora_targets must list modules from {targets}", targets=", ".join(LORA_TARGETS)),
+            field="lora_targets",
         )
     for t in targets:
         if t not in LORA_TARGETS:
             raise InvalidWorkload(
-                f"unknown LoRA target {t!r}; choose from {', '.join(LORA_TARGETS)}",
+                msg(
+                    "unknown LoRA target {target!r}; choose from {targets}",
+                    target=t,
+                    targets=", ".join(LORA_TARGETS),
+                ),
                 field="lora_targets",
             )
     for flag in ("sequence_parallel", "double_quant"):
         if flag in raw and not isinstance(raw[flag], bool):
-            raise InvalidWorkload(f"{flag} must be true or false, got {raw[flag]!r}", field=flag)
+            raise InvalidWorkload(
+                msg("{key} must be true or false, got {value!r}", key=flag, value=raw[flag]),
+                field=flag,
+            )
     gpu = raw.get("gpu")
     if gpu is not None and (not isinstance(gpu, str) or not gpu):
-        raise InvalidWorkload(f"gpu must be a GPU slug, got {gpu!r}", field="gpu")
+        raise InvalidWorkload(msg("gpu must be a GPU slug, got {value!r}", value=gpu), field="gpu")
     work = TrainingWorkload(
         method=method,
-        seq=_int(raw, "seq", d.seq, 1, MAX_TOKENS, "tokens per sample"),
-        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, "micro-batch per GPU"),
+        seq=_int(raw, "seq", d.seq, 1, MAX_TOKENS, msg("tokens per sample")),
+        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, msg("micro-batch per GPU")),
         precision=_choice(raw, "precision", d.precision, PRECISIONS),
         optimizer=_choice(raw, "optimizer", d.optimizer, OPTIMIZERS),
         grad_checkpointing=_choice(raw, "grad_checkpointing", d.grad_checkpointing, RECOMPUTE),
         attention=_choice(raw, "attention", d.attention, ATTENTION),
-        zero=_int(raw, "zero", d.zero, 0, 3, "ZeRO stage"),
-        gpus=_int(raw, "gpus", d.gpus, 1, MAX_GPUS, "GPUs in total"),
-        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, "tensor-parallel GPUs"),
-        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, "pipeline stages"),
+        zero=_int(raw, "zero", d.zero, 0, 3, msg("ZeRO stage")),
+        gpus=_int(raw, "gpus", d.gpus, 1, MAX_GPUS, msg("GPUs in total")),
+        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, msg("tensor-parallel GPUs")),
+        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, msg("pipeline stages")),
         sequence_parallel=bool(raw.get("sequence_parallel", d.sequence_parallel)),
         offload=_choice(raw, "offload", d.offload, OFFLOAD),
-        lora_rank=_int(raw, "lora_rank", d.lora_rank, 1, 65_536, "LoRA rank"),
-        lora_alpha=_int(raw, "lora_alpha", d.lora_alpha, 1, 1_000_000, "LoRA alpha"),
+        lora_rank=_int(raw, "lora_rank", d.lora_rank, 1, 65_536, msg("LoRA rank")),
+        lora_alpha=_int(raw, "lora_alpha", d.lora_alpha, 1, 1_000_000, msg("LoRA alpha")),
         lora_targets=tuple(dict.fromkeys(targets)),
         double_quant=bool(raw.get("double_quant", d.double_quant)),
         gpu=gpu,
     )
     if work.gpus % (work.tp * work.pp):
         raise InvalidWorkload(
-            f"gpus ({work.gpus}) must be a multiple of tp × pp ({work.tp} × {work.pp})",
+            msg(
+                "gpus ({gpus}) must be a multiple of tp × pp ({tp} × {pp})",
+                gpus=work.gpus,
+                tp=work.tp,
+                pp=work.pp,
+            ),
             field="gpus",
         )
     return work

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from ..messages import msg
 from ..model import AttentionSpec, LayerSpec, MlpSpec, Tensor, TensorKind
 from .defaults import DERIVED
 from .fields import Config
@@ -81,8 +82,13 @@ def dims(c: Config) -> Dims:
         head_dim = hidden // heads if d is DERIVED or d is None else d
     if heads % kv_heads:
         raise ConfigError(
-            f"num_attention_heads={heads} is not a multiple of num_key_value_heads={kv_heads} "
-            f"({c.model_type}); grouped-query attention needs whole groups.",
+            msg(
+                "num_attention_heads={heads} is not a multiple of num_key_value_heads={kv_heads} "
+                "({model_type}); grouped-query attention needs whole groups.",
+                heads=heads,
+                kv_heads=kv_heads,
+                model_type=c.model_type,
+            ),
             field="num_key_value_heads",
         )
     return Dims(hidden, heads, kv_heads, head_dim, c.int("vocab_size"))

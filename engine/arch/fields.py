@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..messages import msg
 from .defaults import defaults_for
 
 # canonical field -> HF keys, in order of preference
@@ -81,9 +82,13 @@ class Config:
             if name in self.defaults:
                 return self.defaults[name]
             raise ConfigError(
-                f"config.json for model_type {self.model_type!r} has no {key!r} "
-                f"(looked for {', '.join(repr(k) for k in ALIASES.get(name, (name,)))}); "
-                "add it from the model's original config.json.",
+                msg(
+                    "config.json for model_type {model_type!r} has no {key!r} "
+                    "(looked for {aliases}); add it from the model's original config.json.",
+                    model_type=self.model_type,
+                    key=key,
+                    aliases=", ".join(repr(k) for k in ALIASES.get(name, (name,))),
+                ),
                 field=key,
             )
         return value
@@ -108,8 +113,12 @@ class Config:
                 return bool(value)
             key = self._lookup(name)[0]
             raise ConfigError(
-                f"{key!r} in config.json ({self.model_type}) is {value!r}; "
-                "it must be true or false.",
+                msg(
+                    "{key!r} in config.json ({model_type}) is {value!r}; it must be true or false.",
+                    key=key,
+                    model_type=self.model_type,
+                    value=value,
+                ),
                 field=key,
             )
         return value
@@ -121,8 +130,13 @@ class Config:
         key = self._lookup(name)[0]
         if not isinstance(value, list):
             raise ConfigError(
-                f"{key!r} in config.json ({self.model_type}) is {value!r}; "
-                "it must be a list of layer indices.",
+                msg(
+                    "{key!r} in config.json ({model_type}) is {value!r}; "
+                    "it must be a list of layer indices.",
+                    key=key,
+                    model_type=self.model_type,
+                    value=value,
+                ),
                 field=key,
             )
         return [as_int(v, key, self.model_type, minimum=0) for v in value]
@@ -137,9 +151,14 @@ class Config:
             or not all(isinstance(v, str) for v in value)
         ):
             raise ConfigError(
-                f"'layer_types' in config.json ({self.model_type}) must be a list of "
-                f"{num_layers} strings (one per layer, e.g. 'full_attention', "
-                f"'sliding_attention'); got {value!r}.",
+                msg(
+                    "'layer_types' in config.json ({model_type}) must be a list of "
+                    "{num_layers} strings (one per layer, e.g. 'full_attention', "
+                    "'sliding_attention'); got {value!r}.",
+                    model_type=self.model_type,
+                    num_layers=num_layers,
+                    value=value,
+                ),
                 field="layer_types",
             )
         return value
@@ -151,13 +170,25 @@ def as_int(value: Any, key: str, model_type: str, *, minimum: int) -> int:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(
-            f"{key!r} in config.json ({model_type}) is {value!r} ({type(value).__name__}); "
-            "it must be an integer.",
+            msg(
+                "{key!r} in config.json ({model_type}) is {value!r} ({type}); "
+                "it must be an integer.",
+                key=key,
+                model_type=model_type,
+                value=value,
+                type=type(value).__name__,
+            ),
             field=key,
         )
     if value < minimum:
         raise ConfigError(
-            f"{key!r} in config.json ({model_type}) is {value}; it must be at least {minimum}.",
+            msg(
+                "{key!r} in config.json ({model_type}) is {value}; it must be at least {minimum}.",
+                key=key,
+                model_type=model_type,
+                value=value,
+                minimum=minimum,
+            ),
             field=key,
         )
     return value

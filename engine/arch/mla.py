@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..messages import msg
 from ..model import AttentionSpec, LayerSpec, MlpSpec
 from .blocks import Builder, Dims, activation, dense_spec, finish_head, mlp_gated, routed_experts
 from .fields import Config
@@ -31,8 +32,11 @@ def build_deepseek(c: Config, b: Builder) -> bool:
     top_k = c.opt_int("experts_per_token")
     if top_k is None:
         raise ConfigError(
-            f"config.json for model_type {t!r} has no 'num_experts_per_tok'; "
-            "add it from the model's original config.json.",
+            msg(
+                "config.json for model_type {model_type!r} has no 'num_experts_per_tok'; "
+                "add it from the model's original config.json.",
+                model_type=t,
+            ),
             field="num_experts_per_tok",
         )
     moe_inter = c.int("moe_intermediate_size")

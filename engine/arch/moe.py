@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..messages import msg
 from ..model import LayerSpec, MlpSpec
 from .blocks import (
     Builder,
@@ -48,8 +49,13 @@ def build_moe(c: Config, b: Builder) -> bool:
             qkv_bias = o_bias = c.bool("attention_bias")
     if top_k > n_exp:
         raise ConfigError(
-            f"num_experts_per_tok={top_k} exceeds the number of experts ({n_exp}) "
-            f"for model_type {t!r}.",
+            msg(
+                "num_experts_per_tok={top_k} exceeds the number of experts ({experts}) "
+                "for model_type {model_type!r}.",
+                top_k=top_k,
+                experts=n_exp,
+                model_type=t,
+            ),
             field="num_experts_per_tok",
         )
     sparse_step = c.int("decoder_sparse_step") if t in ("qwen2_moe", "qwen3_moe") else 1

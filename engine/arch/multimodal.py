@@ -4,6 +4,7 @@ and projector as ``kind="other"`` tensors outside any layer."""
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..messages import msg
 from .blocks import Builder
 from .defaults import siglip_defaults
 from .dense import build_llama_like
@@ -17,7 +18,7 @@ def build_gemma3_multimodal(c: Config, b: Builder) -> bool:
     text = c.raw.get("text_config") or {}
     if not isinstance(text, dict):
         raise ConfigError(
-            "'text_config' in a gemma3 config.json must be an object.", field="text_config"
+            msg("'text_config' in a gemma3 config.json must be an object."), field="text_config"
         )
     tc = Config({**text, "model_type": "gemma3_text"}, "gemma3_text")
     if "tie_word_embeddings" in c.raw:
@@ -26,7 +27,8 @@ def build_gemma3_multimodal(c: Config, b: Builder) -> bool:
     vision = c.raw.get("vision_config") or {}
     if not isinstance(vision, dict):
         raise ConfigError(
-            "'vision_config' in a gemma3 config.json must be an object.", field="vision_config"
+            msg("'vision_config' in a gemma3 config.json must be an object."),
+            field="vision_config",
         )
     vc = Config(vision, "siglip_vision_model")
     vc.defaults = siglip_defaults()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError, UnsupportedArchitecture
+from ..messages import msg
 from ..model import ModelSpec
 from .blocks import Builder
 from .fields import Config
@@ -18,38 +19,53 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
     that transformers instantiates for a Hugging Face ``config.json`` dict."""
     if not isinstance(raw, dict):
         raise ConfigError(
-            f"a model config must be a JSON object (config.json); got {type(raw).__name__}.",
+            msg(
+                "a model config must be a JSON object (config.json); got {type}.",
+                type=type(raw).__name__,
+            ),
             field="config",
         )
     model_type = raw.get("model_type")
     if model_type is None:
         raise ConfigError(
-            "config.json has no 'model_type'; paste the model's full config.json "
-            f"(supported model_types: {', '.join(SUPPORTED_MODEL_TYPES)}).",
+            msg(
+                "config.json has no 'model_type'; paste the model's full config.json "
+                "(supported model_types: {supported}).",
+                supported=", ".join(SUPPORTED_MODEL_TYPES),
+            ),
             field="model_type",
         )
     if not isinstance(model_type, str):
-        raise ConfigError(f"'model_type' must be a string; got {model_type!r}.", field="model_type")
+        raise ConfigError(
+            msg("'model_type' must be a string; got {value!r}.", value=model_type),
+            field="model_type",
+        )
     handler = HANDLERS.get(model_type)
     if handler is None:
         hint = LEGACY_MODEL_TYPES.get(model_type)
         text = raw.get("text_config")
         text_type = text.get("model_type") if isinstance(text, dict) else None
+        hint_text: str = ""
         if hint:
-            hint_text = (
+            hint_text = msg(
                 " This is a legacy remote-code config; the model's current config.json on the "
-                f"Hub uses model_type {hint!r}: paste that one instead."
+                "Hub uses model_type {current!r}: paste that one instead.",
+                current=hint,
             )
         elif text_type in HANDLERS:
-            hint_text = (
-                f" Its language model (text_config) is a supported {text_type!r}: paste the "
-                "text_config object to size the language model alone."
+            hint_text = msg(
+                " Its language model (text_config) is a supported {text_type!r}: paste the "
+                "text_config object to size the language model alone.",
+                text_type=text_type,
             )
-        else:
-            hint_text = ""
         raise UnsupportedArchitecture(
-            f"model_type {model_type!r} is not supported; supported model_types: "
-            f"{', '.join(SUPPORTED_MODEL_TYPES)}.{hint_text}",
+            msg(
+                "model_type {model_type!r} is not supported; supported model_types: "
+                "{supported}.{hint}",
+                model_type=model_type,
+                supported=", ".join(SUPPORTED_MODEL_TYPES),
+                hint=hint_text,
+            ),
             field="model_type",
         )
     c = Config(raw, model_type)
@@ -64,8 +80,11 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
         dtype = c.defaults["dtype"]
     if not isinstance(dtype, str):
         raise ConfigError(
-            f"'torch_dtype' in config.json is {dtype!r}; it must be a dtype name "
-            "such as 'bfloat16'.",
+            msg(
+                "'torch_dtype' in config.json is {value!r}; it must be a dtype name "
+                "such as 'bfloat16'.",
+                value=dtype,
+            ),
             field="torch_dtype",
         )
     return ModelSpec(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..messages import msg
 
 
 def parse_quantization(raw: dict[str, Any]) -> str | None:
@@ -15,7 +16,8 @@ def parse_quantization(raw: dict[str, Any]) -> str | None:
         return None
     if not isinstance(q, dict):
         raise ConfigError(
-            f"'quantization_config' must be an object; got {q!r}.", field="quantization_config"
+            msg("'quantization_config' must be an object; got {value!r}.", value=q),
+            field="quantization_config",
         )
     method = str(q.get("quant_method", "")).lower()
     if method in ("fp8", "fbgemm_fp8", "finegrained_fp8"):

@@ -4,6 +4,7 @@ engine wheel inside Pyodide (the browser's runtime, here under Node) give identi
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -74,20 +75,34 @@ def requests() -> list[dict]:
         {"op": "infer", "args": {"model": "llama-3.1-8b", "weights": "q9_x"}},
         {"op": "infer", "args": {"config": {"model_type": "llama"}}},
         {"op": "no_such_op", "args": {}},
+        # Chinese pages ask with lang "zh": messages come from engine/data/messages_zh.json
+        {"op": "infer", "args": {"model": "llama-3.1-8b", "context": 0}, "lang": "zh"},
+        {"op": "infer", "args": {"model": "llama-3.1-8b", "weights": "q9_x"}, "lang": "zh"},
+        {
+            "op": "infer",
+            "args": {"model": "llama-3.1-8b", "context": 300000, "gpu": "rtx-4090"},
+            "lang": "zh",
+        },
     ]
     return [{"v": 1, "id": i, **r} for i, r in enumerate(reqs)]
 
 
-def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path):
+@pytest.mark.parametrize("start", ["normal", "snapshot"])
+def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     node = shutil.which("node")
     if node is None or not (build.PYODIDE_PKG / "pyodide.mjs").is_file():
         pytest.skip("needs node and `npm ci`")
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
+    restore: list[str] = []
+    if start == "snapshot":  # the engine restored from the image the build ships
+        (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
+        (stdlib,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
+        restore = [str(stdlib), str(image)]
     reqs = requests()
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(reqs), encoding="utf-8")
     out = subprocess.run(
-        [node, str(HERE / "run_engine.mjs"), str(wheel), str(path)],
+        [node, str(HERE / "run_engine.mjs"), str(wheel), str(path), *restore],
         capture_output=True,
         text=True,
         timeout=300,
@@ -105,3 +120,5 @@ def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path):
             assert g["error"]["message"] == w["error"]["message"], req
             continue
         assert got == want, f"request {req['id']} ({req['op']} {req['args']}) differs"
+        if req.get("lang") == "zh":  # the catalog travelled in the wheel: Chinese came back
+            assert re.search("[\u4e00-\u9fff]", json.dumps(json.loads(got), ensure_ascii=False))
