@@ -38,9 +38,6 @@ function setEngineState(value, text) {
 }
 
 const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
-  onInfo: (msg) => {
-    if (msg.type === "snapshot") timings.snapshot = msg.state;
-  },
   onProgress: (value, text) => {
     progressBar.value = value;
     message.textContent = text;

@@ -9,12 +9,23 @@ export class Superseded extends Error {
   }
 }
 
+/** The page's language (<html lang>, "zh" on /zh/ pages): the engine answers in it. */
+function pageLang() {
+  return typeof document !== "undefined" ? document.documentElement.lang || "" : "";
+}
+
+/** The worker engine-boot.js started during parsing, if it is for this URL (first start only). */
+function adoptBootWorker(url) {
+  const boot = typeof window !== "undefined" ? window.__vramEngineBoot : undefined;
+  if (!boot || new URL(boot.url, location.href).href !== new URL(url, location.href).href) return null;
+  return boot.take();
+}
+
 export class EngineClient {
-  constructor(workerUrl, { onState = () => {}, onProgress = () => {}, onInfo = () => {} } = {}) {
+  constructor(workerUrl, { onState = () => {}, onProgress = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.onState = onState;
     this.onProgress = onProgress;
-    this.onInfo = onInfo;
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, key}
     this.latest = new Map(); // key -> id of the newest request for that key
@@ -30,10 +41,15 @@ export class EngineClient {
       this._rejectReady = reject;
     });
     this.ready.catch(() => {});
-    this.worker = new Worker(this.workerUrl, { type: "module", name: "engine" });
+    const boot = adoptBootWorker(this.workerUrl);
+    this.worker = boot ? boot.worker : new Worker(this.workerUrl, { type: "module", name: "engine" });
     this.worker.onmessage = (e) => this._onMessage(e.data);
     this.worker.onerror = (e) => this._fail(e.message || "the engine worker failed to start");
     this.onState("loading");
+    if (boot) {
+      for (const msg of boot.early) this._onMessage(msg);
+      if (boot.failure !== null) this._fail(boot.failure);
+    }
   }
 
   _fail(message) {
@@ -50,28 +66,11 @@ export class EngineClient {
       this.state = "ready";
       this.readyInfo = msg;
       this._resolveReady(msg);
-      if (msg.marks && msg.marks.snapshot === "none" && typeof caches !== "undefined") this._makeSnapshot();
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
-    if (msg.type === "snapshot") return this.onInfo(msg);
     if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
     console.warn("engine: unexpected message", msg);
-  }
-
-  /** Once the engine is up, a second copy of the worker saves a start-up snapshot in the
-   *  background, so the next visit starts faster (optional; failures are harmless). */
-  _makeSnapshot() {
-    setTimeout(() => {
-      const maker = new Worker(this.workerUrl, { type: "module", name: "snapshot-maker" });
-      maker.onmessage = (e) => {
-        if (e.data.type === "fatal") maker.terminate();
-        if (e.data.type !== "snapshot") return;
-        maker.terminate();
-        this.onInfo(e.data);
-      };
-      maker.onerror = () => maker.terminate();
-    }, 500);
   }
 
   _settle(reply) {
@@ -90,7 +89,7 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, key });
       if (key !== undefined) this.latest.set(key, id);
-      this.worker.postMessage(makeRequest(id, op, args));
+      this.worker.postMessage(makeRequest(id, op, args, pageLang()));
     });
   }
 

@@ -1,11 +1,14 @@
 // The worker protocol, v1: the one place its schema is written down on the JS side
 // (mirrored in engine/api.py's docstring). Bump PROTOCOL_VERSION for any breaking change.
 //
-//   page -> worker  {v, id, op, args}                       a request
+//   page -> worker  {v, id, op, args, lang?}                a request; lang (the page's
+//                                                           <html lang>, e.g. "zh") picks the
+//                                                           language of error.message and of
+//                                                           the result's warnings/assumptions
 //   worker -> page  {type: "progress", value, message}      while loading (value 0..100)
-//                   {type: "ready", v, engine_version}      the engine answers requests
+//                   {type: "ready", v, engine_version, marks}  the engine answers requests
+//                                                           (marks: start-up timings, snapshot "loaded"/"none")
 //                   {type: "fatal", message}                the engine could not start
-//                   {type: "snapshot", state}               "saved"/"failed": start-up snapshot stored
 //                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
 //                                                           or {v, id, ok: false, error: {type, message, field}}
 // "render" ({result} -> present.render.render: donut, legend, capacity bar, exports) is
@@ -14,9 +17,9 @@ export const PROTOCOL_VERSION = 1;
 
 export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "render"]);
 
-export function makeRequest(id, op, args = {}) {
+export function makeRequest(id, op, args = {}, lang = "") {
   if (!OPS.includes(op)) throw new Error(`unknown op ${op}`);
-  return { v: PROTOCOL_VERSION, id, op, args };
+  return lang ? { v: PROTOCOL_VERSION, id, op, args, lang } : { v: PROTOCOL_VERSION, id, op, args };
 }
 
 export function isReply(msg) {

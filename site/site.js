@@ -46,10 +46,29 @@ function controllerVersion() {
   });
 }
 
+/** Resolves once the page has loaded and the calculator's engine (if any) has started: the
+ *  service worker's precache downloads tens of MB, which must not compete with a cold start
+ *  for the network and, on a small machine, for the CPU. */
+function afterStartUp() {
+  const root = document.documentElement;
+  const settled = () => document.readyState === "complete" && root.dataset.engine !== "loading";
+  return new Promise((resolve) => {
+    if (settled()) return resolve();
+    const check = () => {
+      if (!settled()) return;
+      observer.disconnect();
+      resolve();
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(root, { attributes: true, attributeFilter: ["data-engine"] });
+    window.addEventListener("load", check, { once: true });
+  });
+}
+
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.startMessages();
   let loadedUnder = controllerVersion(); // the version this page was served by
-  navigator.serviceWorker.register("/sw.js", { scope: "/" }).then((registration) => {
+  afterStartUp().then(() => navigator.serviceWorker.register("/sw.js", { scope: "/" })).then((registration) => {
     if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration);
     registration.addEventListener("updatefound", () => {
       const installing = registration.installing;

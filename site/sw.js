@@ -7,8 +7,7 @@ const APP = "vram-insight";
 const SHELL = `${APP}-shell-${VERSION}`;
 const PAGES = `${APP}-pages-${VERSION}`;
 const RUNTIME = `${APP}-pyodide-${PYODIDE_VERSION}`;
-// the worker's start-up snapshot lives beside the runtime it was made with
-const EXPECTED = new Set([SHELL, PAGES, RUNTIME, `${APP}-snapshot-${PYODIDE_VERSION}`]);
+const EXPECTED = new Set([SHELL, PAGES, RUNTIME]); // older caches (and snapshot caches) are deleted
 const NAV_TIMEOUT_MS = 3000;
 
 const isRuntime = (url) => url.pathname.startsWith("/pyodide/");

@@ -1,41 +1,29 @@
 // Web Worker: loads Pyodide from this site's own copy, unpacks the engine wheel and answers
 // protocol requests with engine.api.handle (JSON strings both ways, so no PyProxy leaks).
 //
-// Fast path (optional, fall-back-safe): after a normal start the page runs this script a
-// second time as a background "snapshot-maker" worker, which saves a Pyodide memory snapshot
-// (interpreter + imported engine) in Cache Storage, keyed by the exact runtime, stdlib and
-// wheel; later starts restore it. Any failure just means a normal start.
+// Fast path (fall-back-safe): the build ships a memory snapshot of the interpreter with the
+// engine imported, made under Node with this exact runtime (sitegen/snapshot.py). Restoring it
+// skips Python's own start-up; if it is missing, fails to download or cannot be restored, the
+// worker starts Pyodide the normal way.
 import { PROTOCOL_VERSION } from "./protocol.js";
-import { PYODIDE_INDEX_URL, PYODIDE_VERSION, STDLIB_URL, WHEEL_URL } from "./config.js";
-
-const SNAPSHOT_CACHE = `vram-insight-snapshot-${PYODIDE_VERSION}`;
-const SNAPSHOT_KEY = `/__snapshot__/${encodeURIComponent(`${STDLIB_URL}|${WHEEL_URL}`)}`;
-const PRELOAD = "import engine.api, engine.catalog, engine.quant, engine.inference, present.render";
+import { ENGINE_PRELOAD, PYODIDE_INDEX_URL, SNAPSHOT_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null;
 let render = null; // present.render.render_json: the chart and exports, drawn as the build draws them
 let fatal = null;
 
-async function readSnapshot() {
-  try {
-    const hit = await (await caches.open(SNAPSHOT_CACHE)).match(SNAPSHOT_KEY);
-    return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
-  } catch {
-    return null;
-  }
+async function download(url, what) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${what}: HTTP ${response.status}`);
+  return response;
 }
 
-async function saveSnapshot(bytes) {
-  try {
-    const cache = await caches.open(SNAPSHOT_CACHE);
-    for (const request of await cache.keys()) await cache.delete(request); // one at a time
-    await cache.put(SNAPSHOT_KEY, new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } }));
-    return "saved";
-  } catch (err) {
-    console.warn("engine snapshot not saved:", err.message);
-    return "failed";
-  }
+/** The gzip-compressed snapshot, inflated by the browser's own DecompressionStream. */
+async function fetchSnapshot(url) {
+  const response = await download(url, "engine snapshot");
+  const inflated = response.body.pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
 }
 
 async function start() {
@@ -43,12 +31,15 @@ async function start() {
   const marks = {};
   const mark = (name) => (marks[name] = Math.round(performance.now() - t0));
   progress(10, "Loading the Python runtime…");
+  // Everything is requested at once: the snapshot, the wheel, and pyodide.asm.mjs (1.2 MB of
+  // JS that loadPyodide would only import after pyodide.mjs; the module map shares it).
+  const snapshot = SNAPSHOT_URL && typeof DecompressionStream !== "undefined" ? fetchSnapshot(SNAPSHOT_URL) : null;
+  snapshot?.then(() => mark("snapshot_ms"), () => {}); // a failure is reported where it is awaited
+  const wheel = download(WHEEL_URL, "engine wheel").then((r) => r.arrayBuffer());
+  wheel.catch(() => {});
+  import(`${PYODIDE_INDEX_URL}pyodide.asm.mjs`).catch(() => {});
   const { loadPyodide } = await import(`${PYODIDE_INDEX_URL}pyodide.mjs`);
   mark("import_ms");
-  const wheel = fetch(WHEEL_URL).then((r) => {
-    if (!r.ok) throw new Error(`engine wheel: HTTP ${r.status}`);
-    return r.arrayBuffer();
-  });
   // Every URL points at this site: Pyodide never reaches a CDN.
   const options = {
     indexURL: PYODIDE_INDEX_URL,
@@ -58,38 +49,27 @@ async function start() {
     stdout: () => {},
     stderr: (line) => console.warn(line),
   };
-  const canCache = typeof caches !== "undefined";
-  const maker = self.name === "snapshot-maker";
   let pyodide = null;
-  const snapshot = canCache && !maker ? await readSnapshot() : null;
   if (snapshot) {
     try {
       pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
+      // the image was made with a fixed random sequence: reseed from this machine's entropy
+      pyodide.runPython("import random; random.seed()");
       marks.snapshot = "loaded";
     } catch (err) {
-      console.warn("engine snapshot unusable, starting normally:", err.message);
-      caches.delete(SNAPSHOT_CACHE).catch(() => {});
+      console.warn("engine snapshot not used, starting normally:", err.message);
+      pyodide = null;
     }
   }
   if (!pyodide) {
-    pyodide = await loadPyodide({ ...options, _makeSnapshot: maker });
+    pyodide = await loadPyodide(options);
     marks.snapshot = "none";
   }
   mark("runtime_ms");
   progress(70, "Loading the engine…");
   pyodide.unpackArchive(await wheel, "wheel");
   mark("wheel_ms");
-  pyodide.runPython(PRELOAD);
-  if (maker) {
-    let state = "failed";
-    try {
-      state = await saveSnapshot(pyodide.makeMemorySnapshot());
-    } catch (err) {
-      console.warn("engine snapshot not made:", err.message);
-    }
-    postMessage({ type: "snapshot", state });
-    return;
-  }
+  pyodide.runPython(`import ${ENGINE_PRELOAD.join(", ")}`);
   const api = pyodide.pyimport("engine.api");
   handle = api.handle;
   render = pyodide.pyimport("present.render").render_json;

@@ -18,12 +18,14 @@ from sitegen.config import (
     CACHE_DIR,
     COMPILE_SCRIPT,
     ENGINE_DIR,
+    ENGINE_PRELOAD,
     PYODIDE_FILES,
     PYODIDE_PKG,
     SITE_DIR,
     BuildError,
 )
 from sitegen.icons import ICON_SVG, icon_png
+from sitegen.snapshot import engine_snapshot
 from sitegen.wheel import build_wheel, content_hash
 
 _IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
@@ -198,12 +200,25 @@ def build_assets(
     wheel_path = f"wheels/{content_hash(wheel)}/{wheel_name}"
     files[wheel_path] = wheel
     urls["wheel"] = "/" + wheel_path
+    urls["snapshot"] = ""
+    if bytecode.stdlib_zip is not None:
+        image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, pv, pkg=pkg)
+        if image is not None:
+            # beside the wheel it holds (the service worker's per-version cache, not the
+            # runtime cache that outlives site versions)
+            snapshot_path = (
+                f"wheels/{content_hash(wheel)}/engine-snapshot.{content_hash(image)}.bin.gz"
+            )
+            files[snapshot_path] = image
+            urls["snapshot"] = "/" + snapshot_path
 
     config = {
         "ENGINE_VERSION": engine_version,
         "PROTOCOL": protocol,
         "PYODIDE_INDEX_URL": urls["pyodide/"],
         "PYODIDE_VERSION": pv,
+        "ENGINE_PRELOAD": list(ENGINE_PRELOAD),
+        "SNAPSHOT_URL": urls["snapshot"],
         "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
         # Web Vitals beacon (site/perf.js): off unless the build names an endpoint.
@@ -243,6 +258,7 @@ def build_assets(
         ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
         + [urls["wheel"], urls["stdlib"]]
+        + ([urls["snapshot"]] if urls["snapshot"] else [])
         + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
     )
     return Assets(

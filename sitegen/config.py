@@ -30,6 +30,14 @@ PYODIDE_FILES = (
     "python_stdlib.zip",
     "pyodide-lock.json",
 )
+# Modules the worker imports before it says "ready" (and the start-up snapshot holds).
+ENGINE_PRELOAD = (
+    "engine.api",
+    "engine.catalog",
+    "engine.quant",
+    "engine.inference",
+    "present.render",
+)
 
 # Weight formats shown on model/GPU pages, in order, when the engine knows them.
 COMMON_FORMATS = ("bf16", "fp8", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "awq-4bit-g128", "nf4")

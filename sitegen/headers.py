@@ -63,6 +63,7 @@ MIME_TYPES: dict[str, str] = {
     ".webmanifest": "application/manifest+json",
     ".wasm": "application/wasm",
     ".zip": "application/zip",
+    ".gz": "application/gzip",
     ".whl": "application/zip",
     ".png": "image/png",
     ".svg": "image/svg+xml",

@@ -4,6 +4,7 @@ and every page type loads without console errors. Screenshots go to test-artifac
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -70,6 +71,38 @@ def test_changing_inputs_shows_the_engine_numbers(watched, server):
         f"{server}/?model=qwen3-8b&weights=q4_k_m&context=32768&runtime=llamacpp"
     )
     assert watched.watched_errors == [] and watched.watched_foreign == []
+
+
+def test_engine_starts_from_the_build_snapshot_in_the_early_worker(page, server):
+    open_calculator(page, server, "?model=qwen2.5-7b&weights=q8_0&runtime=llamacpp&context=8192")
+    assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
+    # the worker engine-boot.js started while the page was parsed is the one in use
+    assert page.evaluate("window.__vramEngineBoot") is None
+    args = {"model": "qwen2.5-7b", "weights": "q8_0", "runtime": "llamacpp", "context": 8192}
+    args["batch"] = 1
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
+
+
+@pytest.mark.parametrize("failure", ["missing", "corrupt"])
+def test_engine_starts_normally_without_a_usable_snapshot(watched, server, failure):
+    page = watched
+    if failure == "missing":
+        page.route("**/engine-snapshot.*", lambda route: route.fulfill(status=404, body="gone"))
+    else:  # valid gzip, but not a Pyodide memory image
+        page.route(
+            "**/engine-snapshot.*",
+            lambda route: route.fulfill(
+                status=200,
+                body=gzip.compress(b"not a snapshot" * 64),
+                content_type="application/gzip",
+            ),
+        )
+    open_calculator(page, server, "?model=llama-3.2-1b&context=2048")
+    assert page.evaluate("window.__vramTimings.worker.snapshot") == "none"
+    page.fill("#f-context", "3000")
+    args = {"model": "llama-3.2-1b", "weights": "bf16", "context": 3000, "batch": 1}
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
+    assert watched.watched_errors == []
 
 
 def test_url_state_is_shareable_and_back_forward_work(page, server):
@@ -151,15 +184,13 @@ def test_offline_after_one_visit(context, server):
                 navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
         }
     }""")
-    # the worker saves its start-up snapshot (optional fast path) after the first start
-    page.wait_for_function("() => window.__vramTimings.snapshot !== undefined", timeout=60_000)
-    saved = page.evaluate("window.__vramTimings.snapshot")
+    # the engine restored the build's start-up snapshot, online and then offline from the cache
+    assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
     context.set_offline(True)
     try:
         page.reload()
         page.wait_for_selector(READY, timeout=ENGINE_START_MS)
-        if saved == "saved":  # the second start restored it, offline
-            assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
+        assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
         page.select_option("#f-model", "mistral-7b-v0.1")
         page.fill("#f-context", "16384")
         args = {"model": "mistral-7b-v0.1", "weights": "bf16", "context": 16384, "batch": 1}

@@ -1,18 +1,26 @@
 // Answer protocol requests with the engine wheel running inside Pyodide under Node.
-//   node tests/pyodide/run_engine.mjs <wheel> <requests.json>
+//   node tests/pyodide/run_engine.mjs <wheel> <requests.json> [<stdlib.zip> <snapshot.bin.gz>]
 // prints a JSON list of the reply strings engine.api.handle returned, one per request.
+// With a stdlib and the build's start-up snapshot, the engine runs restored from that image,
+// as the browser worker runs it.
 import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
 
-const [wheelPath, requestsPath] = process.argv.slice(2);
+const [wheelPath, requestsPath, stdlibPath, snapshotPath] = process.argv.slice(2);
 if (!wheelPath || !requestsPath) {
   console.error("usage: node run_engine.mjs <wheel> <requests.json>");
   process.exit(2);
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const pyodide = await loadPyodide({ indexURL: join(root, "node_modules", "pyodide") + "/" });
+const options = { indexURL: join(root, "node_modules", "pyodide") + "/" };
+if (snapshotPath) {
+  options.stdLibURL = stdlibPath;
+  options._loadSnapshot = new Uint8Array(gunzipSync(await readFile(snapshotPath)));
+}
+const pyodide = await loadPyodide(options);
 pyodide.unpackArchive(new Uint8Array(await readFile(wheelPath)), "wheel");
 const handle = pyodide.pyimport("engine.api").handle;
 const requests = JSON.parse(await readFile(requestsPath, "utf8"));

@@ -1,0 +1,59 @@
+"""The start-up snapshot the build ships: made from the shipped stdlib and wheel only, the
+same bytes every time, and named in the worker's config and the service worker's precache."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import build
+from sitegen.config import ENGINE_PRELOAD
+from sitegen.snapshot import SNAPSHOT_SCRIPT
+
+NODE = shutil.which("node")
+needs_node = pytest.mark.skipif(
+    NODE is None or not (build.PYODIDE_PKG / "pyodide.mjs").is_file(), reason="needs node and npm ci"
+)
+
+
+def shipped(site_dir: Path) -> tuple[Path, Path, Path]:
+    (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
+    (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
+    (stdlib,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
+    return image, wheel, stdlib
+
+
+def make(stdlib: Path, wheel: Path, out: Path) -> bytes:
+    proc = subprocess.run(
+        [NODE, str(SNAPSHOT_SCRIPT), str(stdlib), str(wheel), ",".join(ENGINE_PRELOAD), str(out)],
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    return out.read_bytes()
+
+
+@needs_node
+def test_snapshot_is_reproducible_from_the_shipped_stdlib_and_wheel(site_dir, tmp_path):
+    image, wheel, stdlib = shipped(site_dir)
+    first = make(stdlib, wheel, tmp_path / "a.bin")
+    second = make(stdlib, wheel, tmp_path / "b.bin")
+    assert first == second  # no clock, entropy or hash seed leaks into the image
+    assert gzip.decompress(image.read_bytes()) == first
+    assert first[:4] != b"\0\0\0\0" and len(first) > 16 * 2**20  # a whole wasm memory
+
+
+@needs_node
+def test_worker_config_and_precache_name_the_snapshot(site_dir):
+    image, wheel, _ = shipped(site_dir)
+    url = "/" + image.relative_to(site_dir).as_posix()
+    assert image.parent == wheel.parent  # versioned with the engine, not with the runtime
+    (config,) = sorted((site_dir / "assets").glob("config.*.js"))
+    assert f'export const SNAPSHOT_URL = "{url}";' in config.read_text()
+    assert f'"{url}"' in (site_dir / "sw.js").read_text()
+    assert build.header_for(url)["Cache-Control"] == build.IMMUTABLE
