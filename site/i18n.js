@@ -3,7 +3,9 @@
 // module swaps every text node, placeholder, title and aria-label whose text is a msgid,
 // including the ones the other modules add later (MutationObserver). The choice follows the
 // browser's languages until the user picks one, which is remembered. Engine messages
-// (errors, assumptions, warnings) and model/GPU names stay in English.
+// (errors, assumptions, warnings) come from the engine in the page's language (each request
+// carries <html lang>; engine/messages.py, German falls back to English); model and GPU
+// names stay as they are.
 
 const KEY = "vram-insight.lang";
 export const LANGUAGES = { en: "English", de: "Deutsch", "zh-CN": "简体中文" };

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
 
-from engine.api import call
+from engine.api import call, handle
 
 READY = "html[data-engine=ready]"
 TOTAL = '#result-body [data-role="total"]'
@@ -146,6 +147,17 @@ def test_errors_are_shown_beside_the_field(page, server):
     expect(page.locator("#f-context")).to_have_attribute("aria-invalid", "true")
     page.fill("#f-context", "4096")
     expect(error).to_be_hidden()
+
+
+def test_errors_are_in_chinese_on_chinese_pages(page, server):
+    page.goto(f"{server}/zh/")
+    page.wait_for_selector(READY, timeout=ENGINE_START_MS)
+    page.fill("#f-context", "0")
+    request = {"v": 1, "id": 1, "op": "infer", "lang": "zh"}
+    request["args"] = {"model": "llama-3.1-8b", "context": 0}
+    expected = json.loads(handle(json.dumps(request)))["error"]["message"]
+    assert re.search("[\u4e00-\u9fff]", expected)  # the engine's own Chinese text
+    expect(page.locator('[data-error-for="context"]')).to_contain_text(expected)
 
 
 def test_pasted_config_is_parsed_by_the_engine(page, server):

@@ -16,7 +16,8 @@ from sitegen.snapshot import SNAPSHOT_SCRIPT
 
 NODE = shutil.which("node")
 needs_node = pytest.mark.skipif(
-    NODE is None or not (build.PYODIDE_PKG / "pyodide.mjs").is_file(), reason="needs node and npm ci"
+    NODE is None or not (build.PYODIDE_PKG / "pyodide.mjs").is_file(),
+    reason="needs node and npm ci",
 )
 
 
