@@ -94,9 +94,11 @@ from sitegen.headers import (
     IMMUTABLE,
     MIME_TYPES,
     NO_CACHE,
+    NOT_FOUND_PAGES,
     REDIRECTS,
     SECURITY_HEADERS,
     header_for,
+    not_found_page,
     render_netlify_toml,
 )
 from sitegen.icons import ICON_SVG, icon_png, png_bytes
@@ -147,6 +149,7 @@ __all__ = [
     "IMMUTABLE",
     "MATRIX_FORMATS",
     "MIME_TYPES",
+    "NOT_FOUND_PAGES",
     "NO_CACHE",
     "PAGE_LIMIT_BYTES",
     "PUBLIC",
@@ -211,6 +214,7 @@ __all__ = [
     "make_handler",
     "model_contexts",
     "model_name",
+    "not_found_page",
     "pick_formats",
     "plan_pages",
     "png_bytes",

@@ -246,11 +246,12 @@ def render_nginx_conf(site: NginxSite = NginxSite()) -> str:
     for name in maps:
         if name != "Content-Type":
             out.append(f"        add_header {name} {_var(name)} always;")
+    root_404 = dict(build.NOT_FOUND_PAGES)["/"]
     out += [
         "",
-        "        error_page 404 /404.html;",
+        f"        error_page 404 {root_404};",
         "        # A directory without index.html is not found (no listings), as on Netlify.",
-        "        error_page 403 =404 /404.html;",
+        f"        error_page 403 =404 {root_404};",
         "",
         "        # Pretty URLs: /models/<slug>/ serves models/<slug>/index.html (index); a",
         "        # directory asked for without its slash gets a 301 to the slash form.",
@@ -258,6 +259,19 @@ def render_nginx_conf(site: NginxSite = NginxSite()) -> str:
         "            try_files $uri $uri/ =404;",
         "        }",
     ]
+    for prefix, page in build.NOT_FOUND_PAGES:
+        if prefix == "/":
+            continue
+        out += [
+            "",
+            f"        # A missing page under {prefix} gets that language's 404 page (an",
+            "        # error_page here replaces the server's, so 403 is restated too).",
+            f"        location {prefix} {{",
+            f"            error_page 404 {page};",
+            f"            error_page 403 =404 {page};",
+            "            try_files $uri $uri/ =404;",
+            "        }",
+        ]
     for src, dst, status in build.REDIRECTS:
         out.append("")
         out.append(f"        location = {src} {{")

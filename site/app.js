@@ -3,6 +3,7 @@
 import { EngineClient, Superseded } from "./engine-client.js";
 import { clearErrors, readForm, showApplicable, showError, writeForm } from "./form.js";
 import { formatTokens } from "./format.js";
+import { localPath } from "./paths.js";
 import { renderCapacity, renderResult } from "./results.js";
 import { fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
 
@@ -103,15 +104,15 @@ function commit({ push }) {
   state = next;
   showApplicable(form, state);
   const search = toSearch(state, defaults);
-  share.href = `/${search}`;
-  if (push && search !== location.search) history.pushState(null, "", `/${search}`);
+  share.href = localPath(`/${search}`);
+  if (push && search !== location.search) history.pushState(null, "", localPath(`/${search}`));
   if (changed) recompute();
 }
 
 // First paint: the baked result is already in the panel; if the URL asks for something
 // else, say so, and compute it the moment the engine is ready (requests queue in the worker).
 writeForm(form, state);
-share.href = `/${toSearch(state, defaults)}`;
+share.href = localPath(`/${toSearch(state, defaults)}`);
 if (sameState(state, { ...defaults, model: initial.request.model })) {
   renderCapacity(body, initial.result.per_gpu_bytes, gpuInfo(state.gpu));
   if (state.gpu) recompute();

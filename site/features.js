@@ -13,6 +13,7 @@ import { initPerf } from "./perf.js";
 import { initPresets } from "./presets.js";
 import { initRecommend } from "./recommend.js";
 import { initShare, readSharedConfig } from "./share.js";
+import { localPath } from "./paths.js";
 import { initShortcuts } from "./shortcuts.js";
 import { fromSearch, makeDefaults, toSearch } from "./state.js";
 
@@ -42,7 +43,7 @@ const ctx = {
   /** Show a state in the calculator: URL first (so back/forward work), then the form. */
   open(state) {
     const search = toSearch(state, defaults);
-    if (search !== location.search) history.pushState(null, "", `/${search}`);
+    if (search !== location.search) history.pushState(null, "", localPath(`/${search}`));
     window.dispatchEvent(new PopStateEvent("popstate"));
     if (state.model === "custom" && state.config) {
       const box = form.elements.namedItem("config");

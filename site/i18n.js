@@ -1,13 +1,19 @@
 // The calculator's UI in English, German or Simplified Chinese. A gettext-style strings
-// table keyed by the English text (the msgid): the page is written in English, and this
-// module swaps every text node, placeholder, title and aria-label whose text is a msgid,
+// table keyed by the English text (the msgid): on an English page (a /zh/ page is built in
+// Chinese, see BUILT) this module swaps every text node, placeholder, title and aria-label whose text is a msgid,
 // including the ones the other modules add later (MutationObserver). The choice follows the
 // browser's languages until the user picks one, which is remembered. Engine messages
 // (errors, assumptions, warnings) come from the engine in the page's language (each request
 // carries <html lang>; engine/messages.py, German falls back to English); model and GPU
 // names stay as they are.
 
+import { LANG_PREFIX } from "./paths.js";
+
 const KEY = "vram-insight.lang";
+// A page the build wrote in another language (/zh/…) is in that language already, so its
+// static text has no English msgids left to swap: it shows its own language, and picking
+// another one opens the English twin (the header's language switch), which translates here.
+const BUILT = LANG_PREFIX ? document.documentElement.lang : null;
 export const LANGUAGES = { en: "English", de: "Deutsch", "zh-CN": "简体中文" };
 
 // msgid: [German, Chinese]
@@ -225,14 +231,13 @@ function walk(root) {
 }
 
 function chosen() {
+  if (BUILT) return BUILT;
   try {
     const saved = localStorage.getItem(KEY);
     if (saved in LANGUAGES) return saved;
   } catch {
     /* storage disabled */
   }
-  // a page rendered in Chinese (/zh/…) stays Chinese until the user picks otherwise
-  if (document.documentElement.lang.toLowerCase().startsWith("zh")) return "zh-CN";
   for (const lang of navigator.languages || [navigator.language]) {
     const l = String(lang).toLowerCase();
     if (l.startsWith("de")) return "de";
@@ -244,6 +249,16 @@ function chosen() {
 
 export function setLanguage(lang, { persist = true } = {}) {
   if (!(lang in LANGUAGES)) lang = "en";
+  const twin = BUILT && lang !== BUILT && document.querySelector('a.lang-switch[hreflang="en"]');
+  if (twin) {
+    try {
+      localStorage.setItem(KEY, lang);
+    } catch {
+      /* not persisted: the English page follows the browser */
+    }
+    location.assign(twin.getAttribute("href") + location.search + location.hash);
+    return;
+  }
   current = lang;
   document.documentElement.lang = lang;
   if (persist) {

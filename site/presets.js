@@ -2,6 +2,7 @@
 // The list is baked into the page by the build (so it is there before the engine starts)
 // and fetched from the engine when the build had none.
 import { el } from "./dom.js";
+import { localPath } from "./paths.js";
 
 const hasFinetuneMode = () => Boolean(document.querySelector('input[name="mode"][value="finetune"]'));
 
@@ -27,7 +28,7 @@ export function initPresets(ctx) {
     list.replaceChildren(...presets.map((p) => {
       const { state, dropped } = presetState(p, ctx.defaults);
       if (dropped.length) console.warn(`preset ${p.id}: the form has no field for ${dropped.join(", ")}`);
-      const link = el("a", { href: `/${ctx.search(state)}`, class: "preset", "data-preset": p.id, "data-mode": p.mode },
+      const link = el("a", { href: localPath(`/${ctx.search(state)}`), class: "preset", "data-preset": p.id, "data-mode": p.mode },
         el("strong", {}, p.title), el("span", { class: "preset-desc" }, p.description));
       link.addEventListener("click", (event) => {
         if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return; // new tab

@@ -1,6 +1,7 @@
 // Share: a link that reproduces the calculation (the URL state; a pasted config.json rides
 // along base64url-encoded in `cfg`), a copy button, and the Web Share API where it exists.
 import { announce } from "./dom.js";
+import { localPath } from "./paths.js";
 
 function toBase64Url(text) {
   let binary = "";
@@ -27,7 +28,7 @@ export function shareUrl(ctx, state = ctx.state) {
   const params = new URLSearchParams(ctx.search(state).slice(1));
   if (state.model === "custom" && state.config) params.set("cfg", toBase64Url(compact(state.config)));
   const query = params.toString();
-  return `${location.origin}/${query ? `?${query}` : ""}`;
+  return `${location.origin}${localPath("/")}${query ? `?${query}` : ""}`;
 }
 
 /** A shared link carrying `cfg`: put the config into the form (app.js computes it). */

@@ -3,6 +3,8 @@ const VERSION = __VERSION__;
 const PROTOCOL = __PROTOCOL__;
 const PYODIDE_VERSION = __PYODIDE_VERSION__;
 const PRECACHE = __PRECACHE__;
+// The offline page of each language, by URL prefix ({"/": "/offline.html", "/zh/": …}).
+const OFFLINE_PAGES = __OFFLINE_PAGES__;
 const APP = "vram-insight";
 const SHELL = `${APP}-shell-${VERSION}`;
 const PAGES = `${APP}-pages-${VERSION}`;
@@ -11,6 +13,8 @@ const EXPECTED = new Set([SHELL, PAGES, RUNTIME]); // older caches (and snapshot
 const NAV_TIMEOUT_MS = 3000;
 
 const isRuntime = (url) => url.pathname.startsWith("/pyodide/");
+// the longest prefix wins: /zh/… falls back to the Chinese offline page, the rest to English
+const offlinePage = (url) => OFFLINE_PAGES[Object.keys(OFFLINE_PAGES).filter((p) => url.pathname.startsWith(p)).sort((a, b) => b.length - a.length)[0]];
 
 async function precache() {
   const runtime = await caches.open(RUNTIME);
@@ -89,7 +93,7 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, "/offline.html"));
+  if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, offlinePage(url)));
   if (url.pathname === "/version.json" || url.pathname.startsWith("/api/")) return event.respondWith(networkFirst(request, PAGES));
   event.respondWith(cacheFirst(request, isRuntime(url) ? RUNTIME : SHELL));
 });

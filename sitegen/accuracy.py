@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sitegen.i18n import Text, join_texts
+
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_DIR = ROOT / "tests" / "reference"
 
@@ -227,7 +229,7 @@ def ask_engine(op: str, args: dict[str, Any]) -> tuple[Any, dict[str, Any] | Non
     try:
         return call(op, args), None
     except EngineError as exc:
-        return None, exc.to_dict()
+        return None, {**exc.to_dict(), "message": exc.message}  # a Message: translatable
 
 
 def _versions(raw: Mapping[str, Any]) -> str:
@@ -251,9 +253,9 @@ def _params_config_path(key: str, root: Path) -> Path | None:
 
 
 PARAMS_KIND = {
-    "catalog": "catalog config",
-    "fixture": "test fixture",
-    "variant": "config variant (one flag flipped)",
+    "catalog": Text("catalog config"),
+    "fixture": Text("test fixture"),
+    "variant": Text("config variant (one flag flipped)"),
 }
 
 
@@ -266,7 +268,7 @@ def read_params(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection
         engine = naive = None
         note = ""
         if path is None or not path.is_file():
-            note = f"config file for {key} not found"
+            note = Text("config file for %(key)s not found", key=key)
         else:
             data = path.read_bytes()
             result, error = ask("params", {"config": json.loads(data)})
@@ -280,7 +282,7 @@ def read_params(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection
                     vocab=result["vocab_size"],
                 )
             if ref.get("config_sha256") not in (None, hashlib.sha256(data).hexdigest()):
-                note = "config edited after the reference was measured"
+                note = Text("config edited after the reference was measured")
         rows.append(
             AccuracyRow.from_values(
                 key,
@@ -301,9 +303,9 @@ def read_params(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection
             f"tools/reference/params.py: {raw.get('method', '')}; "
             f"torch {raw.get('torch', '?')}, transformers {raw.get('transformers', '?')}"
         ),
-        naive_formula=(
-            f"{NAIVE_PARAMS_PER_LAYER_H2}·L·h² + V·h (L layers, h hidden_size, V vocabulary; "
-            "Kaplan et al. 2020, §2.1)"
+        naive_formula=Text(
+            "%(n)s·L·h² + V·h (L layers, h hidden_size, V vocabulary; Kaplan et al. 2020, §2.1)",
+            n=NAIVE_PARAMS_PER_LAYER_H2,
         ),
     )
 
@@ -344,20 +346,32 @@ def read_kv(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection:
             at_prefill, _ = ask("infer", {**args, "context": prefill["context_tokens"]})
             held = prefill["total_storage_bytes"]
             if at_prefill and at_prefill["components"]["kv_cache"] != held:
-                note = (
-                    f"Right after the {prefill['context_tokens']}-token prompt the cache holds "
-                    f"{held:,} B: the sliding layers' window view still pins the whole "
-                    "prompt until the first decode step. The engine models the decode state."
+                note = Text(
+                    "Right after the %(tokens)s-token prompt the cache holds %(held)s B: the "
+                    "sliding layers' window view still pins the whole prompt until the first "
+                    "decode step. The engine models the decode state.",
+                    tokens=prefill["context_tokens"],
+                    held=f"{held:,}",
                 )
         source = Path(case["source_config"]).parent.name or Path(case["source_config"]).stem
         if source == "configs":
             source = Path(case["source_config"]).stem
         windows = sorted({w for w in case.get("windows", []) if w})
-        detail = (
-            f"{source} layout, shrunk to {len(decode['layers'])} layers; batch {batch} × "
-            f"{tokens} tokens, {case['dtype']}"
-            + (f"; sliding window {', '.join(map(str, windows))}" if windows else "")
+        detail = Text(
+            "%(source)s layout, shrunk to %(layers)s layers; batch %(batch)s × %(tokens)s "
+            "tokens, %(dtype)s",
+            source=source,
+            layers=len(decode["layers"]),
+            batch=batch,
+            tokens=tokens,
+            dtype=case["dtype"],
         )
+        if windows:
+            detail = Text(
+                "%(detail)s; sliding window %(windows)s",
+                detail=detail,
+                windows=", ".join(map(str, windows)),
+            )
         rows.append(
             AccuracyRow.from_values(
                 case["family"],
@@ -375,7 +389,7 @@ def read_kv(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection:
         "bytes",
         rows,
         source=f"{raw.get('tool', 'tools/reference/kv_cache.py')}; {_versions(raw)}",
-        naive_formula=(
+        naive_formula=Text(
             "2 × layers × hidden_size × bytes per element × tokens × batch "
             "(K and V at hidden_size on every layer)"
         ),
@@ -425,11 +439,13 @@ def read_training(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySecti
             f"{raw.get('tool', 'tools/reference/train_mem.py')} (MemTracker under "
             f"FakeTensorMode, device {raw.get('device', '?')}); {_versions(raw)}"
         ),
-        naive_formula=(
-            f"{NAIVE_TRAIN_BYTES_PER_PARAM} B × parameters (LoRA: "
-            f"{NAIVE_FROZEN_BYTES_PER_PARAM} B × parameters + {NAIVE_TRAIN_BYTES_PER_PARAM} B × "
-            f"trainable) + {NAIVE_ACTIVATION_BYTES_PER_SBH} B × batch × seq × hidden × layers "
-            "(Korthikanti et al. 2022, eq. 1 without the attention term)"
+        naive_formula=Text(
+            "%(full)s B × parameters (LoRA: %(frozen)s B × parameters + %(full)s B × "
+            "trainable) + %(act)s B × batch × seq × hidden × layers "
+            "(Korthikanti et al. 2022, eq. 1 without the attention term)",
+            full=NAIVE_TRAIN_BYTES_PER_PARAM,
+            frozen=NAIVE_FROZEN_BYTES_PER_PARAM,
+            act=NAIVE_ACTIVATION_BYTES_PER_SBH,
         ),
         validation=_training_validation(raw.get("validation") or ()),
     )
@@ -440,25 +456,29 @@ def _training_validation(records: Iterable[Mapping[str, Any]]) -> str:
     if not records:
         return ""
     same = sum(bool(r.get("identical")) for r in records)
-    return (
-        f"{same} of {len(records)} small cases gave identical bytes, phase by phase, with real "
-        "CPU tensors and under FakeTensorMode"
+    return Text(
+        "%(same)s of %(total)s small cases gave identical bytes, phase by phase, with real "
+        "CPU tensors and under FakeTensorMode",
+        same=same,
+        total=len(records),
     )
 
 
 def _training_detail(settings: Mapping[str, Any]) -> str:
-    parts = [
-        f"batch {settings['batch']} × {settings['seq']} tokens",
+    parts: list[str] = [
+        Text("batch %(batch)s × %(seq)s tokens", batch=settings["batch"], seq=settings["seq"]),
         str(settings["precision"]),
         str(settings["optimizer"]),
         str(settings["attention"]),
     ]
     if settings.get("grad_checkpointing"):
-        parts.append("checkpointing")
+        parts.append(Text("checkpointing"))
     if settings.get("method") != "full":
         targets = "+".join(settings.get("lora_targets") or ())
-        parts.append(f"LoRA r={settings.get('lora_rank')} on {targets}")
-    return ", ".join(parts)
+        parts.append(
+            Text("LoRA r=%(rank)s on %(targets)s", rank=settings.get("lora_rank"), targets=targets)
+        )
+    return join_texts(parts)
 
 
 # ----------------------------------------------------------------------------- load

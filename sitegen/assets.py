@@ -24,6 +24,7 @@ from sitegen.config import (
     SITE_DIR,
     BuildError,
 )
+from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
 from sitegen.snapshot import engine_snapshot
 from sitegen.wheel import build_wheel, content_hash
@@ -250,7 +251,7 @@ def build_assets(
     precache = sorted(
         [
             "/",
-            "/offline.html",
+            *(localized_url("/offline.html", prefix) for _, _, prefix in LANGUAGES),
             "/version.json",
             "/manifest.webmanifest",
             "/icons/icon.svg",

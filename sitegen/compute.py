@@ -28,6 +28,7 @@ from sitegen.config import (
     TRAIN_METHODS,
     BuildError,
 )
+from sitegen.i18n import Text
 
 
 def present_render(result: Mapping[str, Any]) -> dict[str, str]:
@@ -51,7 +52,8 @@ def engine_try(op: str, args: dict[str, Any]) -> tuple[Any, dict[str, Any] | Non
     try:
         return engine_call(op, args), None
     except EngineError as exc:
-        return None, exc.to_dict()
+        # the message itself (an engine.messages.Message), so /zh/ pages can render it in Chinese
+        return None, {**exc.to_dict(), "message": exc.message}
     except ModuleNotFoundError as exc:  # an engine module not written yet: page says so
         if not (exc.name or "").startswith("engine."):
             raise
@@ -269,7 +271,7 @@ def compute_model(
         meta=model,
         params=params,
         kv_per_1k_bytes=kv_per_1k,
-        kv_dtype_note="16-bit KV cache (kv_dtype auto), batch 1",
+        kv_dtype_note=Text("16-bit KV cache (kv_dtype auto), batch 1"),
         contexts=contexts,
         rows=tuple(rows),
         training=tuple(training),

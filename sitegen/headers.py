@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from sitegen.i18n import LANGUAGES
+
 CSP = "; ".join(
     (
         "default-src 'self'",
@@ -54,6 +56,15 @@ HEADER_RULES: tuple[tuple[str, dict[str, str]], ...] = (
     ("/manifest.webmanifest", {"Content-Type": "application/manifest+json"}),
 )
 REDIRECTS: tuple[tuple[str, str, int], ...] = (("/api/health", "/api/health.json", 200),)
+# The 404 page of each language, by URL prefix, longest first: a missing /zh/… page gets the
+# Chinese one. Netlify: a 404 rule per prefix (the root's 404.html is its default); nginx:
+# a location per prefix; `build.py serve`: ``not_found_page``.
+NOT_FOUND_PAGES: tuple[tuple[str, str], ...] = tuple(
+    sorted(
+        ((f"{prefix}/", f"{prefix}/404.html") for _, _, prefix in LANGUAGES),
+        key=lambda row: -len(row[0]),
+    )
+)
 MIME_TYPES: dict[str, str] = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -82,6 +93,11 @@ def header_for(url_path: str) -> dict[str, str]:
     return headers
 
 
+def not_found_page(url_path: str) -> str:
+    """Return the 404 page for a missing ``url_path``: its language's (NOT_FOUND_PAGES)."""
+    return next(page for prefix, page in NOT_FOUND_PAGES if url_path.startswith(prefix))
+
+
 def render_netlify_toml() -> str:
     """Return netlify.toml (checked in; `build.py` verifies it is current)."""
     lines = [
@@ -103,6 +119,16 @@ def render_netlify_toml() -> str:
             f"  status = {status}",
             "",
         ]
+    # Not forced: Netlify applies these only where no file matches, so real pages win.
+    for prefix, page in NOT_FOUND_PAGES:
+        if prefix != "/":  # the root 404.html is Netlify's own default
+            lines += [
+                "[[redirects]]",
+                f'  from = "{prefix}*"',
+                f'  to = "{page}"',
+                "  status = 404",
+                "",
+            ]
     for pattern, values in HEADER_RULES:
         lines += ["[[headers]]", f'  for = "{pattern}"', "  [headers.values]"]
         lines += [f'    {k} = "{v}"' for k, v in values.items()]

@@ -11,6 +11,7 @@ import io
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 from sitegen.config import ROOT, BuildError
 
@@ -92,6 +93,33 @@ def translations(catalog: str, locale_dir: Path = LOCALE_DIR) -> gettext.NullTra
         raise BuildError(f"no catalog {po}: write it (msgid/msgstr pairs) or drop {catalog!r}")
     messages = parse_po(po.read_text(encoding="utf-8"), source=str(po))
     return gettext.GNUTranslations(io.BytesIO(compile_mo(messages)))
+
+
+class Text(str):
+    """English prose made by the build (not by a template) that a page can still show in
+    any language: the str is the English text, ``msgid`` and ``args`` the gettext message
+    it came from. Code and tests use it as the plain English string; a template's ``_()``
+    translates it (``sitegen.render.gettext_callables``), and translates args that are
+    Text themselves. A msgid must be in locale/*/messages.po like any template's."""
+
+    msgid: str
+    args: dict[str, Any]
+
+    def __new__(cls, msgid: str, /, **args: Any) -> Text:
+        text = super().__new__(cls, msgid % args if args else msgid)
+        text.msgid, text.args = msgid, args
+        return text
+
+
+def join_texts(parts: list[str]) -> str:
+    """Return ``parts`` as one list ("a, b, c"), a Text when any part is one, so the
+    separator follows the language too ("a，b，c")."""
+    if not any(isinstance(p, Text) for p in parts):
+        return ", ".join(parts)
+    out: str = parts[0]
+    for part in parts[1:]:
+        out = Text("%(head)s, %(tail)s", head=out, tail=part)
+    return out
 
 
 # Page URLs (not assets, icons, the API) that a translated page points at its own language.

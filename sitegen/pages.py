@@ -20,7 +20,7 @@ from sitegen.compute import (
     present_render,
 )
 from sitegen.config import MATRIX_FORMATS, SITE_NAME, SITE_URL
-from sitegen.i18n import LANGUAGES, localized_url
+from sitegen.i18n import LANGUAGES, Text, localized_url
 
 
 class BaseContext(TypedDict):
@@ -64,11 +64,19 @@ class GpuContext(BaseContext):
 
 
 class ContentContext(BaseContext):
-    body: str  # trusted HTML rendered from content/*.md
+    body: str | PerLanguage  # trusted HTML from content/[<catalog>/]methodology.md
 
 
 class AccuracyContext(BaseContext):
     sections: list[AccuracySection]
+
+
+@dataclass(frozen=True)
+class PerLanguage:
+    """A context value that differs by page language (``<html lang>`` -> value), such as
+    a translated Markdown body; ``_with_languages`` hands each page its own."""
+
+    values: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -119,8 +127,13 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
     }
 
 
-def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> list[Page]:
-    """Return every HTML page to render (pure: no disk, no engine calls)."""
+def plan_pages(
+    facts: SiteFacts, assets: Assets, methodology_html: str | Mapping[str, str] = ""
+) -> list[Page]:
+    """Return every HTML page to render (pure: no disk, no engine calls).
+
+    ``methodology_html`` is the body per page language (``render_methodology``), or one
+    body for every language."""
     site = site_context(facts, assets)
     data = facts.data
     gpus = {g["slug"]: g for g in data.gpus}
@@ -246,7 +259,11 @@ def plan_pages(facts: SiteFacts, assets: Assets, methodology_html: str = "") -> 
                     "Every formula behind the estimates, with its source.",
                     "methodology",
                 ),
-                body=methodology_html,
+                body=(
+                    methodology_html
+                    if isinstance(methodology_html, str)
+                    else PerLanguage(methodology_html)
+                ),
             ),
         )
     )
@@ -318,7 +335,11 @@ def _with_languages(pages: list[Page]) -> list[Page]:
                 "switch": [a for a in alternates if a["lang"] != lang],
             }
             path = f"{prefix.strip('/')}/{page.path}" if prefix else page.path
-            out.append(Page(path, url, page.template, {**page.context, "page": meta}))
+            context = {
+                key: value.values[lang] if isinstance(value, PerLanguage) else value
+                for key, value in page.context.items()
+            }
+            out.append(Page(path, url, page.template, {**context, "page": meta}))
     return out
 
 
@@ -352,10 +373,19 @@ def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
     def add(label: str, text: Any, *, nbytes: int | None = None, source: str = "") -> None:
         if text not in (None, "") or nbytes is not None:
             rows.append(
-                {"label": label, "text": str(text or ""), "bytes": nbytes, "source": source}
+                {
+                    "label": label,
+                    "text": text if isinstance(text, str) else str(text or ""),  # keeps a Text
+                    "bytes": nbytes,
+                    "source": source,
+                }
             )
 
-    add("Vendor · segment", f"{g.get('vendor', '?')} · {g.get('kind', '?')}")
+    # catalog words (segment, basis, price kind, notes) are msgids: /zh/ pages translate them
+    add(
+        "Vendor · segment",
+        Text("%(vendor)s · %(kind)s", vendor=g.get("vendor", "?"), kind=Text(g.get("kind", "?"))),
+    )
     add(
         "Memory",
         g.get("memory_label"),
@@ -365,7 +395,7 @@ def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
     usable = g.get("usable_bytes")
     if isinstance(usable, int):
         add(
-            f"Usable by a process ({g.get('usable_basis', '')})",
+            Text("Usable by a process (%(basis)s)", basis=Text(g.get("usable_basis", ""))),
             "",
             nbytes=usable,
             source=g.get("usable_source", ""),
@@ -380,11 +410,16 @@ def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
     if g.get("price_usd"):
         add(
             "Price",
-            f"${g['price_usd']:,} ({g.get('price_kind', '')}, {g.get('price_date', '')})",
+            Text(
+                "$%(price)s (%(kind)s, %(date)s)",
+                price=f"{g['price_usd']:,}",
+                kind=Text(g.get("price_kind", "")),
+                date=g.get("price_date", ""),
+            ),
             source=g.get("price_source", ""),
         )
     add("Data checked", g.get("checked"))
-    add("Notes", g.get("notes"))
+    add("Notes", Text(g["notes"]) if g.get("notes") else None)
     return rows
 
 

@@ -20,7 +20,7 @@ from sitegen.config import (
     TEMPLATES_DIR,
     BuildError,
 )
-from sitegen.i18n import LANGUAGES, localize_links, translations
+from sitegen.i18n import LANGUAGES, Text, localize_links, localized_url, translations
 from sitegen.pages import Page
 
 
@@ -87,9 +87,14 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
 def gettext_callables(lang: str) -> dict[str, Callable[..., Any]]:
     """Return ``gettext``/``_``/``ngettext`` for a page language, passed in the render
     context so one environment renders every language ({% trans %} looks them up there).
-    They behave like Jinja's newstyle gettext: autoescape-aware, ``%(name)s`` filled in."""
+    They behave like Jinja's newstyle gettext: autoescape-aware, ``%(name)s`` filled in;
+    ``_(text)`` of a build-made ``sitegen.i18n.Text`` translates it with its own args, and
+    of an engine ``Message`` (warnings, assumptions, errors) renders it in the language."""
     import jinja2
     import markupsafe
+
+    from engine.messages import Message, normalize_lang
+    from engine.messages import render as render_message
 
     catalogs = {code: catalog for code, catalog, _ in LANGUAGES}
     if lang not in catalogs:
@@ -103,6 +108,14 @@ def gettext_callables(lang: str) -> dict[str, Callable[..., Any]]:
 
     @jinja2.pass_context
     def gettext(ctx: Any, message: str, /, **variables: Any) -> str:
+        if not message:  # gettext("") would be the catalog's header
+            return message
+        if isinstance(message, Message):  # engine prose: the engine's own catalog translates it
+            return render_message(message, normalize_lang(lang))
+        if isinstance(message, Text):
+            args = message.args.items()
+            own = {k: gettext(ctx, v) if isinstance(v, Text) else v for k, v in args}
+            variables, message = {**own, **variables}, message.msgid
         return finish(ctx, tr.gettext(message), variables)
 
     @jinja2.pass_context
@@ -144,15 +157,33 @@ def render_page(env: Any, page: Page) -> str:
         ) from exc
 
 
-def render_methodology(content_dir: Path = CONTENT_DIR) -> str:
+def methodology_path(catalog: str = "", content_dir: Path = CONTENT_DIR) -> Path:
+    """Return the methodology source for a catalog: ``content/methodology.md`` (English,
+    the source) or ``content/<catalog>/methodology.md``, mirroring ``locale/<catalog>/``."""
+    return content_dir / catalog / "methodology.md" if catalog else content_dir / "methodology.md"
+
+
+def render_methodology(content_dir: Path = CONTENT_DIR) -> dict[str, str]:
+    """Return the methodology page's HTML per page language (as in ``<html lang>``).
+
+    Every language must have its own translation: a missing one fails the build rather
+    than shipping English prose under /zh/ (tests/build/test_methodology.py also checks
+    that the translation keeps the English file's headings, formulas, code and links).
+    """
     import markdown
 
-    path = content_dir / "methodology.md"
-    if not path.is_file():
-        return "<p>Methodology is being written.</p>"
-    return markdown.markdown(
-        path.read_text(encoding="utf-8"), extensions=["tables", "toc", "fenced_code", "attr_list"]
-    )
+    if not methodology_path("", content_dir).is_file():
+        return {lang: "<p>Methodology is being written.</p>" for lang, _, _ in LANGUAGES}
+    pages: dict[str, str] = {}
+    for lang, catalog, _ in LANGUAGES:
+        path = methodology_path(catalog, content_dir)
+        if not path.is_file():
+            raise BuildError(f"{path} is missing: translate {methodology_path('', content_dir)}")
+        pages[lang] = markdown.markdown(
+            path.read_text(encoding="utf-8"),
+            extensions=["tables", "toc", "fenced_code", "attr_list"],
+        )
+    return pages
 
 
 def render_sw(version: str, protocol: int, pyodide_version: str, precache: Iterable[str]) -> str:
@@ -163,12 +194,18 @@ def render_sw(version: str, protocol: int, pyodide_version: str, precache: Itera
         "__PROTOCOL__": json.dumps(protocol),
         "__PYODIDE_VERSION__": json.dumps(pyodide_version),
         "__PRECACHE__": json.dumps(sorted(precache), indent=1),
+        "__OFFLINE_PAGES__": json.dumps(offline_pages(), sort_keys=True),
     }
     for key, value in values.items():
         if key not in template:
             raise BuildError(f"site/sw.js lacks the {key} placeholder")
         template = template.replace(key, value)
     return template
+
+
+def offline_pages() -> dict[str, str]:
+    """Return URL prefix -> offline page for each language ({"/": "/offline.html", …})."""
+    return {f"{prefix}/": localized_url("/offline.html", prefix) for _, _, prefix in LANGUAGES}
 
 
 def render_sitemap(pages: Iterable[Page], lastmod: str) -> str:

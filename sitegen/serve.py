@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sitegen.config import PUBLIC
-from sitegen.headers import MIME_TYPES, REDIRECTS, header_for
+from sitegen.headers import MIME_TYPES, REDIRECTS, header_for, not_found_page
 
 
 def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
@@ -35,11 +35,8 @@ def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
         def send_head(self) -> Any:
             target = Path(self.translate_path(self.path))
             if not target.exists() or (target.is_dir() and not (target / "index.html").exists()):
-                body = (
-                    (root / "404.html").read_bytes()
-                    if (root / "404.html").exists()
-                    else b"not found"
-                )
+                page = root / not_found_page(self.path.split("?", 1)[0]).lstrip("/")
+                body = page.read_bytes() if page.is_file() else b"not found"
                 self.send_response(404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))

@@ -15,7 +15,9 @@ from sitegen.config import SITE_URL, BuildError
 from sitegen.i18n import (
     LOCALE_DIR,
     MO_MAGIC,
+    Text,
     compile_mo,
+    join_texts,
     localize_links,
     parse_po,
     translations,
@@ -107,7 +109,9 @@ def test_sitemap_lists_both_languages_and_precache_stays_english(site_dir):
     assert sitemap.count("<loc>") == 2 * sitemap.count("<loc>" + SITE_URL + "/zh/")
     sw = (site_dir / "sw.js").read_text(encoding="utf-8")
     precache = sw.split("const PRECACHE = ", 1)[1].split(";\n", 1)[0]
-    assert "/zh/" not in precache  # zh pages are cached on visit (network-first), not upfront
+    # zh pages are cached on visit (network-first), not upfront; only their offline page is
+    assert re.findall(r'"(/zh/[^"]*)"', precache) == ["/zh/offline.html"]
+    assert '"/zh/": "/zh/offline.html"' in sw and '"/": "/offline.html"' in sw
 
 
 def test_mo_compiler_round_trips_through_gnutranslations():
@@ -190,7 +194,59 @@ def test_every_template_msgid_has_a_chinese_translation():
         for _, _, message in env.extract_translations(template.read_text(encoding="utf-8")):
             msgid = message[0] if isinstance(message, tuple) else message
             checked += 1
-            if msgid and tr.gettext(msgid) == msgid and msgid not in ("Logits", "GPU"):
+            if (
+                msgid
+                and tr.gettext(msgid) == msgid
+                and msgid not in ("Logits", "GPU", "Eager", "LoRA alpha")
+            ):
                 missing.append(f"{template.name}: {msgid!r}")
     assert checked > 80  # base, models, model, gpus, gpu, accuracy, 404, offline, macros
     assert not missing, "add these to locale/zh/LC_MESSAGES/messages.po:\n" + "\n".join(missing)
+
+
+def _texts(value: object) -> list[Text]:
+    """Every sitegen.i18n.Text in ``value`` and in its args, recursively."""
+    if isinstance(value, Text):
+        return [value, *(t for arg in value.args.values() for t in _texts(arg))]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    if hasattr(value, "__dataclass_fields__"):
+        return [t for name in value.__dataclass_fields__ for t in _texts(getattr(value, name))]
+    return []
+
+
+def test_every_text_the_build_writes_has_a_chinese_translation():
+    """Prose made in sitegen (accuracy rows, GPU specs, model notes) rather than in a
+    template is a Text; its msgid must be in the catalog like a template's."""
+    from engine.api import call
+    from sitegen.accuracy import load_accuracy
+    from sitegen.pages import _gpu_specs
+
+    texts = _texts(list(load_accuracy())) + _texts([_gpu_specs(g) for g in call("gpus")])
+    tr = translations("zh")
+    msgids = {t.msgid for t in texts}
+    assert len(msgids) > 25
+    missing = sorted(m for m in msgids if tr.gettext(m) == m and m != "%(vendor)s · %(kind)s")
+    assert not missing, "add these to locale/zh/LC_MESSAGES/messages.po:\n" + "\n".join(missing)
+
+
+def test_text_is_english_in_code_and_translated_on_pages():
+    from sitegen.render import gettext_callables, make_env
+
+    text = Text(
+        "%(head)s, %(tail)s",
+        head=Text("batch %(batch)s × %(seq)s tokens", batch=2, seq="<8>"),
+        tail=Text("checkpointing"),
+    )
+    assert text == "batch 2 × <8> tokens, checkpointing" and text.startswith("batch 2")
+    assert join_texts(["a", "b"]) == "a, b" and not isinstance(join_texts(["a", "b"]), Text)
+    assert join_texts(["a", Text("checkpointing")]).msgid == "%(head)s, %(tail)s"
+    template = make_env().from_string("{{ _(t) }}|{{ _('') }}")
+    assert template.render(t=text, **gettext_callables("en")) == (
+        "batch 2 × &lt;8&gt; tokens, checkpointing|"
+    )
+    assert template.render(t=text, **gettext_callables("zh-CN")) == (
+        "批大小 2 × &lt;8&gt; 词元，梯度检查点|"  # args escaped once, the header never shown
+    )

@@ -30,6 +30,7 @@ from deploy.nginx_conf import NginxSite, header_maps, render_nginx_conf
 
 NETLIFY_TOML = build.ROOT / "netlify.toml"
 MISSING = "/no/such/page/"
+ZH_MISSING = "/zh/no/such/page/"  # gets the Chinese 404 page
 
 
 # ---------------------------------------------------------- netlify.toml, as Netlify reads it
@@ -104,7 +105,7 @@ def test_netlify_matching_port():
 
 def served_paths(root: Path) -> list[str]:
     """Return every URL path the built site answers, plus the redirects and a missing page."""
-    paths = {"/", MISSING}
+    paths = {"/", MISSING, ZH_MISSING}
     for file in root.rglob("*"):
         rel = file.relative_to(root).as_posix()
         if file.is_file():
@@ -227,7 +228,8 @@ def test_render_is_parameterised_and_container_safe():
     assert sorted(adds) == sorted(h for h in RULE_HEADERS if h != "Content-Type")
     assert len(re.findall(r"^ *add_header", committed, re.M)) == len(adds)
     locations = re.findall(r"^ +location [^{\n]+\{[^}]*\}", server, re.M)
-    assert len(locations) == 1 + len(build.REDIRECTS)
+    # "/", one per other language's 404 page (/zh/), one per redirect
+    assert len(locations) == len(build.NOT_FOUND_PAGES) + len(build.REDIRECTS)
     for block in locations:
         assert "add_header" not in block
 
@@ -311,6 +313,27 @@ def test_missing_pages_get_the_404_page(nginx, site_dir):
         assert reply.header("Content-Type") == "text/html; charset=utf-8"
         assert reply.header("Content-Security-Policy") == build.CSP  # `always`: on errors too
         assert reply.header("X-Frame-Options") == "DENY"
+
+
+def test_missing_zh_pages_get_the_chinese_404_page(nginx, site_dir):
+    """Under /zh/ (its own location, build.NOT_FOUND_PAGES) with the same headers."""
+    page_404 = (site_dir / "zh/404.html").read_bytes()
+    assert b'<html lang="zh-CN"' in page_404
+    for path in (ZH_MISSING, "/zh/models/no-such-model/", "/zh/x.wasm", "/zh/assets/"):
+        reply = nginx.request(path)
+        assert reply.status == 404, path
+        assert reply.body == page_404, path
+        assert reply.header("Content-Type") == "text/html; charset=utf-8"
+        assert reply.header("Content-Security-Policy") == build.CSP
+        assert reply.header("Cache-Control") == "no-cache"  # /zh/*, as on Netlify
+    # the Chinese pages themselves, and the English 404 outside /zh/, are untouched
+    zh_models = nginx.request("/zh/models/")
+    assert (zh_models.status, zh_models.body) == (
+        200,
+        (site_dir / "zh/models/index.html").read_bytes(),
+    )
+    assert nginx.request("/zhx/").body == (site_dir / "404.html").read_bytes()
+    assert nginx.request("/zh").status == 301
 
 
 def test_pretty_urls(nginx, site_dir):
