@@ -170,6 +170,14 @@ const PATTERNS = [
   [/^Engine v(\S+) ready — figures update as you type\.$/, "Engine v$1 bereit – die Werte folgen Ihrer Eingabe.", "引擎 v$1 已就绪——数值随输入实时更新。"],
   [/^(\d+) of (\d+) models$/, "$1 von $2 Modellen", "共 $2 个模型，匹配 $1 个"],
   [/^Comparing (\d+) calculations — highlighted rows differ$/, "Vergleich von $1 Berechnungen – markierte Zeilen unterscheiden sich", "对比 $1 次计算——高亮行表示不同"],
+  // the result line under the calculator (app.js describe()), while computing and after
+  [/^(.+) · (\S+) · (\S+) context · batch (\d+) — computing…$/, "$1 · $2 · $3 Kontext · Batch $4 – wird berechnet…", "$1 · $2 · 上下文 $3 · 批大小 $4——计算中…"],
+  [/^(.+) · (\S+) · (\S+) context · batch (\d+)$/, "$1 · $2 · $3 Kontext · Batch $4", "$1 · $2 · 上下文 $3 · 批大小 $4"],
+  [/^(.+) · full training · seq (\d+) · micro-batch (\d+) — computing…$/, "$1 · volles Training · Sequenz $2 · Mikro-Batch $3 – wird berechnet…", "$1 · 全量训练 · 序列长度 $2 · 微批大小 $3——计算中…"],
+  [/^(.+) · full training · seq (\d+) · micro-batch (\d+)$/, "$1 · volles Training · Sequenz $2 · Mikro-Batch $3", "$1 · 全量训练 · 序列长度 $2 · 微批大小 $3"],
+  [/^(.+) · (\S+) · seq (\d+) · micro-batch (\d+) — computing…$/, "$1 · $2 · Sequenz $3 · Mikro-Batch $4 – wird berechnet…", "$1 · $2 · 序列长度 $3 · 微批大小 $4——计算中…"],
+  [/^(.+) · (\S+) · seq (\d+) · micro-batch (\d+)$/, "$1 · $2 · Sequenz $3 · Mikro-Batch $4", "$1 · $2 · 序列长度 $3 · 微批大小 $4"],
+  [/^The engine could not start \((.*)\)\. The figures shown were computed at build time\.$/, "Die Engine konnte nicht starten ($1). Die angezeigten Werte wurden beim Build berechnet.", "引擎未能启动（$1）。当前显示的数值是构建时预先计算的。"],
   [/^(\d+) GPU options that fit, cheapest first$/, "$1 passende GPU-Optionen, günstigste zuerst", "$1 个可行的 GPU 方案，按价格从低到高"],
 ];
 

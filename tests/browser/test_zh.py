@@ -94,3 +94,14 @@ def test_offline_navigation_under_zh_gets_the_chinese_offline_page(context, serv
         expect(page.locator("h1")).to_have_text("You are offline")
     finally:
         context.set_offline(False)
+
+
+def test_result_line_and_engine_status_are_chinese(page, server):
+    page.goto(f"{server}/zh/?model=llama-3.2-1b")
+    page.wait_for_selector(READY, timeout=ENGINE_START_MS)
+    expect(page.locator("#engine-message")).to_contain_text("已就绪")
+    page.fill("#f-context", "8192")
+    meta = page.locator("#result-meta")
+    expect(meta).to_contain_text("上下文 8k")
+    expect(meta).to_contain_text("批大小 1")
+    expect(meta).not_to_contain_text("context")
