@@ -248,5 +248,5 @@ def test_text_is_english_in_code_and_translated_on_pages():
         "batch 2 × &lt;8&gt; tokens, checkpointing|"
     )
     assert template.render(t=text, **gettext_callables("zh-CN")) == (
-        "批大小 2 × &lt;8&gt; 词元，梯度检查点|"  # args escaped once, the header never shown
+        "批大小 2 × &lt;8&gt; token，梯度检查点|"  # args escaped once, the header never shown
     )
