@@ -97,6 +97,11 @@ async function recompute() {
   }
 }
 
+// Engine text (errors, warnings, assumptions) comes in the page language: ask again after a switch.
+root.addEventListener("vram:language", () => {
+  if (body.dataset.state === "live" || body.dataset.state === "error") recompute();
+});
+
 // Typing recomputes at once; a committed change (change event) also adds a history entry.
 function commit({ push }) {
   const next = readForm(form, defaults);

@@ -279,6 +279,8 @@ export function setLanguage(lang, { persist = true } = {}) {
   walk(document.body);
   const select = document.getElementById("lang-select");
   if (select && select.value !== lang) select.value = lang;
+  // the user's choice: what the engine wrote (errors, warnings) is asked for again in it
+  if (persist) document.documentElement.dispatchEvent(new CustomEvent("vram:language", { detail: { lang } }));
 }
 
 export function initI18n() {

@@ -642,7 +642,13 @@ def test_german_and_chinese_ui_switchable_and_remembered(calc, server):
     expect(page.locator('input[name="mode"][value="finetune"]').locator("xpath=..")).to_have_text(
         " 微调"
     )
+    # an engine message on screen is asked for again in the chosen language
+    page.fill("#f-context", "0")
+    error = page.locator('[data-error-for="context"]')
+    expect(error).to_contain_text("至少")
     page.select_option("#lang-select", "en")
+    expect(error).to_contain_text("context must be at least 1")
+    page.fill("#f-context", "8192")
     expect(context_label).to_have_text("Context (tokens)")
     expect(page.locator("#result-body .total-label")).to_have_text("Total")
     assert page.evaluate("localStorage.getItem('vram-insight.lang')") == "en"
