@@ -64,6 +64,7 @@ from .workload import (
     OPTIMIZERS,
     RECOMPUTE,
     TrainingWorkload,
+    choice_error,
 )
 from .workload import (
     PRECISIONS as PRECISION_NAMES,
@@ -99,15 +100,7 @@ def _validate(spec: ModelSpec, work: TrainingWorkload) -> None:
     )
     for name, value, allowed in checks:
         if value not in allowed:
-            raise InvalidWorkload(
-                msg(
-                    "{key} must be one of {choices}; got {value!r}",
-                    key=name,
-                    choices=", ".join(allowed),
-                    value=value,
-                ),
-                field=name,
-            )
+            raise choice_error(name, value, tuple(allowed))
     for name in ("seq", "batch", "gpus", "tp", "pp", "lora_rank"):
         value = getattr(work, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:

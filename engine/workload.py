@@ -121,18 +121,23 @@ def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int, what: st
     return number
 
 
+def choice_error(key: str, value: object, choices: tuple[str, ...]) -> InvalidWorkload:
+    """The error for a value outside its choices: one sentence wherever a choice is checked."""
+    return InvalidWorkload(
+        msg(
+            "{key} must be one of {choices}; got {value!r}",
+            key=key,
+            choices=", ".join(choices),
+            value=value,
+        ),
+        field=key,
+    )
+
+
 def _choice(raw: dict[str, Any], key: str, default: str, choices: tuple[str, ...]) -> str:
     value = raw.get(key, default)
     if not isinstance(value, str) or value.lower() not in choices:
-        raise InvalidWorkload(
-            msg(
-                "{key} must be one of {choices}; got {value!r}",
-                key=key,
-                choices=", ".join(choices),
-                value=value,
-            ),
-            field=key,
-        )
+        raise choice_error(key, value, choices)
     return value.lower()
 
 

@@ -90,8 +90,9 @@ def requests() -> list[dict]:
 @pytest.mark.parametrize("start", ["normal", "snapshot"])
 def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     node = shutil.which("node")
-    if node is None or not (build.PYODIDE_PKG / "pyodide.mjs").is_file():
-        pytest.skip("needs node and `npm ci`")
+    # ./dev test runs npm ci, so both are always there: their absence is a failure, not a skip
+    assert node is not None, "the parity test needs node (./dev test installs Pyodide with npm)"
+    assert (build.PYODIDE_PKG / "pyodide.mjs").is_file(), "run `npm ci` (./dev test does)"
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
     restore: list[str] = []
     if start == "snapshot":  # the engine restored from the image the build ships
