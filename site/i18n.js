@@ -7,6 +7,7 @@
 // carries <html lang>; engine/messages.py, German falls back to English); model and GPU
 // names stay as they are.
 
+import { PRESET_STRINGS } from "./i18n-presets.js";
 import { LANG_PREFIX } from "./paths.js";
 
 const KEY = "vram-insight.lang";
@@ -190,8 +191,8 @@ let current = "en";
 export function translate(text, lang = current) {
   const i = LANG_INDEX[lang];
   if (i === undefined) return text;
-  const row = STRINGS[text];
-  if (row) return row[i];
+  const row = STRINGS[text] || PRESET_STRINGS[text];
+  if (row) return row[i] ?? text; // null: no translation in that language, the English stays
   for (const [re, ...out] of PATTERNS) if (re.test(text)) return text.replace(re, out[i]);
   return text;
 }

@@ -105,3 +105,12 @@ def test_result_line_and_engine_status_are_chinese(page, server):
     expect(meta).to_contain_text("上下文 8k")
     expect(meta).to_contain_text("批大小 1")
     expect(meta).not_to_contain_text("context")
+
+
+def test_presets_are_listed_in_chinese(page, server):
+    page.goto(f"{server}/zh/")
+    page.wait_for_selector(FEATURES)
+    titles = page.locator("#preset-list a.preset strong")
+    assert titles.count() >= 12
+    texts = titles.all_text_contents() + page.locator(".preset-desc").all_text_contents()
+    assert all(HAN.search(t) for t in texts), [t for t in texts if not HAN.search(t)]
