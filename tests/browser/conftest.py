@@ -12,6 +12,20 @@ import pytest
 import build
 
 ARTIFACTS = build.ROOT / "test-artifacts"
+_CONTROLLED = """async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+        await new Promise((r) =>
+            navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
+    }
+}"""
+
+
+def wait_until_controlled(page) -> None:
+    """Wait until the service worker controls ``page`` (it registers after the engine start)."""
+    page.evaluate(_CONTROLLED)
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.api import call, handle
+from tests.browser.conftest import wait_until_controlled
 
 READY = "html[data-engine=ready]"
 TOTAL = '#result-body [data-role="total"]'
@@ -189,13 +190,7 @@ def test_gpu_capacity_line(page, server):
 def test_offline_after_one_visit(context, server):
     page = context.new_page()
     open_calculator(page, server)
-    page.evaluate("""async () => {
-        await navigator.serviceWorker.ready;
-        if (!navigator.serviceWorker.controller) {
-            await new Promise((r) =>
-                navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-        }
-    }""")
+    wait_until_controlled(page)
     # the engine restored the build's start-up snapshot, online and then offline from the cache
     assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
     context.set_offline(True)

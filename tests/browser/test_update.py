@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 import build
+from tests.browser.conftest import wait_until_controlled
 
 READY = "html[data-engine=ready]"
 
@@ -48,15 +49,6 @@ def switchable(site_dir, tmp_path):
     httpd.server_close()
 
 
-CONTROLLED = """async () => {
-    await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-        await new Promise((r) =>
-            navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-    }
-}"""
-
-
 @pytest.mark.parametrize("protocol_change", [False, True], ids=["same-protocol", "new-protocol"])
 def test_new_version_is_offered_and_old_caches_go(
     context, site_dir, tmp_path, switchable, protocol_change
@@ -65,7 +57,7 @@ def test_new_version_is_offered_and_old_caches_go(
     page = context.new_page()
     page.goto(base + "/")
     page.wait_for_selector(READY, timeout=90_000)
-    page.evaluate(CONTROLLED)
+    wait_until_controlled(page)
     deploy(site_dir, tmp_path / "v2", version="9.9.9-test", protocol=2 if protocol_change else None)
     switch(tmp_path / "v2")
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")

@@ -8,6 +8,8 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.conftest import wait_until_controlled
+
 READY = "html[data-engine=ready]"
 FEATURES = "html[data-features=ready]"
 ENGINE_START_MS = 90_000
@@ -79,13 +81,7 @@ def test_offline_navigation_under_zh_gets_the_chinese_offline_page(context, serv
     page = context.new_page()
     page.goto(f"{server}/zh/")
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
-    page.evaluate("""async () => {
-        await navigator.serviceWorker.ready;
-        if (!navigator.serviceWorker.controller) {
-            await new Promise((r) =>
-                navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
-        }
-    }""")
+    wait_until_controlled(page)
     context.set_offline(True)
     try:
         page.goto(f"{server}/zh/gpus/")  # never visited: the Chinese offline page
