@@ -1,0 +1,121 @@
+"""Golden outputs: every CLI figure and every figure on the built pages, captured once.
+
+Refactors must leave them byte-identical. ``python -m tests.golden.golden capture``
+rewrites the files (only when a change of figures is intended, and said in the commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import io
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CLI_FILE = HERE / "cli.json"
+SITE_FILE = HERE / "site_figures.json"
+
+GPU_CASES = ("rtx-4090", "h100-sxm-80gb", "a100-40gb")
+
+
+def _models() -> list[str]:
+    from engine.catalog import list_models
+
+    return sorted(m.slug for m in list_models())
+
+
+def cli_commands() -> list[list[str]]:
+    """The commands whose output is pinned: every catalog model through each subcommand."""
+    cmds: list[list[str]] = [
+        ["models"], ["gpus"], ["formats"], ["presets"], ["--version"],
+        ["models", "--json"], ["gpus", "--json"], ["formats", "--json"], ["presets", "--json"],
+    ]
+    for m in _models():
+        cmds += [
+            ["params", m], ["params", m, "--json"],
+            ["infer", m], ["infer", m, "--json"],
+            ["infer", m, "--weights", "q4_k_m", "--context", "32768", "--gpu", "rtx-4090"],
+            ["infer", m, "--weights", "q4_k_m", "--context", "32768", "--gpu", "rtx-4090",
+             "--gpus", "2", "--kv-dtype", "q8_0", "--json"],
+            ["infer", m, "--runtime", "vllm", "--gpu", "h100-sxm-80gb", "--json"],
+            ["infer", m, "--runtime", "vllm", "--context", "40960", "--gpu", "rtx-4090"],
+            ["infer", m, "--weights", "fp8", "--batch", "8", "--gpu", "a100-40gb", "--json"],
+            ["train", m], ["train", m, "--json"],
+            ["train", m, "--method", "lora", "--gpu", "rtx-4090", "--json"],
+            ["train", m, "--method", "qlora", "--batch", "4", "--gpu", "rtx-4090"],
+            ["train", m, "--method", "qlora", "--batch", "4", "--gpu", "rtx-4090", "--json"],
+            ["train", m, "--zero", "3", "--gpus", "8", "--grad-checkpointing", "--json"],
+        ]
+    for m in ("llama-3.1-8b", "qwen2.5-14b", "llama-3.1-70b", "mixtral-8x7b"):
+        cmds += [
+            ["fit", m, "--weights", "q4_k_m", "--gpu", "rtx-4090"],
+            ["fit", m, "--weights", "q4_k_m", "--gpu", "rtx-4090", "--json"],
+            ["fit", m, "--runtime", "vllm", "--json"],
+            ["fit", m, "--runtime", "vllm", "--gpu", "m3-max-128gb"],
+            ["fit-train", m, "--method", "qlora", "--batch", "4"],
+            ["fit-train", m, "--method", "full", "--json"],
+        ]
+    cmds += [
+        ["infer", "no-such-model"], ["infer", "llama-3.1-8b", "--context", "-5"],
+        ["infer", "llama-3.1-8b", "--weights", "q9"], ["train", "llama-3.1-8b", "--method", "x"],
+        ["infer", "llama-3.1-8b", "--gpu", "nope"],
+    ]
+    return cmds
+
+
+def run_cli(argv: list[str]) -> dict[str, object]:
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(list(argv))
+    return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
+
+
+def capture_cli() -> dict[str, dict[str, object]]:
+    return {" ".join(cmd): run_cli(cmd) for cmd in cli_commands()}
+
+
+_SKIP = re.compile(r"<(script|style|svg)\b.*?</\1>", re.S | re.I)
+_TAG = re.compile(r"<[^>]+>")
+# A figure: a number with its unit (GiB, MiB, %, tokens, GPUs ...) or a bare number.
+_FIGURE = re.compile(
+    r"(?<![\w.#-])\$?\d[\d,]*(?:\.\d+)?(?:\s?(?:GiB|MiB|KiB|GB|TB|B|%|×|k|M|tokens?|tok/s|"
+    r"GPUs?|bpw|TFLOPS|GB/s|USD))?(?![\w-])"
+)
+
+
+def page_figures(text: str) -> list[str]:
+    """The figures a reader sees on a page (chart SVG text included), as a sorted multiset."""
+    body = _SKIP.sub(lambda m: m.group(0) if m.group(1).lower() == "svg" else " ", text)
+    body = html.unescape(_TAG.sub(" ", body))
+    counts = Counter(m.group(0) for m in _FIGURE.finditer(body))
+    return sorted(f"{k}\t{v}" for k, v in counts.items())
+
+
+def capture_site(public: Path) -> dict[str, list[str]]:
+    return {
+        str(p.relative_to(public)): page_figures(p.read_text(encoding="utf-8"))
+        for p in sorted(public.rglob("*.html"))
+    }
+
+
+def main(argv: list[str]) -> int:
+    root = HERE.parent.parent
+    sys.path.insert(0, str(root))
+    if argv[:1] != ["capture"]:
+        print("usage: python -m tests.golden.golden capture [PUBLIC_DIR]", file=sys.stderr)
+        return 2
+    CLI_FILE.write_text(json.dumps(capture_cli(), indent=1, sort_keys=True) + "\n")
+    public = Path(argv[1]) if len(argv) > 1 else None
+    if public is not None:
+        SITE_FILE.write_text(json.dumps(capture_site(public), indent=0, sort_keys=True) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
