@@ -35,40 +35,16 @@ from dataclasses import dataclass, field
 
 from .model import LayerSpec, ModelSpec, Tensor
 
-# Norm implementation per model_type (transformers modeling files):
-#   "rms":    LlamaRMSNorm: x.to(fp32) → x·rsqrt(mean(x²)+eps) → weight · normed.to(input dtype)
-#   "gemma":  GemmaRMSNorm: the whole norm in fp32, output·(1 + weight), then type_as(x)
-#   "layer":  nn.LayerNorm (weight + bias)
-GEMMA_NORM_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text"})
-# Norms whose weight multiplies the fp32 normalised tensor (so that fp32 tensor is saved):
-# Gemma's (1 + weight) and OLMo 2's weight · normed before the cast back.
-FP32_WEIGHT_NORM_TYPES = GEMMA_NORM_TYPES | {"olmo2"}
-LAYERNORM_TYPES = frozenset({"gpt2", "gpt_neox", "falcon", "phi", "starcoder2"})
-# Attention and MLP read the same normalised input (GPT-NeoX use_parallel_residual, Falcon
-# parallel_attn, Phi): the MLP's first matmuls consume the attention norm's output.
-PARALLEL_TYPES = frozenset({"gpt_neox", "falcon", "phi"})
+# Per-model_type behaviour (norm kind, attention paths, router precision) is
+# ``spec.traits`` (engine.model.ModelTraits, one row per model_type in arch.handlers).
 # Activations written as Python arithmetic (several saved intermediates) rather than one op.
 #   gelu_new / gelu_fast (NewGELUActivation): 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))
 #   saves x, tanh(...), 0.5·x and (1 + tanh) → 4 tensors of the intermediate width.
 PYTHON_GELU = frozenset({"gelu_new", "gelu_fast"})
-# Attention logit soft-capping (tanh of the scores; its output is saved): Gemma 2, whose
-# transformers implementation has no SDPA path (softcapping needs the eager scores).
-SOFTCAP_TYPES = frozenset({"gemma2"})
-# transformers has no SDPA attention for these (``_supports_sdpa = False``: Gemma 2's
-# soft-capping, gpt-oss's attention sinks), so from_pretrained falls back to eager.
-NO_SDPA_TYPES = frozenset({"gemma2", "gpt_oss"})
-# Partial rotary embeddings joined with torch.cat (phi3 and gpt_neox apply_rotary_pos_emb,
-# PhiAttention, DeepSeek's q_nope/q_pe): the attention output needs a layout copy.
-CAT_ROPE_TYPES = frozenset({"phi3", "gpt_neox", "phi", "deepseek_v2", "deepseek_v3"})
-# Eager attention whose softmax runs in the scores' dtype (no dtype=float32 upcast);
-# under autocast softmax is an fp32 op anyway.
-COMPUTE_DTYPE_SOFTMAX_TYPES = frozenset({"gpt2", "falcon", "gpt_oss"})
 # Dropout (p > 0, as configured; transformers trains with it): torch's CUDA native_dropout
 # saves a bool mask, 1 byte per element (the CPU kernel keeps it in the input dtype). Inside
 # SDPA/flash the attention dropout is regenerated from the RNG state: nothing saved.
 DROPOUT_MASK_BYTES = 1
-# MoE routers computed in fp32 on an fp32 copy of the input (DeepseekV3TopkRouter)
-FP32_ROUTER_TYPES = frozenset({"deepseek_v2", "deepseek_v3"})
 
 
 @dataclass(frozen=True)
@@ -171,7 +147,7 @@ class _Terms:
 
 def effective_attention(spec: ModelSpec, attention: str) -> str:
     """Return the attention path transformers takes: eager where it has no SDPA path."""
-    if attention == "sdpa" and spec.model_type in NO_SDPA_TYPES:
+    if attention == "sdpa" and not spec.traits.sdpa:
         return "eager"
     return attention
 
@@ -273,7 +249,7 @@ def _attention_gqa(
     norm_trainable = tr.base_trainable
     if "attn_q_norm" in tensors:
         per_head = tensors["attn_q_norm"][0] != q
-        qk_style = "gemma" if spec.model_type in FP32_WEIGHT_NORM_TYPES else "rms"
+        qk_style = "gemma" if spec.traits.fp32_weight_norm else "rms"
         if style == "layer":
             qk_style = "layer"
         _norm(
@@ -302,7 +278,7 @@ def _attention_gqa(
         terms.add("attn.v_repeated", c * a.num_heads * a.v_head_dim)
         if tr.base_trainable:
             terms.add("attn.output", c * out)  # transpose(1, 2).contiguous() copy for o_proj
-        if spec.model_type in COMPUTE_DTYPE_SOFTMAX_TYPES and not autocast:
+        if spec.traits.softmax_in_compute_dtype and not autocast:
             s2.add("attn.softmax", c * a.num_heads)  # softmax in the scores' dtype
             if spec.attention_dropout > 0:
                 s2.add("attn.dropout_output", c * a.num_heads)
@@ -314,7 +290,7 @@ def _attention_gqa(
             if c == 4:
                 s2.add("attn.dropout_output", 4 * a.num_heads)
             s2.add("attn.dropout_mask", DROPOUT_MASK_BYTES * a.num_heads)
-        if spec.model_type in SOFTCAP_TYPES:
+        if spec.traits.softcapping:
             s2.add("attn.softcap_tanh", c * a.num_heads)
     else:
         # SDPA / flash: q, k, v, output and the fp32 logsumexp per head and query;
@@ -328,7 +304,7 @@ def _attention_gqa(
             s2.add("attn.window_mask", c)
         terms.add("attn.q", c * q)
         terms.add("attn.k", c * kv_k)
-        if "attn_qkv" in tensors and spec.model_type in CAT_ROPE_TYPES:
+        if "attn_qkv" in tensors and spec.traits.cat_rope:
             # V stays a view of the fused qkv output (q and k were rebuilt by torch.cat), so
             # the whole fused output is kept (measured with MemTracker on Phi-3)
             terms.add("attn.qkv_output", c * tensors["attn_qkv"][0])
@@ -336,7 +312,7 @@ def _attention_gqa(
             terms.add("attn.v", c * kv_v)
         terms.add("attn.output", c * out)
         terms.add("attn.logsumexp", 4 * a.num_heads)
-        if spec.model_type in CAT_ROPE_TYPES and tr.base_trainable:
+        if spec.traits.cat_rope and tr.base_trainable:
             # q comes out of torch.cat in (batch, heads, seq, dim) layout, so does the SDPA
             # output: transpose(1, 2).contiguous() copies it for o_proj, which saves the copy
             terms.add("attn.output_copy", c * out)
@@ -441,9 +417,8 @@ def layer_activations(
     # fp32 norm weights under autocast make the norm output fp32 (full training only)
     fp32_norm_out = autocast and tr.base_trainable
     h = spec.hidden_size
-    t = spec.model_type
-    style = "gemma" if t in GEMMA_NORM_TYPES else ("layer" if t in LAYERNORM_TYPES else "rms")
-    parallel = t in PARALLEL_TYPES
+    style = spec.traits.norm
+    parallel = spec.traits.parallel_residual
 
     norm_terms = _Terms()  # replicated under TP unless sequence parallel
     inner = _Terms()  # divided by TP
@@ -469,7 +444,7 @@ def layer_activations(
     ]
     if layer.mlp.kind == "moe":
         ffn_in = [n for n in ffn_in if n not in ("ffn_gate", "ffn_up")]
-        if spec.model_type in FP32_ROUTER_TYPES:
+        if spec.traits.fp32_router:
             ffn_in = [n for n in ffn_in if n != "ffn_gate_inp"]
 
     # --- attention block -------------------------------------------------------------
@@ -506,7 +481,7 @@ def layer_activations(
             _consumers(norm_terms, "ffn_norm", h, out_bytes, ffn_in, tr, c, autocast)
         else:  # OLMo 2
             _consumers(norm_terms, "attn_residual", h, r, ffn_in, tr, c, autocast)
-    elif "ffn_norm" in tensors and t != "phi":
+    elif "ffn_norm" in tensors:  # (Phi has a single norm per layer)
         # GPT-NeoX / new Falcon: a second LayerNorm of the same input (input saved once)
         norm_terms.add("ffn_norm.mean_rstd", 8)
     mlp = layer.mlp
@@ -515,7 +490,7 @@ def layer_activations(
         e = mlp.num_experts
         i = mlp.intermediate_size
         inner.add("router.logits_softmax", (c + 4) * e + 12 * k)
-        if spec.model_type in FP32_ROUTER_TYPES:
+        if spec.traits.fp32_router:
             inner.add("router.input_fp32", 4 * h)  # linear(x.float(), weight.float())
         full = tr.base_trainable
         # transformers 5 experts (grouped_mm over tokens sorted by expert), per routed slot.
@@ -625,8 +600,7 @@ def head_activations(
         r = 4 if p.name == "fp32" else 2
     h = spec.hidden_size
     v = spec.vocab_size
-    t = spec.model_type
-    style = "gemma" if t in GEMMA_NORM_TYPES else ("layer" if t in LAYERNORM_TYPES else "rms")
+    style = spec.traits.norm
     terms = _Terms()
     out_bytes = _norm(terms, "output_norm", style, h, r, weight_trainable=tr.base_trainable)
     if style == "rms" and autocast and tr.base_trainable:
@@ -639,7 +613,7 @@ def head_activations(
             terms.add("lm_head.input", out_bytes * h)
     tokens = batch * seq
     head_dim = spec.layers[0].attention.head_dim if spec.layers else 0
-    softcap = c * v // tp if t in SOFTCAP_TYPES else 0  # final_logit_softcapping: tanh saved
+    softcap = c * v // tp if spec.traits.softcapping else 0  # final_logit_softcapping: tanh saved
     saved = tokens * (terms.total + softcap)
     saved += tokens * head_dim * r  # rotary cos/sin (computed once, saved by the first layer)
     saved += tokens * 16  # input_ids (int64, also the labels) + shifted labels

@@ -47,8 +47,6 @@ _TARGET_TENSORS: dict[str, tuple[str, ...]] = {
     "up": ("ffn_up", "ffn_up_shexp", "ffn_gate_up"),
     "down": ("ffn_down", "ffn_down_shexp"),
 }
-# model types whose MLP targets peft converts to the fused expert parameters
-PEFT_EXPERT_TYPES = frozenset({"deepseek_v2", "deepseek_v3", "qwen3_moe"})
 _MLP_TARGETS = ("gate", "up", "down")
 
 
@@ -90,7 +88,7 @@ def adapted_tensor_names(spec: ModelSpec, targets: Iterable[str]) -> frozenset[s
     chosen = _check(targets, 1)
     names = set(target_tensor_names(chosen))
     mlp = [t for t in chosen if t in _MLP_TARGETS]
-    if spec.model_type in PEFT_EXPERT_TYPES and spec.is_moe and mlp:
+    if spec.traits.peft_fused_experts and spec.is_moe and mlp:  # fused expert params
         if ("gate" in mlp) != ("up" in mlp):
             raise InvalidWorkload(
                 msg(

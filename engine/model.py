@@ -87,6 +87,36 @@ class LayerSpec:
 
 
 @dataclass(frozen=True)
+class ModelTraits:
+    """How a model_type's transformers (and GGUF) implementation behaves where the tensor
+    list cannot tell. Set once per model_type by ``arch.handlers.HANDLERS``; the defaults
+    describe Llama, so a row names only what differs from it.
+    """
+
+    # norm module: "rms" (LlamaRMSNorm: fp32 math, cast back before the weight), "gemma"
+    # (GemmaRMSNorm: all fp32, output·(1 + weight)) or "layer" (nn.LayerNorm, weight + bias)
+    norm: Literal["rms", "gemma", "layer"] = "rms"
+    # the norm weight multiplies the fp32 normalised tensor (Gemma, OLMo 2): it is saved
+    fp32_weight_norm: bool = False
+    # attention and MLP read the same normalised input (GPT-NeoX, Falcon, Phi)
+    parallel_residual: bool = False
+    # tanh soft-capping of attention scores and final logits (Gemma 2)
+    softcapping: bool = False
+    # transformers has an SDPA path (``_supports_sdpa``); False falls back to eager
+    sdpa: bool = True
+    # partial rotary embeddings joined with torch.cat: the attention output needs a copy
+    cat_rope: bool = False
+    # eager softmax runs in the scores' dtype (no fp32 upcast: GPT-2, Falcon, gpt-oss)
+    softmax_in_compute_dtype: bool = False
+    # MoE router computed in fp32 on an fp32 copy of its input (DeepseekV3TopkRouter)
+    fp32_router: bool = False
+    # peft adapts the experts' fused gate_up/down parameters for MLP targets
+    peft_fused_experts: bool = False
+    # llama.cpp's LLM_ARCH the converter writes ("" = the model_type itself)
+    gguf_arch: str = ""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A parsed model: dimensions, per-layer layout and the full tensor list."""
 
@@ -105,6 +135,7 @@ class ModelSpec:
     residual_dropout: float = 0.0  # after attention/MLP output projections
     attention_dropout: float = 0.0  # on the attention probabilities
     embedding_dropout: float = 0.0  # on the embedding output
+    traits: ModelTraits = ModelTraits()  # per-model_type behaviour (arch.handlers)
 
     # --- parameter counts (derived from the tensor list, never stored twice) ---
     @property
@@ -145,6 +176,11 @@ class ModelSpec:
             else:
                 total += t.numel
         return total
+
+    @property
+    def gguf_arch(self) -> str:
+        """The llama.cpp architecture name a GGUF conversion of this model carries."""
+        return self.traits.gguf_arch or self.model_type
 
     @property
     def is_moe(self) -> bool:

@@ -1,9 +1,16 @@
-"""Which builder lays out each model_type (one table; add a model_type here)."""
+"""Which builder lays out each model_type, and its traits (one table; add a model_type here).
+
+A row pairs the builder that lists the tensors with the ``ModelTraits`` the estimates read
+(norm kind, attention paths, router precision, GGUF arch): adding a model_type touches this
+table and, when its layout is new, a builder, and nothing else in the engine.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from ..model import ModelTraits
 from .blocks import Builder
 from .classic import build_falcon, build_gpt2, build_gpt_neox, build_phi
 from .dense import build_llama_like
@@ -13,29 +20,56 @@ from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
 
 # A builder appends tensors and layers and returns whether lm_head is tied to the embedding.
-Handler = Callable[[Config, Builder], bool]
+Build = Callable[[Config, Builder], bool]
+
+
+_DEFAULT = ModelTraits()
+
+
+@dataclass(frozen=True)
+class Handler:
+    """One model_type: its builder and its traits (Llama's defaults unless named)."""
+
+    build: Build
+    traits: ModelTraits = _DEFAULT
+
+
+_LLAMA_GGUF = ModelTraits(gguf_arch="llama")  # convert_hf_to_gguf writes LLM_ARCH_LLAMA
+_GEMMA = ModelTraits(norm="gemma", fp32_weight_norm=True)
+_DEEPSEEK = ModelTraits(cat_rope=True, fp32_router=True, peft_fused_experts=True)
+
 HANDLERS: dict[str, Handler] = {
-    "llama": build_llama_like,
-    "mistral": build_llama_like,
-    "qwen2": build_llama_like,
-    "qwen3": build_llama_like,
-    "gemma": build_llama_like,
-    "gemma2": build_llama_like,
-    "gemma3_text": build_llama_like,
-    "gemma3": build_gemma3_multimodal,
-    "olmo2": build_llama_like,
-    "phi3": build_llama_like,
-    "starcoder2": build_llama_like,
-    "mixtral": build_moe,
-    "qwen2_moe": build_moe,
-    "qwen3_moe": build_moe,
-    "gpt_oss": build_moe,
-    "deepseek_v2": build_deepseek,
-    "deepseek_v3": build_deepseek,
-    "phi": build_phi,
-    "gpt2": build_gpt2,
-    "gpt_neox": build_gpt_neox,
-    "falcon": build_falcon,
+    "llama": Handler(build_llama_like, _LLAMA_GGUF),
+    "mistral": Handler(build_llama_like, _LLAMA_GGUF),
+    "qwen2": Handler(build_llama_like),
+    "qwen3": Handler(build_llama_like),
+    "gemma": Handler(build_llama_like, _GEMMA),
+    # soft-capping needs the eager scores: no SDPA path in transformers
+    "gemma2": Handler(
+        build_llama_like,
+        ModelTraits(norm="gemma", fp32_weight_norm=True, softcapping=True, sdpa=False),
+    ),
+    "gemma3_text": Handler(build_llama_like, _GEMMA),
+    "gemma3": Handler(build_gemma3_multimodal, _GEMMA),
+    "olmo2": Handler(build_llama_like, ModelTraits(fp32_weight_norm=True)),
+    "phi3": Handler(build_llama_like, ModelTraits(cat_rope=True)),
+    "starcoder2": Handler(build_llama_like, ModelTraits(norm="layer")),
+    "mixtral": Handler(build_moe, _LLAMA_GGUF),
+    "qwen2_moe": Handler(build_moe),
+    "qwen3_moe": Handler(build_moe, ModelTraits(peft_fused_experts=True)),
+    # attention sinks: no SDPA path in transformers
+    "gpt_oss": Handler(build_moe, ModelTraits(sdpa=False, softmax_in_compute_dtype=True)),
+    "deepseek_v2": Handler(build_deepseek, _DEEPSEEK),
+    "deepseek_v3": Handler(build_deepseek, _DEEPSEEK),
+    "phi": Handler(build_phi, ModelTraits(norm="layer", parallel_residual=True, cat_rope=True)),
+    "gpt2": Handler(build_gpt2, ModelTraits(norm="layer", softmax_in_compute_dtype=True)),
+    "gpt_neox": Handler(
+        build_gpt_neox, ModelTraits(norm="layer", parallel_residual=True, cat_rope=True)
+    ),
+    "falcon": Handler(
+        build_falcon,
+        ModelTraits(norm="layer", parallel_residual=True, softmax_in_compute_dtype=True),
+    ),
 }
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(HANDLERS))
 # remote-code model_types of early checkpoints, later rewritten to a native one

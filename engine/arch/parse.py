@@ -70,7 +70,7 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
         )
     c = Config(raw, model_type)
     b = Builder()
-    tied = handler(c, b)
+    tied = handler.build(c, b)
 
     text = text_config(c)
     dtype = c.get("dtype", None)
@@ -99,6 +99,7 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
         tensors=tuple(b.tensors),
         checkpoint_quant=parse_quantization(raw),
         name=name,
+        traits=handler.traits,
         **dropouts(text.raw, text.model_type),
     )
 

@@ -502,3 +502,35 @@ def test_multimodal_wrapper_points_at_text_config() -> None:
     with pytest.raises(UnsupportedArchitecture, match="text_config"):
         parse_config(raw)
     assert parse_config(raw["text_config"]).total_params == 6_738_415_616
+
+
+# --- traits ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("llama-3.1-8b", {"norm": "rms", "gguf_arch": "llama", "sdpa": True}),
+        ("gemma-2-2b", {"norm": "gemma", "softcapping": True, "sdpa": False}),
+        ("gemma-3-4b-it", {"norm": "gemma", "fp32_weight_norm": True}),
+        ("olmo-2-1124-7b", {"norm": "rms", "fp32_weight_norm": True}),
+        ("phi-2", {"norm": "layer", "parallel_residual": True, "cat_rope": True}),
+        ("gpt2", {"norm": "layer", "softmax_in_compute_dtype": True}),
+        ("gpt-oss-20b", {"sdpa": False, "softmax_in_compute_dtype": True}),
+        ("deepseek-v3", {"fp32_router": True, "peft_fused_experts": True, "cat_rope": True}),
+        ("qwen3-30b-a3b", {"peft_fused_experts": True, "fp32_router": False}),
+    ],
+)
+def test_traits_come_from_the_handler_table(name: str, expected: dict[str, object]) -> None:
+    """Model-type behaviour is data on the spec, set once by arch.handlers.HANDLERS."""
+    from engine.arch.handlers import HANDLERS
+
+    spec = spec_of(name)
+    assert spec.traits == HANDLERS[spec.model_type].traits
+    for key, value in expected.items():
+        assert getattr(spec.traits, key) == value, key
+
+
+def test_gguf_arch_defaults_to_the_model_type() -> None:
+    assert spec_of("mixtral-8x7b-v0.1").gguf_arch == "llama"
+    assert spec_of("qwen3-8b").gguf_arch == "qwen3"
