@@ -24,7 +24,7 @@ ARG SOURCE_DATE_EPOCH=1767225600
 ENV SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH}
 WORKDIR /src
 COPY . .
-RUN pip install .[site] && npm ci && python build.py --strict
+RUN pip install --require-hashes -r requirements/site.lock && npm ci && python build.py --strict
 
 FROM nginx:stable AS serve
 # Only our config: no default server, no welcome page.

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import re
 
+from sitegen.config import ROOT
 from sitegen.i18n import LANGUAGES
+
+# The production build everywhere (netlify.toml, Dockerfile, README): locked packages only.
+BUILD_COMMAND = (
+    "pip install --require-hashes -r requirements/site.lock && npm ci && python build.py --strict"
+)
 
 CSP = "; ".join(
     (
@@ -101,13 +107,13 @@ def not_found_page(url_path: str) -> str:
 def render_netlify_toml() -> str:
     """Return netlify.toml (checked in; `build.py` verifies it is current)."""
     lines = [
-        "# Generated from HEADER_RULES / REDIRECTS in build.py (python build.py netlify-toml).",
+        "# Generated from sitegen/headers.py and .python-version (python build.py netlify-toml).",
         "[build]",
-        '  command = "pip install .[site] && npm ci && python build.py --strict"',
+        f'  command = "{BUILD_COMMAND}"',
         '  publish = "public"',
         "",
         "[build.environment]",
-        '  PYTHON_VERSION = "3.12"',
+        f'  PYTHON_VERSION = "{(ROOT / ".python-version").read_text().strip()}"',
         '  NODE_VERSION = "20"',
         "",
     ]
