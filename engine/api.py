@@ -136,15 +136,9 @@ def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
     into tp/pp the way the runtime splits a model."""
     rest = _workload_args(args)
     if rest.get("runtime", "auto") == "auto":
-        from .quant import get_format
+        from .workload import InferenceWorkload, auto_runtime
 
-        weights = rest.get("weights", "bf16")
-        gguf = (
-            isinstance(weights, str)
-            and weights.lower() != "auto"
-            and (get_format(weights.lower()).family == "gguf")
-        )
-        rest["runtime"] = "llamacpp" if gguf else "transformers"
+        rest["runtime"] = auto_runtime(rest.get("weights", InferenceWorkload.weights))
     gpus = rest.pop("gpus", None)
     if gpus is not None:
         if isinstance(gpus, bool) or not isinstance(gpus, int) or gpus < 1:

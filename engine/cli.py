@@ -16,6 +16,7 @@ from typing import Any
 from . import __version__
 from .api import call
 from .errors import ConfigError, EngineError
+from .form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind
 from .messages import msg
 from .units import format_gib
 
@@ -55,155 +56,63 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print schema-1 JSON (integers in bytes)")
 
 
+_ARG_TYPES: dict[Kind, type] = {Kind.INT: int, Kind.FLOAT: float}
+
+
+def _add_fields(p: argparse.ArgumentParser, title: str, schema: tuple[Field, ...]) -> None:
+    """Add one option per schema field (engine.form): flag, type, default and help."""
+    g = p.add_argument_group(title)
+    for f in schema:
+        if f.kind is Kind.BOOL:
+            action = "store_false" if f.default is True else "store_true"
+            g.add_argument(f.flag, dest=f.name, action=action, help=f.help)
+        elif f.cli_const is not None:
+            g.add_argument(
+                f.flag,
+                dest=f.name,
+                default=f.cli_value,
+                nargs="?",
+                const=f.cli_const,
+                help=f.help,
+            )
+        else:
+            default = f.cli_value
+            if isinstance(default, tuple):  # a list setting is typed comma-separated
+                default = ",".join(default)
+            kind = _ARG_TYPES.get(f.kind)
+            if kind is None:
+                g.add_argument(f.flag, dest=f.name, default=default, help=f.help)
+            else:
+                g.add_argument(f.flag, dest=f.name, type=kind, default=default, help=f.help)
+
+
+def _fields_request(ns: argparse.Namespace, schema: tuple[Field, ...]) -> dict[str, Any]:
+    """The op arguments for the parsed options: every field, except an optional one
+    (default None: gpu, --gpus/--tp/--pp of infer, --n-gpu-layers) left unset or empty."""
+    req: dict[str, Any] = {}
+    for f in schema:
+        value = getattr(ns, f.name)
+        if f.cli_value is None and (value is None or value == ""):
+            continue
+        req[f.name] = value
+    return req
+
+
 def _add_inference(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("inference")
-    g.add_argument(
-        "--weights",
-        default="bf16",
-        help="weight format: bf16, fp16, fp8, int8, nf4, q4_k_m, gptq-4bit-g128, "
-        "auto (= as published)… see 'vram formats' (default: bf16)",
-    )
-    g.add_argument(
-        "--kv-dtype",
-        default="auto",
-        help="KV-cache dtype: auto (16-bit), fp16, bf16, fp8, q8_0, q4_0 (default: auto)",
-    )
-    g.add_argument(
-        "--context",
-        type=int,
-        default=4096,
-        help="tokens per sequence, prompt + generated (default: 4096)",
-    )
-    g.add_argument("--batch", type=int, default=1, help="concurrent sequences (default: 1)")
-    g.add_argument(
-        "--runtime",
-        default="auto",
-        help="transformers | vllm | llamacpp | auto (default: auto = llamacpp for GGUF "
-        "formats such as q4_k_m, else transformers)",
-    )
-    g.add_argument("--gpu", default=None, help="GPU slug to check the fit against ('vram gpus')")
-    g.add_argument(
-        "--gpus",
-        type=int,
-        default=None,
-        help="number of GPUs; sets --tp (--pp for llamacpp, which splits by layers) "
-        "when --tp/--pp are not given (default: 1)",
-    )
-    g.add_argument("--tp", type=int, default=None, help="tensor-parallel degree (default: 1)")
-    g.add_argument("--pp", type=int, default=None, help="pipeline-parallel stages (default: 1)")
-    g.add_argument(
-        "--gpu-memory-utilization",
-        type=float,
-        default=0.9,
-        help="vLLM: fraction of GPU memory pre-allocated (default: 0.9)",
-    )
-    g.add_argument(
-        "--n-gpu-layers", type=int, default=None, help="llama.cpp: layers on the GPU (default: all)"
-    )
-    g.add_argument(
-        "--ubatch",
-        type=int,
-        default=512,
-        help="llama.cpp: physical micro-batch n_ubatch (default: 512)",
-    )
+    _add_fields(p, "inference", INFERENCE_FIELDS)
 
 
 def _inference_request(ns: argparse.Namespace) -> dict[str, Any]:
-    req: dict[str, Any] = {
-        "weights": ns.weights,
-        "kv_dtype": ns.kv_dtype,
-        "context": ns.context,
-        "batch": ns.batch,
-        "runtime": ns.runtime,
-        "gpu_memory_utilization": ns.gpu_memory_utilization,
-        "ubatch": ns.ubatch,
-    }
     # --gpus alone is split the way the runtime splits a model (engine.api._inference_args)
-    for key in ("gpus", "tp", "pp"):
-        if getattr(ns, key) is not None:
-            req[key] = getattr(ns, key)
-    if ns.gpu:
-        req["gpu"] = ns.gpu
-    if ns.n_gpu_layers is not None:
-        req["n_gpu_layers"] = ns.n_gpu_layers
-    return req
+    return _fields_request(ns, INFERENCE_FIELDS)
 
 
 def _add_training(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("training")
-    g.add_argument("--method", default="full", help="full | lora | qlora (default: full)")
-    g.add_argument("--seq", type=int, default=2048, help="tokens per sample (default: 2048)")
-    g.add_argument("--batch", type=int, default=1, help="micro-batch per GPU (default: 1)")
-    g.add_argument(
-        "--precision",
-        default="amp-bf16",
-        help="bf16 (weights, grads, AdamW states all bf16) | amp-bf16 (fp32 weights, "
-        "grads and states, bf16 autocast) | amp-fp16 | fp32 (default: amp-bf16)",
-    )
-    g.add_argument(
-        "--optimizer",
-        default="auto",
-        help="adamw | adamw-8bit | paged-adamw-8bit | adafactor | sgd | lion | auto "
-        "(default: auto = paged-adamw-8bit for qlora, else adamw)",
-    )
-    g.add_argument(
-        "--grad-checkpointing",
-        default="auto",
-        nargs="?",
-        const="full",
-        help="none | selective | full | auto; the bare flag means full "
-        "(default: auto = full for qlora, as peft's prepare_model_for_kbit_training"
-        " does, else none)",
-    )
-    g.add_argument("--attention", default="sdpa", help="sdpa | flash | eager (default: sdpa)")
-    g.add_argument("--zero", type=int, default=0, help="ZeRO stage 0-3; 3 = FSDP (default: 0)")
-    g.add_argument("--gpus", type=int, default=1, help="GPUs in total (default: 1)")
-    g.add_argument("--tp", type=int, default=1, help="tensor-parallel degree (default: 1)")
-    g.add_argument("--pp", type=int, default=1, help="pipeline stages (default: 1)")
-    g.add_argument("--sequence-parallel", action="store_true", help="Megatron sequence parallel")
-    g.add_argument(
-        "--offload",
-        default="none",
-        help="none | optimizer | optimizer+params (CPU offload; default: none)",
-    )
-    g.add_argument("--lora-rank", type=int, default=16, help="LoRA rank r (default: 16)")
-    g.add_argument("--lora-alpha", type=int, default=32, help="LoRA alpha (default: 32)")
-    g.add_argument(
-        "--lora-targets",
-        default="q,k,v,o,gate,up,down",
-        help="comma-separated modules (default: q,k,v,o,gate,up,down)",
-    )
-    g.add_argument(
-        "--no-double-quant",
-        action="store_true",
-        help="QLoRA: disable bitsandbytes double quantization",
-    )
-    g.add_argument("--gpu", default=None, help="GPU slug to check the fit against")
+    _add_fields(p, "training", TRAINING_FIELDS)
 
 
 def _training_request(ns: argparse.Namespace) -> dict[str, Any]:
-    req: dict[str, Any] = {
-        "method": ns.method,
-        "seq": ns.seq,
-        "batch": ns.batch,
-        "precision": ns.precision,
-        "optimizer": ns.optimizer,
-        "grad_checkpointing": ns.grad_checkpointing,
-        "attention": ns.attention,
-        "zero": ns.zero,
-        "gpus": ns.gpus,
-        "tp": ns.tp,
-        "pp": ns.pp,
-        "sequence_parallel": ns.sequence_parallel,
-        "offload": ns.offload,
-        "lora_rank": ns.lora_rank,
-        "lora_alpha": ns.lora_alpha,
-        "lora_targets": ns.lora_targets,
-        "double_quant": not ns.no_double_quant,
-    }
-    if ns.gpu:
-        req["gpu"] = ns.gpu
-    return req
+    return _fields_request(ns, TRAINING_FIELDS)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,24 @@ MAX_TOKENS = 10 * 1024 * 1024  # 10M tokens: above every released context length
 MAX_BATCH = 65_536
 MAX_GPUS = 4096
 
+# The accepted range of every whole-number setting, inclusive: the parsers below check
+# against it and engine.form gives it to the CLI and the page (min/max of each input).
+INT_RANGES: dict[str, tuple[int, int]] = {
+    "context": (1, MAX_TOKENS),
+    "seq": (1, MAX_TOKENS),
+    "batch": (1, MAX_BATCH),
+    "tp": (1, MAX_GPUS),
+    "pp": (1, MAX_GPUS),
+    "gpus": (1, MAX_GPUS),
+    "n_gpu_layers": (0, 100_000),
+    "ubatch": (1, 65_536),
+    "zero": (0, 3),
+    "lora_rank": (1, 65_536),
+    "lora_alpha": (1, 1_000_000),
+}
+# gpu_memory_utilization: a fraction in (0, 1] (0 excluded).
+UTILIZATION_RANGE = (0.0, 1.0)
+
 
 @dataclass(frozen=True)
 class InferenceWorkload:
@@ -73,14 +91,31 @@ class TrainingWorkload:
         return self.gpus // (self.tp * self.pp)
 
 
+def auto_runtime(weights: object) -> str:
+    """Return the runtime that ``runtime: "auto"`` (the CLI's and the page's default) means
+    for these weights: llamacpp for a GGUF type (only llama.cpp loads those files),
+    otherwise the ``InferenceWorkload`` default, transformers. An unknown format raises
+    ``UnknownQuantFormat``, as it would later anyway."""
+    from .quant import get_format
+
+    gguf = (
+        isinstance(weights, str)
+        and weights.lower() != "auto"
+        and get_format(weights.lower()).family == "gguf"
+    )
+    return "llamacpp" if gguf else InferenceWorkload.runtime
+
+
 def _not_whole(key: str, value: Any) -> InvalidWorkload:
     return InvalidWorkload(
         msg("{key} must be a whole number, got {value!r}", key=key, value=value), field=key
     )
 
 
-def _int(raw: dict[str, Any], key: str, default: int, lo: int, hi: int, what: str) -> int:
-    """Return ``raw[key]`` as a whole number in [lo, hi]; ``what`` (a message) names the unit."""
+def _int(raw: dict[str, Any], key: str, default: int, what: str) -> int:
+    """Return ``raw[key]`` as a whole number in ``INT_RANGES[key]``; ``what`` (a message)
+    names the unit."""
+    lo, hi = INT_RANGES[key]
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _not_whole(key, value)
@@ -162,7 +197,8 @@ def inference_from_dict(
     _check_keys(raw, InferenceWorkload, extra_keys)
     d = InferenceWorkload()
     util = raw.get("gpu_memory_utilization", d.gpu_memory_utilization)
-    if isinstance(util, bool) or not isinstance(util, (int, float)) or not 0 < util <= 1:
+    lo, hi = UTILIZATION_RANGE
+    if isinstance(util, bool) or not isinstance(util, (int, float)) or not lo < util <= hi:
         raise InvalidWorkload(
             msg("gpu_memory_utilization must be a fraction in (0, 1], got {value!r}", value=util),
             field="gpu_memory_utilization",
@@ -170,7 +206,7 @@ def inference_from_dict(
     n_gpu_layers = raw.get("n_gpu_layers")
     if n_gpu_layers is not None:
         layers = msg("layers offloaded to the GPU")
-        n_gpu_layers = _int(raw, "n_gpu_layers", 0, 0, 100_000, layers)
+        n_gpu_layers = _int(raw, "n_gpu_layers", 0, layers)
     gpu = raw.get("gpu")
     if gpu is not None and (not isinstance(gpu, str) or not gpu):
         raise InvalidWorkload(msg("gpu must be a GPU slug, got {value!r}", value=gpu), field="gpu")
@@ -182,15 +218,15 @@ def inference_from_dict(
     return InferenceWorkload(
         weights=weights.lower(),
         kv_dtype=_choice(raw, "kv_dtype", d.kv_dtype, KV_DTYPES),
-        context=_int(raw, "context", d.context, 1, MAX_TOKENS, msg("tokens per sequence")),
-        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, msg("concurrent sequences")),
+        context=_int(raw, "context", d.context, msg("tokens per sequence")),
+        batch=_int(raw, "batch", d.batch, msg("concurrent sequences")),
         runtime=_choice(raw, "runtime", d.runtime, RUNTIMES),
         gpu=gpu,
-        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, msg("tensor-parallel GPUs")),
-        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, msg("pipeline stages")),
+        tp=_int(raw, "tp", d.tp, msg("tensor-parallel GPUs")),
+        pp=_int(raw, "pp", d.pp, msg("pipeline stages")),
         gpu_memory_utilization=float(util),
         n_gpu_layers=n_gpu_layers,
-        ubatch=_int(raw, "ubatch", d.ubatch, 1, 65_536, msg("llama.cpp micro-batch")),
+        ubatch=_int(raw, "ubatch", d.ubatch, msg("llama.cpp micro-batch")),
     )
 
 
@@ -248,20 +284,20 @@ def training_from_dict(
         raise InvalidWorkload(msg("gpu must be a GPU slug, got {value!r}", value=gpu), field="gpu")
     work = TrainingWorkload(
         method=method,
-        seq=_int(raw, "seq", d.seq, 1, MAX_TOKENS, msg("tokens per sample")),
-        batch=_int(raw, "batch", d.batch, 1, MAX_BATCH, msg("micro-batch per GPU")),
+        seq=_int(raw, "seq", d.seq, msg("tokens per sample")),
+        batch=_int(raw, "batch", d.batch, msg("micro-batch per GPU")),
         precision=_choice(raw, "precision", d.precision, PRECISIONS),
         optimizer=_choice(raw, "optimizer", d.optimizer, OPTIMIZERS),
         grad_checkpointing=_choice(raw, "grad_checkpointing", d.grad_checkpointing, RECOMPUTE),
         attention=_choice(raw, "attention", d.attention, ATTENTION),
-        zero=_int(raw, "zero", d.zero, 0, 3, msg("ZeRO stage")),
-        gpus=_int(raw, "gpus", d.gpus, 1, MAX_GPUS, msg("GPUs in total")),
-        tp=_int(raw, "tp", d.tp, 1, MAX_GPUS, msg("tensor-parallel GPUs")),
-        pp=_int(raw, "pp", d.pp, 1, MAX_GPUS, msg("pipeline stages")),
+        zero=_int(raw, "zero", d.zero, msg("ZeRO stage")),
+        gpus=_int(raw, "gpus", d.gpus, msg("GPUs in total")),
+        tp=_int(raw, "tp", d.tp, msg("tensor-parallel GPUs")),
+        pp=_int(raw, "pp", d.pp, msg("pipeline stages")),
         sequence_parallel=bool(raw.get("sequence_parallel", d.sequence_parallel)),
         offload=_choice(raw, "offload", d.offload, OFFLOAD),
-        lora_rank=_int(raw, "lora_rank", d.lora_rank, 1, 65_536, msg("LoRA rank")),
-        lora_alpha=_int(raw, "lora_alpha", d.lora_alpha, 1, 1_000_000, msg("LoRA alpha")),
+        lora_rank=_int(raw, "lora_rank", d.lora_rank, msg("LoRA rank")),
+        lora_alpha=_int(raw, "lora_alpha", d.lora_alpha, msg("LoRA alpha")),
         lora_targets=tuple(dict.fromkeys(targets)),
         double_quant=bool(raw.get("double_quant", d.double_quant)),
         gpu=gpu,
