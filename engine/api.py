@@ -38,6 +38,7 @@ from typing import Any
 
 from . import __version__
 from .errors import ConfigError, EngineError, InvalidWorkload
+from .limits import check_json_text
 from .memo import per_spec_cache
 from .messages import localize, msg, normalize_lang
 from .model import ModelSpec
@@ -74,9 +75,15 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
         raise InvalidWorkload(msg("give either model or config, not both"), field="config")
     if config is not None:
         if isinstance(config, str):
+            check_json_text(config)  # size and depth, before json.loads can recurse
             try:
                 config = json.loads(config)
-            except json.JSONDecodeError as exc:
+            except ValueError as exc:  # JSONDecodeError, or an integer over 4,300 digits
+                if not isinstance(exc, json.JSONDecodeError):
+                    raise ConfigError(
+                        msg("config is not valid JSON: {detail}", detail=str(exc)),
+                        field="config",
+                    ) from None
                 raise ConfigError(
                     msg(
                         "config is not valid JSON: {detail} at line {line} column {column}",
@@ -278,9 +285,11 @@ def handle(request_json: str) -> str:
     request_id: Any = None
     lang = "en"
     try:
+        if isinstance(request_json, str):  # bounded before json.loads can recurse
+            check_json_text(request_json, kind="request_text")
         try:
             request = json.loads(request_json)
-        except (TypeError, json.JSONDecodeError) as exc:
+        except (TypeError, ValueError) as exc:
             raise EngineError(
                 msg("request is not valid JSON: {detail}", detail=str(exc)), field=None
             ) from None

@@ -17,6 +17,7 @@ from . import __version__
 from .api import call
 from .errors import ConfigError, EngineError
 from .form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind
+from .limits import text_limits
 from .messages import msg
 from .units import format_gib
 
@@ -40,7 +41,10 @@ def _model_args(model: str) -> dict[str, Any]:
         if not path.is_file():
             raise ConfigError(msg("no such config file: {path}", path=model), field="config")
         try:
-            text = path.read_text(encoding="utf-8")
+            limit = text_limits()[0]
+            with path.open("rb") as fh:  # one byte past the limit at most: never a weights file
+                data = fh.read(limit + 1)
+            text = data.decode("utf-8", "replace" if len(data) > limit else "strict")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(
                 msg("cannot read {path}: {detail}", path=model, detail=str(exc)), field="config"

@@ -121,6 +121,20 @@ def _int(raw: dict[str, Any], key: str, default: int, what: str) -> int:
         raise _not_whole(key, value)
     try:
         as_float = float(value)
+    except OverflowError:  # an integer past float range, e.g. a 4,000-digit --context
+        from .limits import describe_number
+
+        raise InvalidWorkload(
+            msg(
+                "{key} must be between {lo} and {hi:,} ({what}), got {value}",
+                key=key,
+                lo=lo,
+                hi=hi,
+                what=what,
+                value=describe_number(value),
+            ),
+            field=key,
+        ) from None
     except ValueError:
         raise _not_whole(key, value) from None
     if as_float != as_float or as_float in (float("inf"), float("-inf")):

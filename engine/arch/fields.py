@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
+from ..limits import describe_number, field_max
 from ..messages import msg
 from .defaults import defaults_for
 
@@ -96,13 +97,14 @@ class Config:
     def int(self, name: str, default: Any = MISSING, *, minimum: int = 1) -> int:
         value = self.get(name, default)
         key = self._lookup(name)[0]
-        return as_int(value, key, self.model_type, minimum=minimum)
+        return as_int(value, key, self.model_type, minimum=minimum, maximum=field_max(name))
 
     def opt_int(self, name: str, default: Any = MISSING, *, minimum: int = 1) -> int | None:
         value = self.get(name, default)
         if value is None:
             return None
-        return as_int(value, self._lookup(name)[0], self.model_type, minimum=minimum)
+        key = self._lookup(name)[0]
+        return as_int(value, key, self.model_type, minimum=minimum, maximum=field_max(name))
 
     def bool(self, name: str, default: Any = MISSING) -> bool:
         value = self.get(name, default)
@@ -139,7 +141,8 @@ class Config:
                 ),
                 field=key,
             )
-        return [as_int(v, key, self.model_type, minimum=0) for v in value]
+        top = field_max(name)
+        return [as_int(v, key, self.model_type, minimum=0, maximum=top) for v in value]
 
     def layer_types(self, num_layers: int) -> list[str] | None:
         value = self.get("layer_types", None)
@@ -164,8 +167,11 @@ class Config:
         return value
 
 
-def as_int(value: Any, key: str, model_type: str, *, minimum: int) -> int:
-    """Return value as an int (an integral float is accepted), at least ``minimum``."""
+def as_int(
+    value: Any, key: str, model_type: str, *, minimum: int, maximum: int | None = None
+) -> int:
+    """Return value as an int (an integral float is accepted) in [minimum, maximum];
+    ``maximum`` is the field's physical limit (``engine.limits``, ``data/limits.json``)."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -188,6 +194,20 @@ def as_int(value: Any, key: str, model_type: str, *, minimum: int) -> int:
                 model_type=model_type,
                 value=value,
                 minimum=minimum,
+            ),
+            field=key,
+        )
+    if maximum is not None and value > maximum:
+        raise ConfigError(
+            msg(
+                "{key!r} in config.json ({model_type}) is {value}; it must be between "
+                "{minimum} and {maximum:,}, the physical range the engine accepts "
+                "(the largest released models stay far below it).",
+                key=key,
+                model_type=model_type,
+                value=describe_number(value),
+                minimum=minimum,
+                maximum=maximum,
             ),
             field=key,
         )

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import ConfigError, UnsupportedArchitecture
 from ..messages import msg
 from ..model import ModelSpec
+from ..quant import _DTYPE_TO_FLOAT as CHECKPOINT_DTYPES
 from .blocks import Builder
 from .fields import Config
 from .handlers import HANDLERS, LEGACY_MODEL_TYPES, SUPPORTED_MODEL_TYPES
@@ -84,6 +85,16 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
                 "'torch_dtype' in config.json is {value!r}; it must be a dtype name "
                 "such as 'bfloat16'.",
                 value=dtype,
+            ),
+            field="torch_dtype",
+        )
+    if dtype not in CHECKPOINT_DTYPES:  # never guess 16-bit for a dtype we cannot size
+        raise ConfigError(
+            msg(
+                "'torch_dtype' in config.json is {value!r}, which the engine cannot size; "
+                "use one of {known}.",
+                value=dtype,
+                known=", ".join(CHECKPOINT_DTYPES),
             ),
             field="torch_dtype",
         )
