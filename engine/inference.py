@@ -3,6 +3,11 @@
 ``estimate_inference(spec, work)`` returns an ``Estimate`` whose ``components`` are the bytes
 on the most-loaded GPU and whose ``gpu_bytes`` lists every GPU (``tp × pp`` of them).
 
+This module does the steps every runtime shares (validation, weights per rank, KV cache per
+layer, device overhead, warnings, the fit); what a runtime does differently (activations,
+logits, its own overhead, where layers go, its memory budget) is a ``Runtime`` strategy
+(``engine.runtime_base``) in one module per runtime, listed in ``RUNTIMES``.
+
 Formulas (sources in ``engine/data/runtimes.json`` and ``engine/kv.py``):
 
 * weights: per-tensor bytes from ``quant.quantize_tensors(spec, fmt, runtime=...)``.
@@ -39,22 +44,34 @@ Formulas (sources in ``engine/data/runtimes.json`` and ``engine/kv.py``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from . import kv
 from .errors import InvalidWorkload
-from .gpus import fit_details
+from .gpus import GpuSpec, fit_details
 from .memo import per_spec_cache
 from .messages import msg
-from .model import LayerSpec, ModelSpec, Tensor
+from .model import ModelSpec, Tensor
 from .result import Estimate
+from .runtime_base import Inputs, Runtime, WeightSplit
+from .runtime_llamacpp import RUNTIME as LLAMACPP
+from .runtime_transformers import RUNTIME as TRANSFORMERS
+from .runtime_vllm import RUNTIME as VLLM
 from .runtimes import runtime_constants
 from .units import GIB, ceil_div, format_gib
-from .workload import InferenceWorkload
+from .workload import InferenceWorkload, choice_error
+
+# One strategy per runtime: a new runtime is a module with a ``Runtime`` and a row here.
+RUNTIMES: dict[str, Runtime] = {r.name: r for r in (TRANSFORMERS, VLLM, LLAMACPP)}
 
 _REPLICATED_LINEAR = ("ffn_gate_inp", "attn_kv_a_mqa", "attn_q_a")  # routers, MLA down-proj
 _KV_PROJ = ("attn_k", "attn_v")
+
+
+def runtime_of(name: str) -> Runtime:
+    """Return the strategy of runtime ``name``."""
+    rt = RUNTIMES.get(name)
+    if rt is None:
+        raise choice_error("runtime", name, tuple(RUNTIMES))
+    return rt
 
 
 def resolve_weights_format(spec: ModelSpec, weights: str) -> str:
@@ -67,18 +84,6 @@ def resolve_weights_format(spec: ModelSpec, weights: str) -> str:
 
 
 # --------------------------------------------------------------------------- weights
-
-
-@dataclass(frozen=True)
-class _WeightSplit:
-    """Weight bytes of one TP rank: per layer, embedding, output head and the rest."""
-
-    layers: tuple[int, ...]
-    embedding: int  # token_embd (+ pos_embd) on one rank
-    output: int  # lm_head on one rank (0 when tied)
-    final: int  # final norm and other non-layer tensors
-    embedding_full: int  # token_embd bytes unsplit (llama.cpp host copy / tied copy)
-    total_unsplit: int  # whole model, one copy
 
 
 def _tp_divisor(t: Tensor, spec: ModelSpec, tp: int) -> int:
@@ -96,15 +101,15 @@ def _tp_divisor(t: Tensor, spec: ModelSpec, tp: int) -> int:
 
 
 @per_spec_cache
-def _weight_split(spec: ModelSpec, fmt: str, runtime: str, tp: int) -> _WeightSplit:
+def _weight_split(spec: ModelSpec, fmt: str, runtime: str, tp: int) -> WeightSplit:
     from . import quant
 
     quantized = quant.quantize_tensors(spec, fmt, runtime=runtime)
     layers = [0] * spec.num_layers
     embedding = output = final = embedding_full = total = 0
     vocab_scale_num, vocab_scale_den = 1, 1
-    if runtime == "vllm" and spec.vocab_size > 0:
-        pad = int(runtime_constants()["vllm"]["vocab_padding"]["value"])
+    pad = runtime_of(runtime).vocab_padding
+    if pad > 1 and spec.vocab_size > 0:
         vocab_scale_num, vocab_scale_den = ceil_div(spec.vocab_size, pad) * pad, spec.vocab_size
     for q in quantized:
         t: Tensor = q.tensor
@@ -126,7 +131,7 @@ def _weight_split(spec: ModelSpec, fmt: str, runtime: str, tp: int) -> _WeightSp
             embedding += share
         else:
             final += share
-    return _WeightSplit(tuple(layers), embedding, output, final, embedding_full, total)
+    return WeightSplit(tuple(layers), embedding, output, final, embedding_full, total)
 
 
 def weights_bytes(spec: ModelSpec, weights: str, *, runtime: str = "transformers") -> int:
@@ -159,7 +164,7 @@ def split_layers(num_layers: int, pp: int) -> tuple[range, ...]:
     return tuple(out)
 
 
-def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
+def _validate(spec: ModelSpec, work: InferenceWorkload, rt: Runtime) -> None:
     if work.tp < 1 or work.pp < 1 or work.context < 1 or work.batch < 1:
         raise InvalidWorkload(
             msg(
@@ -172,15 +177,7 @@ def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
             ),
             field="tp",
         )
-    if work.runtime == "llamacpp" and work.tp > 1:
-        raise InvalidWorkload(
-            msg(
-                "llama.cpp splits a model across GPUs by layers, not tensors (tp={tp}); "
-                "use pp={tp} for {tp} GPUs",
-                tp=work.tp,
-            ),
-            field="tp",
-        )
+    rt.check(spec, work)
     if work.tp > 1:
         heads = {layer.attention.num_heads for layer in spec.layers}
         for h in sorted(heads):
@@ -209,7 +206,7 @@ def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
                     ),
                     field="tp",
                 )
-    if work.runtime != "llamacpp" and work.n_gpu_layers is not None:
+    if not rt.partial_offload and work.n_gpu_layers is not None:
         raise InvalidWorkload(
             msg(
                 "n_gpu_layers is a llama.cpp setting; {runtime} keeps every layer on the GPU",
@@ -217,99 +214,11 @@ def _validate(spec: ModelSpec, work: InferenceWorkload) -> None:
             ),
             field="n_gpu_layers",
         )
-    if work.runtime == "llamacpp" and work.n_gpu_layers is not None and work.pp > 1:
-        raise InvalidWorkload(
-            msg(
-                "partial offload (n_gpu_layers) is modelled on one GPU; leave n_gpu_layers unset "
-                "with pp > 1"
-            ),
-            field="n_gpu_layers",
-        )
     split_layers(spec.num_layers, work.pp)
 
 
-def _act_dtype_bytes(work: InferenceWorkload, fmt: str) -> int:
-    if work.runtime == "llamacpp":
-        return int(runtime_constants()["llamacpp"]["compute_dtype_bytes"]["value"])
-    if work.runtime == "transformers" and fmt == "fp32":
-        return 4
-    return 2
-
-
-def _layer_transient_per_token(layer: LayerSpec, hidden: int, tp: int, runtime: str) -> int:
-    """Return the elements per token alive at one layer's peak on one TP rank.
-
-    transformers (measured, see tests/engine/test_inference.py): four hidden-sized tensors
-    (the embedding output the model keeps referenced, the residual, the post-attention sum and
-    the normed MLP input), the MLP's ``act(gate)``, ``up`` and their product, and the RoPE
-    cos/sin tables. vLLM and llama.cpp update the residual in place: two hidden-sized tensors.
-    """
-    att = layer.attention
-    if att.kind == "mla":
-        q = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim)
-        kv_width = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim)
-        attn = ceil_div(q + kv_width + att.num_heads * att.v_head_dim, tp)
-        rope = att.qk_rope_head_dim
-    else:
-        q = att.num_heads * att.head_dim
-        kv_width = att.num_kv_heads * (att.head_dim + att.v_head_dim)
-        attn = ceil_div(q, tp) + ceil_div(kv_width, min(tp, max(1, att.num_kv_heads)))
-        attn += ceil_div(att.num_heads * att.v_head_dim, tp)
-        rope = att.head_dim
-    mlp = layer.mlp
-    width = mlp.intermediate_size
-    if mlp.kind == "moe":
-        width = max(mlp.intermediate_size, mlp.shared_intermediate_size)
-    mlp_elems = ceil_div(((2 if mlp.gated else 1) + 1) * width, tp)
-    router = mlp.num_experts * 2 if mlp.kind == "moe" else 0  # fp32 router logits
-    if runtime == "transformers":
-        return 4 * hidden + max(attn, mlp_elems) + router + 2 * rope
-    return 2 * hidden + max(attn, mlp_elems) + router
-
-
-@per_spec_cache
-def _max_transient_per_token(spec: ModelSpec, tp: int, runtime: str = "vllm") -> int:
-    return max(
-        (_layer_transient_per_token(layer, spec.hidden_size, tp, runtime) for layer in spec.layers),
-        default=2 * spec.hidden_size,
-    )
-
-
-def vllm_profile_peak_bytes(
-    spec: ModelSpec,
-    *,
-    max_num_batched_tokens: int,
-    max_num_seqs: int,
-    dtype_bytes: int = 2,
-    tp: int = 1,
-) -> tuple[int, int]:
-    """Return (activation bytes, sampler logits bytes) of vLLM's profiling run on one rank.
-
-    The profile runs one forward pass over ``max_num_batched_tokens`` tokens and the sampler
-    over ``min(max_num_seqs, max_num_batched_tokens)`` rows of full-vocabulary logits.
-    """
-    activations = max_num_batched_tokens * _max_transient_per_token(spec, tp, "vllm") * dtype_bytes
-    rows = min(max_num_seqs, max_num_batched_tokens)
-    extra = int(runtime_constants()["vllm"]["sampler_bytes_per_logit"]["extra"])
-    logits = rows * spec.vocab_size * (dtype_bytes + extra)
-    return activations, logits
-
-
-def _vllm_limits(gpu: Any) -> tuple[int, int]:
-    """Return vllm serve's default (max_num_batched_tokens, max_num_seqs) for this GPU."""
-    c = runtime_constants()["vllm"]
-    large = (
-        gpu is not None
-        and gpu.vendor in ("nvidia", "amd")
-        and gpu.usable_bytes >= 70 * GIB
-        and "a100" not in gpu.slug
-    )
-    key = "large_gpu" if large else "default"
-    return int(c["max_num_batched_tokens"][key]), int(c["max_num_seqs"][key])
-
-
 @per_spec_cache  # by the GpuSpec's identity: a fit sweep asks for one GPU thousands of times
-def _base_overhead(gpu: Any) -> tuple[int, str]:
+def _base_overhead(gpu: GpuSpec | None) -> tuple[int, str]:
     """Return (bytes, description) of the device context + BLAS workspace on one GPU."""
     c = runtime_constants()
     if gpu is not None and gpu.vendor == "apple":
@@ -340,40 +249,16 @@ def gpu_dependence(runtime: str, gpu: str | None) -> tuple[int, int, int]:
     from .gpus import get_gpu
 
     spec_gpu = None if gpu is None else get_gpu(gpu)
-    limits = _vllm_limits(spec_gpu) if runtime == "vllm" else (0, 0)
-    return (_base_overhead(spec_gpu)[0], *limits)
+    return (_base_overhead(spec_gpu)[0], *runtime_of(runtime).gpu_limits(spec_gpu))
 
 
 # --------------------------------------------------------------------------- estimate
 
 
-@dataclass(frozen=True)
-class _Gpu:
-    """One GPU's bytes by component."""
-
-    weights: int = 0
-    kv_cache: int = 0
-    activations: int = 0
-    logits: int = 0
-    overhead: int = 0
-
-    def components(self) -> dict[str, int]:
-        return {
-            "weights": self.weights,
-            "kv_cache": self.kv_cache,
-            "activations": self.activations,
-            "logits": self.logits,
-            "overhead": self.overhead,
-        }
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.kv_cache + self.activations + self.logits + self.overhead
-
-
 def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     """Return the inference memory estimate (bytes per GPU) for ``spec`` under ``work``."""
-    _validate(spec, work)
+    rt = runtime_of(work.runtime)
+    _validate(spec, work, rt)
     gpu = None
     if work.gpu is not None:
         from .gpus import get_gpu
@@ -383,11 +268,29 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     runtime = work.runtime
     kv_dtype = kv.resolve_kv_dtype(work.kv_dtype, runtime=runtime, weights=fmt)
     tp, pp = work.tp, work.pp
-    split = _weight_split(spec, work.weights, runtime, tp)
-    stages = split_layers(spec.num_layers, pp)
-    act_bytes = _act_dtype_bytes(work, fmt)
-    assumptions: list[str] = []
-    warnings: list[str] = []
+    limits = rt.gpu_limits(gpu)
+    base_overhead, overhead_text = _base_overhead(gpu)
+    inp = Inputs(
+        spec=spec,
+        work=work,
+        gpu=gpu,
+        split=_weight_split(spec, work.weights, runtime, tp),
+        stages=split_layers(spec.num_layers, pp),
+        kv_layers=kv.kv_layer_bytes(
+            spec,
+            context=work.context,
+            batch=work.batch,
+            kv_dtype=kv_dtype,
+            runtime=runtime,
+            tp=tp,
+            ubatch=work.ubatch,
+            max_num_batched_tokens=limits[0],  # read by vLLM only
+        ),
+        act_bytes=rt.activation_bytes(fmt),
+        overhead=base_overhead,
+        overhead_text=overhead_text,
+        limits=limits,
+    )
     details: dict[str, object] = {
         "weights_format": fmt,
         "kv_dtype": kv_dtype,
@@ -395,189 +298,20 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
         "tp": tp,
         "pp": pp,
     }
+    peak = rt.transients(inp)
+    details.update(peak.details)
+    placed = rt.place(inp, peak)
+    assumptions: list[str] = [*peak.assumptions, *placed.assumptions]
+    warnings: list[str] = []
 
-    max_nbt, max_seqs = _vllm_limits(gpu)
-    kv_layers = kv.kv_layer_bytes(
-        spec,
-        context=work.context,
-        batch=work.batch,
-        kv_dtype=kv_dtype,
-        runtime=runtime,
-        tp=tp,
-        ubatch=work.ubatch,
-        max_num_batched_tokens=max_nbt,
-    )
-    base_overhead, overhead_text = _base_overhead(gpu)
-    host_bytes = 0
-
-    # ---- activations and logits on one rank
-    if runtime == "transformers":
-        tokens = work.batch * work.context
-        activations = tokens * (_max_transient_per_token(spec, tp, runtime) * act_bytes + 8)
-        logits = work.batch * spec.vocab_size * (act_bytes + 4)
-        overhead = base_overhead
-        assumptions += [
-            msg(
-                "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
-                "forward pass with sdpa attention (no score matrix kept); int64 position ids "
-                "add 8 bytes per token",
-                tokens=tokens,
-            ),
-            msg("logits are kept for the last position only (logits_to_keep=1) plus an fp32 copy"),
-            *(
-                [
-                    msg(
-                        "sliding-window layers hold min(context, window) tokens once decoding "
-                        "runs; right after a prefill longer than the window they still hold the "
-                        "whole prompt until the first decode step"
-                    )
-                ]
-                if any(layer.attention.window for layer in spec.layers)
-                else []
-            ),
-            msg("overhead: {overhead}", overhead=overhead_text),
-        ]
-    elif runtime == "vllm":
-        activations, logits = vllm_profile_peak_bytes(
-            spec,
-            max_num_batched_tokens=max_nbt,
-            max_num_seqs=max_seqs,
-            dtype_bytes=act_bytes,
-            tp=tp,
-        )
-        v = runtime_constants()["vllm"]
-        extra = int(v["non_torch_bytes"]["value"]) + int(v["cuda_graph_bytes"]["value"])
-        if tp > 1:
-            extra += int(v["tp_comm_bytes"]["value"])
-        overhead = base_overhead + extra
-        details["max_num_batched_tokens"] = max_nbt
-        details["max_num_seqs"] = max_seqs
-        assumptions += [
-            msg(
-                "vLLM defaults for this GPU: max_num_batched_tokens={max_nbt}, "
-                "max_num_seqs={max_seqs}; activations and sampler logits are the profiling "
-                "peak vLLM sets aside",
-                max_nbt=max_nbt,
-                max_seqs=max_seqs,
-            ),
-            msg(
-                "KV cache in 16-token paged blocks; sliding-window layers use window-sized "
-                "pages (hybrid KV-cache manager, vLLM >= 0.10)"
-            ),
-            msg(
-                "overhead: {overhead} + non-torch memory + CUDA graphs{tp_buffers}",
-                overhead=overhead_text,
-                tp_buffers=msg(" + tensor-parallel communication buffers") if tp > 1 else "",
-            ),
-        ]
-    else:  # llamacpp
-        ub = min(
-            work.ubatch,
-            kv.llamacpp_cells(spec, context=work.context, batch=work.batch, ubatch=work.ubatch)[0],
-        )
-        layer_peak = ub * _max_transient_per_token(spec, 1, runtime) * act_bytes
-        logits = spec.vocab_size * ub * act_bytes
-        head = logits + ub * spec.hidden_size * act_bytes
-        activations = max(layer_peak, head) - logits
-        overhead = base_overhead
-        host_bytes += spec.vocab_size * work.batch * 4  # host output buffer (n_seq_max rows)
-        assumptions += [
-            msg(
-                "llama.cpp allocates the KV cache for n_ctx = {n_ctx:,} tokens "
-                "(padded to 256) up front",
-                n_ctx=work.context * work.batch,
-            ),
-            msg(
-                "compute buffer sized for n_ubatch={ubatch}: f32 logits n_vocab × n_ubatch plus "
-                "the largest layer intermediates, flash attention on (-fa auto)",
-                ubatch=ub,
-            ),
-            msg("token_embd stays in CPU RAM (llama.cpp never offloads the input layer)"),
-            msg("overhead: {overhead}", overhead=overhead_text),
-        ]
-        if kv.uses_interleaved_swa(spec):
-            assumptions.append(
-                msg("sliding-window layers use llama.cpp's smaller SWA cache (no --swa-full)")
-            )
-
-    # ---- per-stage assembly
-    per_stage: list[_Gpu] = []
-    host_weights = 0
-    host_kv = 0
-    if runtime == "llamacpp":
-        n_layers = spec.num_layers
-        ngl = n_layers + 1 if work.n_gpu_layers is None else min(work.n_gpu_layers, n_layers + 1)
-        host_weights += split.embedding  # token_embd on the CPU
-        output_bytes = split.output if split.output else split.embedding_full  # tied: a copy
-        for s, stage in enumerate(stages):
-            last = s == len(stages) - 1
-            if pp == 1:
-                first_gpu_layer = n_layers - max(0, ngl - 1)
-                gpu_layers = range(first_gpu_layer, n_layers) if ngl > 0 else range(0)
-                cpu_layers = range(0, first_gpu_layer if ngl > 0 else n_layers)
-                w = sum(split.layers[i] for i in gpu_layers)
-                kv_gpu = sum(kv_layers[i] for i in gpu_layers)
-                host_weights += sum(split.layers[i] for i in cpu_layers)
-                host_kv += sum(kv_layers[i] for i in cpu_layers)
-                if ngl > 0:
-                    w += output_bytes + split.final
-                else:
-                    host_weights += output_bytes + split.final
-            else:
-                w = sum(split.layers[i] for i in stage)
-                kv_gpu = sum(kv_layers[i] for i in stage)
-                if last:
-                    w += output_bytes + split.final
-            output_on_gpu = last and (pp > 1 or ngl > 0)
-            if last and not output_on_gpu:
-                host_bytes += logits  # the output layer runs on the CPU: logits in RAM
-            per_stage.append(
-                _Gpu(
-                    weights=w,
-                    kv_cache=kv_gpu,
-                    activations=activations,
-                    logits=logits if output_on_gpu else 0,
-                    overhead=overhead,
-                )
-            )
-        if work.n_gpu_layers is not None and ngl <= n_layers:
-            assumptions.append(
-                msg(
-                    "partial offload: {gpu_layers} of {layers} layers{output} on the GPU; "
-                    "the rest, and their KV cache, in CPU RAM",
-                    gpu_layers=max(0, ngl - 1),
-                    layers=n_layers,
-                    output=msg(" and the output layer") if ngl > 0 else "",
-                )
-            )
-    else:
-        tied_copy = 0
-        if spec.tie_word_embeddings and not split.output and pp > 1:
-            tied_copy = split.embedding  # the last stage loads its own lm_head copy
-        for s, stage in enumerate(stages):
-            first, last = s == 0, s == len(stages) - 1
-            w = sum(split.layers[i] for i in stage)
-            if first:
-                w += split.embedding
-            if last:
-                w += split.output + split.final + tied_copy
-            per_stage.append(
-                _Gpu(
-                    weights=w,
-                    kv_cache=sum(kv_layers[i] for i in stage),
-                    activations=activations,
-                    logits=logits if last else 0,
-                    overhead=overhead,
-                )
-            )
-
+    per_stage = placed.stages
     gpu_totals = tuple(g.total for g in per_stage for _ in range(tp))
     worst = max(per_stage, key=lambda g: g.total)
-    host_bytes += host_weights + host_kv
+    host_bytes = peak.host_bytes + placed.host_other + placed.host_weights + placed.host_kv
     details["kv_cache_total_bytes"] = sum(g.kv_cache for g in per_stage) * tp
-    details["weights_total_bytes"] = split.total_unsplit
-    details["host_weights_bytes"] = host_weights
-    details["host_kv_cache_bytes"] = host_kv
+    details["weights_total_bytes"] = inp.split.total_unsplit
+    details["host_weights_bytes"] = placed.host_weights
+    details["host_kv_cache_bytes"] = placed.host_kv
 
     # ---- warnings
     if work.context > spec.max_position_embeddings > 0:
@@ -602,28 +336,19 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
 
     reserved = None
     if gpu is not None:
-        usable = gpu.usable_bytes
-        budget = usable
-        if runtime == "vllm":
-            reserved = int(usable * work.gpu_memory_utilization)
-            budget = reserved
-            details["vllm_kv_pool_bytes"] = max(0, reserved - (worst.total - worst.kv_cache))
+        budget = rt.budget(gpu, work, worst)
+        reserved = budget.reserved_bytes
+        details.update(budget.details)
         need = max(gpu_totals)
-        fits = need <= budget
-        details["fit"] = fit_details(gpu, need, budget)
-        if not fits:
-            what = (
-                f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}"
-                if runtime == "vllm"
-                else format_gib(usable)
-            )
+        details["fit"] = fit_details(gpu, need, budget.budget_bytes)
+        if need > budget.budget_bytes:
             warnings.append(
                 msg(
                     "needs {need} per GPU but the {gpu} offers {offer}: use a smaller weights "
                     "format, a shorter context, fewer sequences or more GPUs",
                     need=format_gib(need),
                     gpu=gpu.name,
-                    offer=what,
+                    offer=budget.offer,
                 )
             )
         if gpu.vendor == "apple":
@@ -631,11 +356,10 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
                 msg(
                     "Apple GPU limited to the default wired limit ({limit}); raise it "
                     "with `sudo sysctl iogpu.wired_limit_mb=...`",
-                    limit=format_gib(usable),
+                    limit=format_gib(gpu.usable_bytes),
                 )
             )
-            if runtime == "vllm":
-                warnings.append(msg("vLLM does not run on Apple GPUs; use llama.cpp"))
+        warnings.extend(rt.gpu_warnings(gpu))
 
     return Estimate(
         mode="inference",

@@ -22,12 +22,8 @@ from engine.arch import parse_config
 from engine.catalog import load_model
 from engine.errors import InvalidWorkload, UnknownGpu
 from engine.gpus import get_gpu
-from engine.inference import (
-    estimate_inference,
-    split_layers,
-    vllm_profile_peak_bytes,
-    weights_bytes,
-)
+from engine.inference import estimate_inference, split_layers, weights_bytes
+from engine.runtime_vllm import vllm_profile_peak_bytes
 from engine.units import GIB, MIB
 from engine.workload import InferenceWorkload
 
@@ -169,6 +165,27 @@ def test_invalid_parallelism_names_the_fix() -> None:
         _est("llama-3.1-8b", runtime="vllm", n_gpu_layers=10)
     with pytest.raises(UnknownGpu):
         _est("llama-3.1-8b", gpu="h1000")
+
+
+def test_one_strategy_per_runtime_and_validation_order() -> None:
+    """Each runtime is a ``Runtime`` in ``RUNTIMES``; its own rules run before the shared
+    tensor-parallel checks, and an unknown runtime names the choices."""
+    from engine.inference import RUNTIMES
+
+    assert tuple(RUNTIMES) == ("transformers", "vllm", "llamacpp")
+    assert all(name == rt.name for name, rt in RUNTIMES.items())
+    for name in RUNTIMES:
+        est = _est("qwen2.5-0.5b", runtime=name, gpu="rtx-4090")
+        assert est.details["runtime"] == name and est.per_gpu_bytes > 0
+    with pytest.raises(InvalidWorkload) as err:  # 14 heads: tp=4 divides neither
+        _est("qwen2.5-0.5b", runtime="llamacpp", tp=4)
+    assert "pp=4" in err.value.message
+    with pytest.raises(InvalidWorkload) as err:  # the tp rule before the n_gpu_layers one
+        _est("qwen2.5-0.5b", runtime="vllm", tp=4, n_gpu_layers=3)
+    assert err.value.field == "tp" and "14 attention heads" in err.value.message
+    with pytest.raises(InvalidWorkload) as err:
+        _est("qwen2.5-0.5b", runtime="exllama")
+    assert err.value.field == "runtime" and "llamacpp" in err.value.message
 
 
 def test_warnings_and_fit_details() -> None:
