@@ -1,5 +1,6 @@
 """SVG charts: a donut of memory components, its legend, and a bar of need vs GPU capacity.
 
+The capacity bar draws the engine's verdict (``present.fit``); it never decides one.
 Output is deterministic (fixed precision, no random ids) so builds are reproducible
 and the parity test can compare the build's SVG with the worker's byte for byte.
 Colours are CSS custom properties with light-theme fallbacks (see palette.py), so the
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import math
 from html import escape
+from typing import Any
 
 from engine.units import format_gib
 
-from .palette import colour_of, label_of
+from .labels import Gettext, label_of, untranslated
+from .palette import colour_of
 
 
 def _f(x: float) -> str:
@@ -51,7 +54,12 @@ def _percent(value: int, total: int) -> str:
 
 
 def donut_svg(
-    components: dict[str, int], *, size: int = 220, title: str = "", caption: str = "per GPU"
+    components: dict[str, int],
+    *,
+    size: int = 220,
+    title: str = "",
+    caption: str = "per GPU",
+    gettext: Gettext = untranslated,
 ) -> str:
     """Return an SVG donut of the non-zero components, total in the middle (GiB)."""
     parts = ordered_parts(components)
@@ -75,7 +83,7 @@ def donut_svg(
             f'<circle class="slice" data-component="{name}" data-bytes="{value}" '
             f'cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" fill="none" '
             f'stroke="{colour_of(name)}" stroke-width="{_f(r_out - r_in)}">'
-            f"<title>{escape(label_of(name))}: {format_gib(value)}</title></circle>"
+            f"<title>{escape(label_of(name, gettext))}: {format_gib(value)}</title></circle>"
         )
     else:
         angle = 0.0
@@ -86,7 +94,7 @@ def donut_svg(
             out.append(
                 f'<path class="slice" data-component="{name}" data-bytes="{value}" '
                 f'd="{_arc_path(cx, cy, r_out, r_in, angle, min(end, 2 * math.pi))}" '
-                f'fill="{colour_of(name)}"><title>{escape(label_of(name))}: '
+                f'fill="{colour_of(name)}"><title>{escape(label_of(name, gettext))}: '
                 f"{format_gib(value)} ({_percent(value, total)})</title></path>"
             )
             angle += sweep
@@ -99,7 +107,7 @@ def donut_svg(
     return "".join(out)
 
 
-def legend_html(components: dict[str, int]) -> str:
+def legend_html(components: dict[str, int], *, gettext: Gettext = untranslated) -> str:
     """Return the donut's legend: one row per non-zero component, GiB, exact bytes and share."""
     parts = ordered_parts(components)
     total = sum(value for _, value in parts)
@@ -109,7 +117,7 @@ def legend_html(components: dict[str, int]) -> str:
             f'<li data-component="{name}">'
             '<svg class="swatch" viewBox="0 0 12 12" width="12" height="12" aria-hidden="true">'
             f'<rect width="12" height="12" rx="2" fill="{colour_of(name)}"/></svg>'
-            f'<span class="legend-label">{escape(label_of(name))}</span>'
+            f'<span class="legend-label">{escape(label_of(name, gettext))}</span>'
             f'<span class="legend-gib" data-bytes="{value}">{escape(format_gib(value))}</span>'
             f'<span class="legend-pct">{_percent(value, total)}</span>'
             f'<span class="legend-bytes">{value:,} B</span></li>'
@@ -117,56 +125,41 @@ def legend_html(components: dict[str, int]) -> str:
     return f'<ul class="legend" data-bytes="{total}">{"".join(rows)}</ul>'
 
 
-def capacity_bar_svg(
-    need_bytes: int,
-    usable_bytes: int,
-    *,
-    gpu_name: str,
-    budget_bytes: int | None = None,
-    num_gpus: int = 1,
-    width: int = 480,
-    height: int = 44,
-) -> str:
-    """Return an SVG bar: the need of the most-loaded GPU against its memory, with the verdict.
-
-    ``budget_bytes`` is what the runtime may fill (vLLM: gpu_memory_utilization × usable);
-    it defaults to ``usable_bytes``. The verdict and headroom are taken against the budget,
-    as ``engine.fit.fits`` takes them.
-    """
-    if usable_bytes <= 0:
-        raise ValueError("usable_bytes must be positive")
-    budget = usable_bytes if budget_bytes is None else budget_bytes
-    if budget <= 0:
-        raise ValueError("budget_bytes must be positive")
-    fits = need_bytes <= budget
-    scale_max = max(need_bytes, usable_bytes, budget)
+def capacity_bar_svg(fit: dict[str, Any], *, width: int = 480, height: int = 44) -> str:
+    """Return an SVG bar: the need of the most-loaded GPU against its budget, with the
+    engine's verdict (``present.fit.gpu_fit``: fits, headroom, shortfall, budget)."""
+    need, usable, budget = fit["need_bytes"], fit["usable_bytes"], fit["budget_bytes"]
+    if usable <= 0 or budget <= 0:
+        raise ValueError("usable_bytes and budget_bytes must be positive")
+    fits = bool(fit["fits"])
+    scale_max = max(need, usable, budget)
     bar_w = width - 2
-    need_w = bar_w * need_bytes / scale_max
+    need_w = bar_w * need / scale_max
     cap_x = 1 + bar_w * budget / scale_max
-    headroom = budget - need_bytes
     verdict = (
-        f"fits, {format_gib(headroom)} free"
+        f"fits, {format_gib(fit['headroom_bytes'])} free"
         if fits
-        else f"does not fit: {format_gib(-headroom)} over"
+        else f"does not fit: {format_gib(fit['shortfall_bytes'])} over"
     )
-    where = f"{num_gpus}× {gpu_name}" if num_gpus > 1 else gpu_name
+    where = gpu_where(fit)
     limit = (
-        f"{format_gib(budget)} budget of {format_gib(usable_bytes)}"
-        if budget != usable_bytes
-        else format_gib(usable_bytes)
+        f"{format_gib(budget)} budget of {format_gib(usable)}"
+        if budget != usable
+        else format_gib(usable)
     )
-    label = escape(f"{format_gib(need_bytes)} of {limit} per GPU on {where}: {verdict}")
+    label = escape(f"{format_gib(need)} of {limit} per GPU on {where}: {verdict}")
     fill = "var(--c-fit, #1a9e77)" if fits else "var(--c-nofit, #d4453b)"
     return (
         f'<svg class="capacity" viewBox="0 0 {width} {height}" width="100%" '
         f'role="img" aria-label="{label}" '
-        f'data-fits="{"true" if fits else "false"}" data-headroom-bytes="{headroom}" '
-        f'data-shortfall-bytes="{max(0, -headroom)}" data-budget-bytes="{budget}" '
+        f'data-fits="{"true" if fits else "false"}" '
+        f'data-headroom-bytes="{fit["headroom_bytes"]}" '
+        f'data-shortfall-bytes="{fit["shortfall_bytes"]}" data-budget-bytes="{budget}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>'
         f'<rect x="1" y="8" width="{_f(bar_w)}" height="20" rx="4" '
         'fill="var(--c-track, #e6e9ee)"/>'
         f'<rect x="1" y="8" width="{_f(need_w)}" height="20" rx="4" fill="{fill}" '
-        f'data-bytes="{need_bytes}"/>'
+        f'data-bytes="{need}"/>'
         f'<line x1="{_f(cap_x)}" x2="{_f(cap_x)}" y1="2" y2="34" stroke="var(--c-ink, #222)" '
         f'stroke-width="2" data-bytes="{budget}"/>'
         f'<text x="{_f(min(cap_x, width - 4))}" y="{height - 1}" text-anchor="end" '
@@ -175,37 +168,7 @@ def capacity_bar_svg(
     )
 
 
-def capacity_summary_html(
-    need_bytes: int,
-    usable_bytes: int,
-    *,
-    gpu_name: str,
-    budget_bytes: int | None = None,
-    num_gpus: int = 1,
-) -> str:
-    """Return the bar's verdict as text: fits with headroom, or the shortfall, exact bytes."""
-    budget = usable_bytes if budget_bytes is None else budget_bytes
-    headroom = budget - need_bytes
-    where = f"{num_gpus}× {escape(gpu_name)}" if num_gpus > 1 else escape(gpu_name)
-    if headroom >= 0:
-        verdict = (
-            f'<strong>Fits</strong> on {where}: <span class="bytes" '
-            f'data-bytes="{headroom}">{format_gib(headroom)}</span> headroom per GPU'
-        )
-    else:
-        verdict = (
-            f'<strong>Does not fit</strong> on {where}: <span class="bytes" '
-            f'data-bytes="{-headroom}">{format_gib(-headroom)}</span> short per GPU'
-        )
-    basis = (
-        f' (budget <span class="bytes" data-bytes="{budget}">{format_gib(budget)}</span>'
-        f' of <span class="bytes" data-bytes="{usable_bytes}">{format_gib(usable_bytes)}'
-        "</span> usable)"
-        if budget != usable_bytes
-        else f' (<span class="bytes" data-bytes="{usable_bytes}">{format_gib(usable_bytes)}'
-        "</span> usable)"
-    )
-    return (
-        f'<p class="capacity-summary" data-fits="{"true" if headroom >= 0 else "false"}">'
-        f"{verdict}{basis}.</p>"
-    )
+def gpu_where(fit: dict[str, Any]) -> str:
+    """'GeForce RTX 4090', or '2× GeForce RTX 4090' on several GPUs (unescaped)."""
+    name = str(fit["gpu_name"])
+    return f"{fit['num_gpus']}× {name}" if fit["num_gpus"] > 1 else name

@@ -9,9 +9,9 @@ from typing import Any
 
 from engine.units import GIB, format_gib
 
-from .chart import ordered_parts
+from .chart import gpu_where, ordered_parts
 from .fit import gpu_fit
-from .palette import label_of
+from .labels import label_of
 
 
 def to_json(result: dict[str, Any]) -> str:
@@ -57,22 +57,19 @@ def to_markdown(result: dict[str, Any]) -> str:
         lines.append(f"| {label} | {value / GIB:.2f} | {value:,} |")
     fit = gpu_fit(result)
     if fit is not None:
-        headroom = fit["budget_bytes"] - fit["need_bytes"]
-        where = f"{fit['num_gpus']}× {fit['gpu_name']}" if fit["num_gpus"] > 1 else fit["gpu_name"]
         verdict = (
-            f"fits, {format_gib(headroom)} headroom per GPU"
-            if headroom >= 0
-            else f"does not fit, {format_gib(-headroom)} short per GPU"
+            f"fits, {format_gib(fit['headroom_bytes'])} headroom per GPU"
+            if fit["fits"]
+            else f"does not fit, {format_gib(fit['shortfall_bytes'])} short per GPU"
+        )
+        budget = (
+            f", budget {format_gib(fit['budget_bytes'])}"
+            if fit["budget_bytes"] != fit["usable_bytes"]
+            else ""
         )
         lines += [
             "",
-            f"**{where}**: {verdict} (usable {format_gib(fit['usable_bytes'])}"
-            + (
-                f", budget {format_gib(fit['budget_bytes'])}"
-                if fit["budget_bytes"] != fit["usable_bytes"]
-                else ""
-            )
-            + ").",
+            f"**{gpu_where(fit)}**: {verdict} (usable {format_gib(fit['usable_bytes'])}{budget}).",
         ]
     if result.get("warnings"):
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in result["warnings"]]
@@ -80,3 +77,13 @@ def to_markdown(result: dict[str, Any]) -> str:
         lines += ["", "## Assumptions", ""] + [f"- {a}" for a in result["assumptions"]]
     lines += ["", "GiB = 2^30 bytes. Computed by VRAM Insight."]
     return "\n".join(lines) + "\n"
+
+
+EXPORTS = {"json": to_json, "csv": to_csv, "markdown": to_markdown}
+
+
+def export(result: dict[str, Any], kind: str) -> str:
+    """Return one export of a result (``kind``: json, csv or markdown), made on demand."""
+    if kind not in EXPORTS:
+        raise ValueError(f"unknown export {kind!r}; one of {', '.join(EXPORTS)}")
+    return EXPORTS[kind](result)

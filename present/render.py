@@ -1,32 +1,127 @@
-"""One call that turns a schema-1 result into everything the page shows and exports.
+"""The whole on-screen result, as HTML: the results panel (total, fit line, component
+table, host and reserved memory, warnings, assumptions) and the chart (donut, legend,
+capacity bar).
 
-The worker calls ``render_json`` right after ``engine.api.handle``; the build calls
-``render`` for precomputed pages. Both get the same bytes for the same result.
+One renderer for both places a result is shown: the build includes ``panel_html`` and
+``chart_html`` in the pages (translated with the page's gettext), and the worker attaches
+the same view to every ``infer``/``train`` reply (``handle_json``), which the page inserts
+in one DOM write. Exports are made only when asked for (``export_json``). Everything that
+comes from input (model names from a pasted config, GPU names, engine prose) is escaped.
 """
 
 from __future__ import annotations
 
 import json
+from html import escape
 from typing import Any
 
-from .chart import capacity_bar_svg, capacity_summary_html, donut_svg, legend_html
-from .export import to_csv, to_json, to_markdown
+from engine.units import format_gib
+
+from .chart import capacity_bar_svg, donut_svg, gpu_where, legend_html, ordered_parts
+from .export import export
 from .fit import gpu_fit
+from .labels import Gettext, label_of, untranslated
+
+# ops whose replies carry a view (results in schema 1)
+VIEW_OPS = frozenset({"infer", "train"})
 
 
-def render(result: dict[str, Any]) -> dict[str, str]:
-    """Return the donut, its legend, the capacity bar and verdict (when a GPU was chosen)
-    and the three exports."""
+def _bytes(n: int, role: str = "") -> str:
+    """A figure with its exact bytes, as templates/_macros.html ``bytes`` writes it."""
+    attr = f' data-role="{role}"' if role else ""
+    return f'<span class="bytes" data-bytes="{int(n)}"{attr}>{escape(format_gib(int(n)))}</span>'
+
+
+def _text(gettext: Gettext, msgid: str, **html: str) -> str:
+    """The translated msgid, escaped, with already-escaped HTML pieces put in its slots."""
+    text = escape(gettext(msgid))
+    return text % html if html else text
+
+
+def fit_line_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
+    """Return the panel's fit line: the engine's verdict against the chosen GPU, or an
+    empty placeholder when no GPU was chosen."""
     fit = gpu_fit(result)
-    capacity = summary = ""
-    if fit is not None:
-        kwargs = {
-            "gpu_name": fit["gpu_name"],
-            "budget_bytes": fit["budget_bytes"],
-            "num_gpus": fit["num_gpus"],
-        }
-        capacity = capacity_bar_svg(fit["need_bytes"], fit["usable_bytes"], **kwargs)
-        summary = capacity_summary_html(fit["need_bytes"], fit["usable_bytes"], **kwargs)
+    if fit is None:
+        return '<p class="capacity" data-role="fit"></p>'
+    where = escape(gpu_where(fit))
+    if fit["fits"]:
+        verdict = _text(
+            gettext,
+            "Fits on %(gpu)s: %(gap)s headroom per GPU",
+            gpu=where,
+            gap=_bytes(fit["headroom_bytes"], "headroom"),
+        )
+    else:
+        verdict = _text(
+            gettext,
+            "Does not fit on %(gpu)s: %(gap)s short per GPU",
+            gpu=where,
+            gap=_bytes(fit["shortfall_bytes"], "shortfall"),
+        )
+    usable = _bytes(fit["usable_bytes"], "usable")
+    if fit["budget_bytes"] != fit["usable_bytes"]:
+        budget = _bytes(fit["budget_bytes"], "budget")
+        basis = _text(
+            gettext, "(%(budget)s budget of %(usable)s usable)", budget=budget, usable=usable
+        )
+    else:
+        basis = _text(gettext, "(%(usable)s usable)", usable=usable)
+    fits = "true" if fit["fits"] else "false"
+    return f'<p class="capacity" data-role="fit" data-fits="{fits}">{verdict} {basis}.</p>'
+
+
+def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
+    """Return the results panel of one result (no chart)."""
+    n_gpus = len(result.get("gpu_bytes") or [])
+    label = _text(gettext, "Total")
+    if n_gpus > 1:
+        label += " " + escape(gettext("(all %(n)s GPUs)")) % {"n": n_gpus}
+    per_gpu = (
+        f' <span class="per-gpu">{_text(gettext, "per GPU")} '
+        f'{_bytes(result["per_gpu_bytes"], "per-gpu")}</span>'
+        if n_gpus > 1
+        else ""
+    )
+    rows = "".join(
+        f'<tr data-component="{escape(name)}"><th scope="row">'
+        f"{escape(label_of(name, gettext))}</th><td>{_bytes(value)}</td></tr>"
+        for name, value in ordered_parts(result["components"])
+    )
+    out = [
+        f'<div class="total-line"><span class="total-label">{label}</span> '
+        f'<strong class="total" elementtiming="first-figure">'
+        f'{_bytes(result["total_bytes"], "total")}</strong>{per_gpu}</div>',
+        fit_line_html(result, gettext),
+        '<table class="components"><caption class="visually-hidden">'
+        f'{_text(gettext, "Memory by component (most-loaded GPU)")}</caption>'
+        f"<tbody>{rows}</tbody></table>",
+    ]
+    if result.get("host_bytes"):
+        out.append(
+            f'<p class="host">{_text(gettext, "Host (CPU) memory:")} '
+            f'{_bytes(result["host_bytes"], "host")}</p>'
+        )
+    if result.get("reserved_bytes"):
+        out.append(
+            f'<p class="reserved">{_text(gettext, "Pre-allocated by the runtime:")} '
+            f'{_bytes(result["reserved_bytes"], "reserved")}</p>'
+        )
+    warnings = "".join(f"<li>{escape(gettext(w))}</li>" for w in result.get("warnings") or [])
+    assumptions = "".join(
+        f"<li>{escape(gettext(a))}</li>" for a in result.get("assumptions") or []
+    )
+    out.append(f'<ul class="warnings">{warnings}</ul>')
+    out.append(
+        f'<details class="assumptions"><summary>{_text(gettext, "Assumptions")}</summary>'
+        f"<ul>{assumptions}</ul></details>"
+    )
+    return "\n".join(out)
+
+
+def chart_parts(result: dict[str, Any], gettext: Gettext = untranslated) -> dict[str, str]:
+    """Return the donut, its legend and the capacity bar (empty without a GPU)."""
+    fit = gpu_fit(result)
     model = (result.get("model") or {}).get("name", "")
     many = len(result.get("gpu_bytes") or []) > 1
     return {
@@ -34,16 +129,60 @@ def render(result: dict[str, Any]) -> dict[str, str]:
             result["components"],
             title=f"{model} memory by component",
             caption="per GPU" if many else "total",
+            gettext=gettext,
         ),
-        "legend_html": legend_html(result["components"]),
-        "capacity_svg": capacity,
-        "capacity_html": summary,
-        "json": to_json(result),
-        "csv": to_csv(result),
-        "markdown": to_markdown(result),
+        "legend_html": legend_html(result["components"], gettext=gettext),
+        "capacity_svg": capacity_bar_svg(fit) if fit is not None else "",
     }
 
 
-def render_json(result_json: str) -> str:
-    """``render`` over JSON strings, for the worker (no PyProxy objects cross over)."""
-    return json.dumps(render(json.loads(result_json)), sort_keys=True)
+def chart_html(
+    result: dict[str, Any], gettext: Gettext = untranslated, *, state: str = "initial"
+) -> str:
+    """Return the chart figure (``#chart``): donut, legend and capacity bar."""
+    parts = chart_parts(result, gettext)
+    hidden = "" if parts["capacity_svg"] else " hidden"
+    return (
+        f'<figure id="chart" class="chart" data-state="{escape(state)}" '
+        f'data-total="{int(result["per_gpu_bytes"])}">'
+        f'<div id="chart-donut" class="chart-donut">{parts["donut_svg"]}</div>'
+        f'<figcaption id="chart-legend" class="chart-legend">{parts["legend_html"]}</figcaption>'
+        f'<div id="chart-capacity" class="chart-capacity"{hidden}>{parts["capacity_svg"]}</div>'
+        "</figure>"
+    )
+
+
+def render(
+    result: dict[str, Any], gettext: Gettext = untranslated, *, state: str = "initial"
+) -> dict[str, str]:
+    """Return the view of a result: ``panel_html``, ``chart_html`` and the chart's parts."""
+    return {
+        **chart_parts(result, gettext),
+        "panel_html": panel_html(result, gettext),
+        "chart_html": chart_html(result, gettext, state=state),
+    }
+
+
+def handle_json(request_json: str) -> str:
+    """``engine.api.handle`` for the worker, with present/'s view of an ``infer``/``train``
+    result attached as ``result.view``, so the page draws it without a second call (the
+    page takes it off before it keeps or exports the result)."""
+    from engine.api import handle
+
+    reply_json = handle(request_json)
+    try:
+        op = json.loads(request_json).get("op")
+    except (ValueError, AttributeError):
+        return reply_json
+    if op not in VIEW_OPS:
+        return reply_json
+    reply = json.loads(reply_json)
+    if not reply.get("ok"):
+        return reply_json
+    reply["result"]["view"] = render(reply["result"], state="live")
+    return json.dumps(reply)
+
+
+def export_json(result_json: str, kind: str) -> str:
+    """One export of a result on demand (``kind``: json, csv, markdown), for the worker."""
+    return export(json.loads(result_json), kind)

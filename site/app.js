@@ -4,7 +4,7 @@ import { EngineClient, Superseded } from "./engine-client.js";
 import { clearErrors, readForm, showApplicable, showError, writeForm } from "./form.js";
 import { formatTokens } from "./format.js";
 import { localPath } from "./paths.js";
-import { renderCapacity, renderResult } from "./results.js";
+import { showPending, showProblem, showView, splitView } from "./results.js";
 import { fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
 
 const root = document.documentElement;
@@ -18,13 +18,22 @@ const initial = JSON.parse(document.getElementById("initial-state").textContent)
 const defaults = makeDefaults(initial.request.model);
 const timings = (window.__vramTimings = { marks: [] });
 
-let state = fromSearch(location.search, defaults);
-
-function gpuInfo(slug) {
-  const option = slug && form.querySelector(`#f-gpu option[value="${CSS.escape(slug)}"]`);
-  if (!option) return { gpuName: "", gpuBytes: 0, usableBytes: 0 };
-  return { gpuName: option.textContent, gpuBytes: Number(option.dataset.bytes), usableBytes: Number(option.dataset.usable) };
+/** The runtimes that load a weight format, preferred first (the engine's format table). */
+function runtimesFor(weights) {
+  const option = form.querySelector(`#f-weights option[value="${CSS.escape(String(weights))}"]`);
+  return (option?.dataset.runtimes || "").split(" ").filter(Boolean);
 }
+
+/** A link's state with the defaults the form applies: a link that names a weight format but no
+ *  runtime gets the first runtime that loads it, as picking the format in the form does. */
+function stateFromLink(search) {
+  const s = fromSearch(search, defaults);
+  if (new URLSearchParams(search).has("runtime")) return s;
+  const runtimes = runtimesFor(s.weights);
+  return runtimes.length && !runtimes.includes(s.runtime) ? { ...s, runtime: runtimes[0] } : s;
+}
+
+let state = stateFromLink(location.search);
 
 function describe(s) {
   const model = s.model === "custom" ? "custom config" : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
@@ -77,22 +86,24 @@ async function recompute() {
   const started = performance.now();
   body.dataset.state = "pending";
   try {
-    const result = await client.compute("calc", op, args);
+    const [result, view] = splitView(await client.compute("calc", op, args));
     clearErrors(form);
-    renderResult(body, result, gpuInfo(current.gpu));
+    showView(body, view); // present/'s panel and chart for this result: one DOM write
     meta.textContent = describe(current);
-    body.dataset.state = "live";
     const shown = performance.now();
     timings.last = { ms: shown - started, at: shown };
     timings.marks.push(shown - started);
     root.dispatchEvent(new CustomEvent("vram:result", { detail: { state: current, result } }));
   } catch (err) {
     if (err instanceof Superseded) return;
-    body.dataset.state = "error";
     clearErrors(form);
     const field = fieldFor(current.mode, err.field);
     // an error about a key inside a pasted config.json (model_type, hidden_size...) goes beside it
     if (!showError(form, field, err.message)) showError(form, current.model === "custom" ? "config" : "model", err.message);
+    // no figure of other inputs stays on screen: the panel says what is wrong instead
+    showProblem(body, err.message);
+    meta.textContent = describe(current);
+    root.dispatchEvent(new CustomEvent("vram:problem", { detail: { state: current, error: err } }));
     if (!err.field && err.type !== "invalid_workload") console.error(err);
   }
 }
@@ -119,11 +130,10 @@ function commit({ push }) {
 writeForm(form, state);
 share.href = localPath(`/${toSearch(state, defaults)}`);
 if (sameState(state, { ...defaults, model: initial.request.model })) {
-  renderCapacity(body, initial.result.per_gpu_bytes, gpuInfo(state.gpu));
-  if (state.gpu) recompute();
-  else client.ready.then(() => root.dispatchEvent(new CustomEvent("vram:result", { detail: { state, result: initial.result } })), () => {});
+  client.ready.then(() => root.dispatchEvent(new CustomEvent("vram:result", { detail: { state, result: initial.result } })), () => {});
 } else {
-  body.dataset.state = "pending";
+  // the baked figure belongs to the default inputs, not to these: it leaves the screen
+  showPending(body, "");
   meta.textContent = `${describe(state)} — computing…`;
   recompute();
 }
@@ -135,7 +145,7 @@ form.addEventListener("change", (e) => {
   // Picking a format the runtime cannot load (a GGUF file in transformers) switches to the
   // first runtime that can, as the engine's format table lists them.
   if (e.target.name === "weights") {
-    const runtimes = (e.target.selectedOptions[0]?.dataset.runtimes || "").split(" ").filter(Boolean);
+    const runtimes = runtimesFor(e.target.value);
     const runtime = form.elements.namedItem("runtime");
     if (runtimes.length && !runtimes.includes(runtime.value)) runtime.value = runtimes[0];
   }
@@ -143,7 +153,7 @@ form.addEventListener("change", (e) => {
 });
 form.addEventListener("submit", (e) => e.preventDefault());
 window.addEventListener("popstate", () => {
-  state = fromSearch(location.search, defaults);
+  state = stateFromLink(location.search);
   writeForm(form, state);
   recompute();
 });

@@ -1,9 +1,7 @@
-// The composition chart (donut + legend + capacity bar) and the exports, all drawn by
-// present/ in the worker (op "render"): the same Python the build used for the baked chart.
-import { Superseded } from "./engine-client.js";
-import { download, fragment } from "./dom.js";
-
-const CHART_SETTLE_MS = 60;
+// The result's exports and print settings. The chart itself comes with each result (present/'s
+// view, see results.js); an export is written by present/ in the worker only when its button
+// is clicked (op "export"), from the result on screen.
+import { download } from "./dom.js";
 
 const EXPORTS = {
   json: ["application/json", "json"],
@@ -32,59 +30,36 @@ function settingsList(result) {
 }
 
 export function initChart(ctx) {
-  const chart = document.getElementById("chart");
-  if (!chart) return;
-  const donut = document.getElementById("chart-donut");
-  const legend = document.getElementById("chart-legend");
-  const capacity = document.getElementById("chart-capacity");
-  const settings = document.getElementById("print-settings");
   const buttons = document.querySelectorAll("[data-export]");
-  ctx.rendered = null;
+  if (!buttons.length) return;
+  const settings = document.getElementById("print-settings");
+  const root = document.documentElement;
+  let shown = null; // the result on screen; null while the inputs have a problem
 
-  const draw = (out, result) => {
-    donut.replaceChildren(fragment(out.donut_svg));
-    legend.replaceChildren(fragment(out.legend_html));
-    capacity.replaceChildren(fragment(out.capacity_svg), fragment(out.capacity_html));
-    capacity.hidden = !out.capacity_svg;
-    if (settings) settings.replaceChildren(settingsList(result));
-    chart.dataset.state = "live";
-    chart.dataset.total = String(result.per_gpu_bytes);
-    for (const b of buttons) b.disabled = false;
+  const enable = (on) => {
+    for (const b of buttons) b.disabled = !on;
   };
-
-  const timings = (window.__vramTimings ||= { marks: [] });
-  timings.render = [];
-  // The chart is drawn once the figures pause for CHART_SETTLE_MS: while a field is being
-  // typed into or a value stepped, each render would sit in the worker's queue ahead of the
-  // next figure.
-  let settle = null;
   ctx.onResult(({ result }) => {
-    chart.dataset.state = "pending";
-    clearTimeout(settle);
-    settle = setTimeout(() => drawLive(result), CHART_SETTLE_MS);
+    shown = result;
+    if (settings) settings.replaceChildren(settingsList(result));
+    enable(true);
   });
-  const drawLive = (result) => {
-    const started = performance.now();
-    ctx.client.compute("render", "render", { result }).then(
-      (out) => {
-        ctx.rendered = { out, result };
-        draw(out, result);
-        timings.render.push(performance.now() - started);
-      },
-      (err) => {
-        if (err instanceof Superseded) return;
-        chart.dataset.state = "error";
-        console.error("chart:", err.message);
-      },
-    );
-  };
+  root.addEventListener("vram:problem", () => {
+    shown = null;
+    if (settings) settings.replaceChildren();
+    enable(false);
+  });
 
   for (const button of buttons) {
     button.addEventListener("click", () => {
-      if (!ctx.rendered) return;
+      if (!shown) return;
+      const result = shown;
       const kind = button.dataset.export;
       const [type, ext] = EXPORTS[kind];
-      download(ctx.rendered.out[kind], `${fileStem(ctx.rendered.result)}.${ext}`, type);
+      ctx.client.request("export", { result, kind }).then(
+        ({ text }) => download(text, `${fileStem(result)}.${ext}`, type),
+        (err) => console.error("export:", err.message),
+      );
     });
   }
   document.getElementById("print-report")?.addEventListener("click", () => window.print());

@@ -11,11 +11,12 @@
 //                   {type: "fatal", message}                the engine could not start
 //                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
 //                                                           or {v, id, ok: false, error: {type, message, field}}
-// "render" ({result} -> present.render.render: donut, legend, capacity bar, exports) is
-// answered by the worker itself with present/, not by engine.api.
+// An infer/train result from the worker carries result.view (present.render.render: the
+// panel and chart HTML; the page takes it off). "export" ({result, kind} -> {text}: JSON, CSV
+// or Markdown, made on demand) is answered by the worker itself with present/.
 export const PROTOCOL_VERSION = 1;
 
-export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "render"]);
+export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export"]);
 
 export function makeRequest(id, op, args = {}, lang = "") {
   if (!OPS.includes(op)) throw new Error(`unknown op ${op}`);

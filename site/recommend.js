@@ -69,6 +69,7 @@ export function initRecommend(ctx) {
   let options = [];
   let columns = INFER_COLUMNS;
   let timer = 0;
+  let problem = false; // the inputs on screen cannot be computed: nothing to recommend for them
 
   const drawTable = () => {
     const sorted = [...options];
@@ -107,7 +108,7 @@ export function initRecommend(ctx) {
   };
 
   const run = () => {
-    if (!box.open) return;
+    if (!box.open || problem) return;
     const state = ctx.state;
     const { args } = toRequest(state);
     const training = state.mode !== "infer";
@@ -116,6 +117,7 @@ export function initRecommend(ctx) {
     box.dataset.state = "pending";
     ctx.client.compute("fit", "fit", args).then(
       (report) => {
+        if (problem) return; // the inputs changed into a problem while this ranked
         if (columns !== (training ? TRAIN_COLUMNS : INFER_COLUMNS)) sortKey = null;
         columns = training ? TRAIN_COLUMNS : INFER_COLUMNS;
         options = report.options;
@@ -127,7 +129,7 @@ export function initRecommend(ctx) {
         box.dataset.state = "ready";
       },
       (err) => {
-        if (err instanceof Superseded) return;
+        if (err instanceof Superseded || problem) return;
         status.textContent = err.message;
         box.dataset.state = "error";
       },
@@ -135,7 +137,18 @@ export function initRecommend(ctx) {
   };
   box.addEventListener("toggle", run);
   ctx.onResult(() => {
+    problem = false;
     clearTimeout(timer);
     timer = setTimeout(run, 250);
+  });
+  // Inputs with a problem: no ranking of GPUs for other inputs, and no "nothing fits" either.
+  ctx.root.addEventListener("vram:problem", () => {
+    problem = true;
+    clearTimeout(timer);
+    options = [];
+    chosen.replaceChildren();
+    table.replaceChildren();
+    status.textContent = "Fix the inputs above to see which GPUs fit.";
+    box.dataset.state = "problem";
   });
 }

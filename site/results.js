@@ -1,62 +1,35 @@
-// Render an engine result (schema 1) into the results panel: the same markup the build's
-// templates/_macros.html results_panel writes, every figure with its exact data-bytes.
-import { formatGib } from "./format.js";
+// The results panel shows present/'s view of a result: the HTML the build baked into the page
+// and the worker attaches to every infer/train reply (result.view: panel, fit line, chart).
+// Nothing here writes a figure, a label or a verdict of its own; one DOM write per state.
+import { el, fragment } from "./dom.js";
 
-export const COMPONENT_LABELS = {
-  weights: "Weights", adapters: "Adapters (LoRA)", kv_cache: "KV cache", activations: "Activations",
-  logits: "Logits", gradients: "Gradients", master_weights: "Master weights (fp32)",
-  optimizer: "Optimizer states", temporaries: "Temporary buffers", overhead: "Runtime overhead",
-};
+/** present/'s component labels (present/labels.py), baked into the page by the build. */
+export const COMPONENT_LABELS = (() => {
+  const baked = typeof document !== "undefined" && document.getElementById("initial-state");
+  return baked ? JSON.parse(baked.textContent).component_labels || {} : {};
+})();
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
+/** Take present/'s view off a worker result: [result as the engine returned it, view]. */
+export function splitView(reply) {
+  const { view, ...result } = reply;
+  return [result, view];
 }
 
-export function bytesEl(n, role) {
-  const attrs = { class: "bytes", "data-bytes": String(n) };
-  if (role) attrs["data-role"] = role;
-  return el("span", attrs, formatGib(n));
+/** Show a result: the panel and the chart present/ rendered for it. */
+export function showView(container, view) {
+  container.replaceChildren(fragment(view.panel_html + view.chart_html));
+  container.dataset.state = "live";
 }
 
-/** gpu = {gpuName, gpuBytes (memory), usableBytes (what the runtime can allocate)} */
-export function renderResult(container, result, gpu = {}) {
-  const nGpus = result.gpu_bytes.length;
-  const total = el("div", { class: "total-line" },
-    el("span", { class: "total-label" }, nGpus > 1 ? `Total (all ${nGpus} GPUs)` : "Total"), " ",
-    el("strong", { class: "total" }, bytesEl(result.total_bytes, "total")));
-  if (nGpus > 1) total.append(" ", el("span", { class: "per-gpu" }, "per GPU ", bytesEl(result.per_gpu_bytes, "per-gpu")));
-  const capacity = el("p", { class: "capacity", "data-role": "fit" });
-  fillCapacity(capacity, result.per_gpu_bytes, gpu);
-  const tbody = el("tbody");
-  for (const [name, label] of Object.entries(COMPONENT_LABELS)) {
-    const n = result.components[name];
-    if (n) tbody.append(el("tr", { "data-component": name }, el("th", { scope: "row" }, label), el("td", {}, bytesEl(n))));
-  }
-  const parts = [total, capacity, el("table", { class: "components" }, tbody)];
-  if (result.host_bytes) parts.push(el("p", { class: "host" }, "Host (CPU) memory: ", bytesEl(result.host_bytes, "host")));
-  if (result.reserved_bytes) parts.push(el("p", { class: "reserved" }, "Pre-allocated by the runtime: ", bytesEl(result.reserved_bytes, "reserved")));
-  parts.push(el("ul", { class: "warnings" }, ...result.warnings.map((w) => el("li", {}, w))));
-  parts.push(el("details", { class: "assumptions" }, el("summary", {}, "Assumptions"),
-    el("ul", {}, ...result.assumptions.map((a) => el("li", {}, a)))));
-  container.replaceChildren(...parts);
+/** Inputs that cannot be computed: say what is wrong, and show no figure at all (a figure on
+ *  screen always belongs to the inputs on screen). */
+export function showProblem(container, message) {
+  container.replaceChildren(el("p", { class: "result-problem", "data-role": "problem" }, message));
+  container.dataset.state = "error";
 }
 
-/** Fill the fit line of a server-rendered panel (first paint, before the engine). */
-export function renderCapacity(container, perGpuBytes, gpu) {
-  const line = container.querySelector('[data-role="fit"]');
-  if (line) fillCapacity(line, perGpuBytes, gpu);
-}
-
-function fillCapacity(line, perGpuBytes, { gpuName = "", gpuBytes = 0, usableBytes = 0 } = {}) {
-  line.replaceChildren();
-  delete line.dataset.fits;
-  if (!gpuBytes) return;
-  const budget = usableBytes || gpuBytes;
-  const fits = perGpuBytes <= budget;
-  line.dataset.fits = String(fits);
-  line.append(fits ? "Fits on " : "Does not fit on ", `${gpuName}: `, bytesEl(budget, "usable"), " usable of ",
-    bytesEl(gpuBytes, "capacity"), fits ? "; headroom " : "; short by ", bytesEl(Math.abs(budget - perGpuBytes), "headroom"), ".");
+/** Waiting for the first figure of inputs the baked figure does not belong to. */
+export function showPending(container, message) {
+  container.replaceChildren(el("p", { class: "result-pending", "data-role": "pending" }, message));
+  container.dataset.state = "pending";
 }

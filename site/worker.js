@@ -9,8 +9,8 @@ import { PROTOCOL_VERSION } from "./protocol.js";
 import { ENGINE_PRELOAD, PYODIDE_INDEX_URL, SNAPSHOT_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
-let handle = null;
-let render = null; // present.render.render_json: the chart and exports, drawn as the build draws them
+let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
+let exportResult = null; // present.render.export_json: one export, made when the user asks
 let fatal = null;
 
 async function download(url, what) {
@@ -70,9 +70,9 @@ async function start() {
   pyodide.unpackArchive(await wheel, "wheel");
   mark("wheel_ms");
   pyodide.runPython(`import ${ENGINE_PRELOAD.join(", ")}`);
-  const api = pyodide.pyimport("engine.api");
-  handle = api.handle;
-  render = pyodide.pyimport("present.render").render_json;
+  const present = pyodide.pyimport("present.render");
+  handle = present.handle_json;
+  exportResult = present.export_json;
   const info = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "version", args: {} })));
   if (!info.ok) throw new Error(info.error.message);
   if (info.result.protocol !== PROTOCOL_VERSION) {
@@ -87,11 +87,12 @@ const ready = start().catch((err) => {
   postMessage({ type: "fatal", message: fatal });
 });
 
-// op "render" (args {result}) is answered here, not by engine.api: present/ sits beside the
-// engine and draws a result the engine already returned.
-function renderReply(req) {
+// op "export" (args {result, kind}) is answered here, not by engine.api: present/ sits beside
+// the engine and writes a result the engine already returned (JSON, CSV or Markdown).
+function exportReply(req) {
   try {
-    return { v: PROTOCOL_VERSION, id: req.id, ok: true, result: JSON.parse(render(JSON.stringify(req.args.result))) };
+    const text = exportResult(JSON.stringify(req.args.result), String(req.args.kind));
+    return { v: PROTOCOL_VERSION, id: req.id, ok: true, result: { text } };
   } catch (err) {
     return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: null } };
   }
@@ -103,8 +104,8 @@ self.onmessage = async (event) => {
   let reply;
   if (fatal !== null) {
     reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
-  } else if (req && req.op === "render") {
-    reply = renderReply(req);
+  } else if (req && req.op === "export") {
+    reply = exportReply(req);
   } else {
     reply = JSON.parse(handle(JSON.stringify(req)));
     if (!reply.ok && reply.error.trace) console.error(reply.error.trace);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import os
@@ -32,7 +33,7 @@ from sitegen.i18n import Text
 
 
 def present_render(result: Mapping[str, Any]) -> dict[str, str]:
-    """Return present.render.render(result): the chart and exports of a baked result."""
+    """Return present.render.render(result): the view (panel, chart) of a baked result."""
     from present.render import render
 
     return render(dict(result))
@@ -124,6 +125,30 @@ def gpu_usable_bytes(gpu: Mapping[str, Any]) -> int:
     """Return the bytes a runtime can allocate (the driver reserves some; engine.gpus)."""
     usable = gpu.get("usable_bytes")
     return int(usable) if isinstance(usable, int) and usable > 0 else gpu_capacity_bytes(gpu)
+
+
+def fits_on(gpu: Mapping[str, Any], need_bytes: int, runtime: str | None = None) -> bool:
+    """The engine's verdict: does ``need_bytes`` fit one GPU of this kind under ``runtime``?
+
+    The budget is ``engine.fit.budget_bytes`` (usable bytes; vLLM's default share of them)
+    and the verdict ``engine.gpus.fit_details``, the block every result with a GPU carries.
+    """
+    from engine.fit import budget_bytes
+    from engine.gpus import fit_details, get_gpu
+
+    spec = get_gpu(str(gpu["slug"]))
+    work = _budget_workload(runtime)
+    return bool(fit_details(spec, need_bytes, budget_bytes(spec, work))["fits"])
+
+
+@functools.cache
+def _budget_workload(runtime: str | None) -> Any:
+    """The workload whose runtime sets the budget (only vLLM's differs); None: usable bytes."""
+    if runtime != "vllm":
+        return None
+    from engine.workload import InferenceWorkload
+
+    return InferenceWorkload(runtime="vllm")
 
 
 def gpu_name(gpu: Mapping[str, Any]) -> str:
@@ -247,9 +272,7 @@ def compute_model(
             res, err = memo("infer", {**base, "context": ctx, "runtime": runtime})
             total = res["total_bytes"] if res else None
             fits = tuple(
-                g["slug"]
-                for g in gpus_by_size
-                if total is not None and total <= gpu_usable_bytes(g)
+                g["slug"] for g in gpus_by_size if total is not None and fits_on(g, total, runtime)
             )
             cells.append(Cell(ctx, total, err["message"] if err else None, fits))
         ladder = []
@@ -290,13 +313,12 @@ class GpuFit:
 
 def compute_gpu_fits(gpu: Mapping[str, Any], models: Iterable[ModelFacts]) -> tuple[GpuFit, ...]:
     """Return, per model and format, the largest context (on the ladder) one GPU can hold."""
-    capacity = gpu_usable_bytes(gpu)
     fits = []
     for facts in models:
         for row in facts.rows:
             best = None
             for ctx, total in row.ladder:
-                if total <= capacity:
+                if fits_on(gpu, total, row.runtime):
                     best = (ctx, total)
             fits.append(
                 GpuFit(facts.slug, row.fmt, best[0] if best else None, best[1] if best else None)

@@ -78,7 +78,8 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
         keep_trailing_newline=True,
     )
     env.filters.update(_filters())
-    env.globals["component_names"] = _component_names()
+    env.globals["component_labels"] = _component_labels()
+    env.globals.update(_present_globals())
     env.install_gettext_translations(translations(""), newstyle=True)  # English: the source
     return env
 
@@ -127,10 +128,53 @@ def gettext_callables(lang: str) -> dict[str, Callable[..., Any]]:
 
 
 @functools.cache
-def _component_names() -> tuple[str, ...]:
-    from engine.result import COMPONENT_NAMES
+def plain_gettext(lang: str) -> Callable[[str], str]:
+    """Return the gettext present/ renders a page's result with: a msgid (or an engine
+    ``Message``) in ``lang``, as plain text (present/ escapes what it writes)."""
+    from engine.messages import Message, normalize_lang
+    from engine.messages import render as render_message
 
-    return COMPONENT_NAMES
+    catalogs = {code: catalog for code, catalog, _ in LANGUAGES}
+    if lang not in catalogs:
+        raise BuildError(f"no language {lang!r}; known: {', '.join(catalogs)}")
+    tr = translations(catalogs[lang])
+
+    def gettext(message: str) -> str:
+        if isinstance(message, Message):
+            return render_message(message, normalize_lang(lang))
+        return tr.gettext(message) if message else message
+
+    return gettext
+
+
+def _present_globals() -> dict[str, Callable[..., Any]]:
+    """``present_panel(result)`` and ``present_chart(result)``: present/'s view of a result
+    (the same HTML the worker returns live), in the language of the page being rendered."""
+    import jinja2
+    import markupsafe
+
+    from present.render import chart_html, panel_html
+
+    def lang_of(ctx: Any) -> str:
+        page = ctx.get("page") or {}
+        return str(page.get("lang", "en")) if isinstance(page, Mapping) else "en"
+
+    @jinja2.pass_context
+    def present_panel(ctx: Any, result: Mapping[str, Any]) -> markupsafe.Markup:
+        return markupsafe.Markup(panel_html(dict(result), plain_gettext(lang_of(ctx))))
+
+    @jinja2.pass_context
+    def present_chart(ctx: Any, result: Mapping[str, Any]) -> markupsafe.Markup:
+        return markupsafe.Markup(chart_html(dict(result), plain_gettext(lang_of(ctx))))
+
+    return {"present_panel": present_panel, "present_chart": present_chart}
+
+
+def _component_labels() -> dict[str, str]:
+    """present/'s component labels (msgids), for the page's own tables (compare)."""
+    from present.labels import COMPONENT_LABELS
+
+    return dict(COMPONENT_LABELS)
 
 
 def _translated_meta(meta: Mapping[str, Any], lang: str) -> Mapping[str, Any]:

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from engine.api import call
+from present.export import export
 from present.render import render
 
 READY = "html[data-engine=ready]"
@@ -152,11 +153,11 @@ def test_live_chart_and_capacity_bar_come_from_present_in_the_worker(calc, serve
     expect(bar).to_have_attribute("data-fits", "true")
     expect(bar).to_have_attribute("data-headroom-bytes", str(fit["headroom_bytes"]))
     expect(page.locator("#chart-capacity")).to_contain_text("2× GeForce RTX 4090")
-    # the worker's present.render output is byte-identical to CPython's
+    # the view the worker attaches to its reply is byte-identical to CPython's present.render
     live = page.evaluate(
-        "(r) => window.__vramFeatures.client.request('render', { result: r })", result
+        "(a) => window.__vramFeatures.client.request('infer', a).then((r) => r.view)", args
     )
-    assert live == render(result)
+    assert live == render(result, state="live")
 
 
 def test_exports_download_present_output(calc, server):
@@ -167,7 +168,8 @@ def test_exports_download_present_output(calc, server):
     )
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", str(result["total_bytes"]))
     expect(page.locator("#chart")).to_have_attribute("data-total", str(result["per_gpu_bytes"]))
-    expected = render(result)
+    # made by present/ in the worker when the button is clicked, not with every result
+    expected = {kind: export(result, kind) for kind in ("json", "csv", "markdown")}
     for kind, suffix in (("json", ".json"), ("csv", ".csv"), ("markdown", ".md")):
         button = page.locator(f'[data-export="{kind}"]')
         expect(button).to_be_enabled()
