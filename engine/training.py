@@ -395,6 +395,381 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
     )
 
 
+# ---------------------------------------------------------------------------------------
+# One pipeline stage through the step: what persists, what the forward pass saves, the
+# gradients, then one function per phase. ``_stage_estimate`` puts them together.
+
+
+@dataclass(frozen=True)
+class _Persistent:
+    """Bytes that live through the whole step on one TP rank, before data-parallel sharding."""
+
+    weights: int
+    adapters: int
+    trainable: tuple[_Param, ...]
+    grads_by_layer: dict[int | None, int]  # gradient bytes per layer (None: outside layers)
+    states: int  # optimizer states
+    master: int  # fp32 master weights
+    opt_temp: int  # the optimizer step's temporaries
+
+
+def _persistent(
+    work: TrainingWorkload,
+    plan: _Plan,
+    opt: dict[str, Any],
+    params: list[_Param],
+    frozen_bytes: dict[Tensor, int],
+    lora_by_layer: dict[int | None, int],
+    layers: range,
+) -> _Persistent:
+    """Weights, adapters, optimizer states and master weights of the stage's parameters."""
+    tp = work.tp
+    weights = 0
+    for p in params:
+        if p.tensor in frozen_bytes:
+            weights += ceil_div(frozen_bytes[p.tensor] * p.numel, max(p.tensor.numel, 1))
+        else:
+            weights += p.numel * plan.param_width
+    trainable: list[_Param] = []
+    grads_by_layer: dict[int | None, int] = {}
+    adapters = 0
+    if work.method == "full":
+        trainable = params
+        for p in params:
+            grads_by_layer[p.tensor.layer] = (
+                grads_by_layer.get(p.tensor.layer, 0) + p.numel * plan.grad_width
+            )
+    else:
+        for layer, n in lora_by_layer.items():
+            if layer is None or layer in layers:
+                n_tp = ceil_div(n, tp)
+                adapters += n_tp * plan.adapter_width
+                grads_by_layer[layer] = grads_by_layer.get(layer, 0) + n_tp * plan.grad_width
+                # adapters as two-dimensional tensors for the optimizer rules (A and B)
+                shape = (work.lora_rank, max(n_tp // work.lora_rank, 1))
+                trainable.append(_Param(Tensor("lora", shape, "linear", layer), n_tp, True))
+    return _Persistent(
+        weights=weights,
+        adapters=adapters,
+        trainable=tuple(trainable),
+        grads_by_layer=grads_by_layer,
+        states=sum(_optimizer_state_bytes(p, opt, plan.state_width) for p in trainable),
+        master=sum(p.numel for p in trainable) * plan.master_width,
+        opt_temp=_optimizer_temporaries(trainable, opt, plan.state_width, plan.param_width),
+    )
+
+
+@dataclass(frozen=True)
+class _Resident:
+    """The persistent bytes on one GPU after ZeRO sharding and CPU offload."""
+
+    weights: int
+    adapters: int
+    master: int
+    states: int
+    opt_temp: int
+    grad_div: int  # gradients are sharded this many ways (ZeRO-2/3)
+    gather: int  # ZeRO-3: parameters gathered while a unit computes
+    host: int  # offloaded to CPU RAM
+
+    def base(self) -> dict[str, int]:
+        """The components present in every phase."""
+        return {
+            "weights": self.weights,
+            "adapters": self.adapters,
+            "master_weights": self.master,
+            "optimizer": self.states,
+        }
+
+
+def _resident(
+    persistent: _Persistent,
+    params: list[_Param],
+    work: TrainingWorkload,
+    training: Training,
+    *,
+    dp: int,
+    zero: int,
+    prefetch: int,
+) -> _Resident:
+    """Shard the persistent bytes over the data-parallel group and move offloaded ones."""
+
+    def shard(nbytes: int, stage: int) -> int:
+        return ceil_div(nbytes, dp) if zero >= stage else nbytes
+
+    states_gpu = shard(persistent.states, 1)
+    master_gpu = shard(persistent.master, 1)
+    opt_temp = shard(persistent.opt_temp, 1)
+    weights_gpu = shard(persistent.weights, 3)
+    host = 0
+    if work.offload in ("optimizer", "optimizer+params"):
+        # states, master weights and the fp32 gradient partition live on the host
+        trainable_numel = sum(p.numel for p in persistent.trainable)
+        host += states_gpu + master_gpu + ceil_div(trainable_numel * 4, dp)
+        states_gpu = master_gpu = opt_temp = 0
+    gather = 0
+    if zero == 3:
+        per_unit: dict[int | None, int] = {}
+        for p in params:
+            per_unit[p.tensor.layer] = per_unit.get(p.tensor.layer, 0) + p.numel
+        # the root unit (embedding, final norm, lm_head) stays gathered while the layer being
+        # computed and the prefetched next one are gathered too
+        root = per_unit.pop(None, 0)
+        unit = max(per_unit.values(), default=0)
+        gather = (prefetch * unit + root) * training.precision.compute
+    if work.offload == "optimizer+params":
+        host += weights_gpu
+        weights_gpu = 0
+    return _Resident(
+        weights=weights_gpu,
+        adapters=persistent.adapters,
+        master=master_gpu,
+        states=states_gpu,
+        opt_temp=opt_temp,
+        grad_div=dp if zero >= 2 else 1,
+        gather=gather,
+        host=host,
+    )
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What the stage's forward pass keeps for backward, per layer and at the head."""
+
+    acts: tuple[LayerActivations, ...]
+    stored: tuple[int, ...]  # per layer, after gradient checkpointing
+    head: HeadActivations | None  # last stage only
+    others: int  # stored activations of the other micro-batches in flight (1F1B)
+    mask: int  # eager attention's causal mask (first stage)
+    autocast_cache: int  # 16-bit weight copies kept while recomputing (full checkpointing)
+
+    @property
+    def stored_all(self) -> int:
+        return sum(self.stored)
+
+    @property
+    def head_saved(self) -> int:
+        return self.head.saved if self.head else 0
+
+    @property
+    def head_casts(self) -> int:
+        return self.head.weight_casts if self.head else 0
+
+    @property
+    def total(self) -> int:
+        """Everything saved when the forward pass ends."""
+        return self.others + self.stored_all + self.head_saved
+
+
+def _saved(
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    training: Training,
+    layers: range,
+    *,
+    first: bool,
+    last: bool,
+    in_flight: int,
+) -> _Saved:
+    """The activations of the stage's layers and head, as checkpointing leaves them."""
+    tp = work.tp
+    by_layer = layer_tensors(spec)
+    acts = tuple(
+        layer_activations(
+            spec,
+            i,
+            batch=work.batch,
+            seq=work.seq,
+            training=training,
+            attention=work.attention,
+            tp=tp,
+            sequence_parallel=work.sequence_parallel,
+            tensors_of_layer=by_layer[i],
+        )
+        for i in layers
+    )
+    head: HeadActivations | None = None
+    if last:
+        head = head_activations(spec, batch=work.batch, seq=work.seq, training=training, tp=tp)
+    mode = work.grad_checkpointing
+
+    def stored(a: LayerActivations) -> int:
+        if mode == "full":
+            return a.input
+        core = a.attention_core if mode == "selective" else 0
+        return a.saved - core + a.weight_casts
+
+    stored_per_layer = tuple(stored(a) for a in acts)
+    mask = 0
+    if effective_attention(spec, work.attention) == "eager" and first:
+        # the additive [batch, 1, seq, seq] causal mask, in the residual dtype, during forward
+        mask = work.batch * work.seq * work.seq * training.precision.residual
+    return _Saved(
+        acts=acts,
+        stored=stored_per_layer,
+        head=head,
+        others=(in_flight - 1) * sum(stored_per_layer),
+        mask=mask,
+        autocast_cache=sum(a.weight_casts for a in acts) if mode == "full" else 0,
+    )
+
+
+@dataclass(frozen=True)
+class _Grads:
+    """Gradient bytes of the stage: outside the layers, per layer, and in total."""
+
+    head: int  # lm_head and final norm (unsharded), produced at the start of backward
+    layers: tuple[int, ...]  # per layer (unsharded)
+    total: int  # all of the stage's gradients on one GPU (after ZeRO-2/3 sharding)
+    present: int  # accumulated over earlier micro-batches when the forward pass starts
+
+
+def _grads(
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    plan: _Plan,
+    params: list[_Param],
+    persistent: _Persistent,
+    grad_div: int,
+    layers: range,
+    *,
+    last: bool,
+) -> _Grads:
+    """Split the stage's gradients by when backward produces them."""
+    by_layer = persistent.grads_by_layer
+    # gradients outside the layers: lm_head/final norm appear at the start of backward; the
+    # embedding's only at its end (a tied embedding's first one comes from lm_head)
+    g_embed = 0
+    if work.method == "full":
+        g_embed = sum(
+            p.numel * plan.grad_width
+            for p in params
+            if p.tensor.name == "pos_embd"
+            or (p.tensor.name == "token_embd" and not (spec.tie_word_embeddings and last))
+        )
+    total = ceil_div(sum(by_layer.values()), grad_div)
+    return _Grads(
+        head=sum(v for k, v in by_layer.items() if k is None) - g_embed,
+        layers=tuple(by_layer.get(i, 0) for i in layers),
+        total=total,
+        present=total if work.pp > 1 else 0,
+    )
+
+
+# The phases of a step, in order. Each returns the transient parts (activations, logits,
+# gradients, temporaries) on one GPU at that phase's peak; the resident bytes come on top.
+_Parts = dict[str, int]
+
+
+def _forward_phase(saved: _Saved, grads: _Grads, res: _Resident) -> _Parts:
+    """End of the forward pass: every saved activation and the logits buffers."""
+    return {
+        "activations": saved.total,
+        "logits": saved.head.forward_logits if saved.head else 0,
+        "gradients": grads.present,
+        "temporaries": res.gather + saved.mask + saved.autocast_cache + saved.head_casts,
+    }
+
+
+def _head_backward_phases(
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    training: Training,
+    head: HeadActivations,
+    saved: _Saved,
+    grads: _Grads,
+    res: _Resident,
+) -> dict[str, _Parts]:
+    """Loss → logits gradient, then lm_head's backward (and, under autocast, the cast of
+    its 16-bit weight gradient to fp32)."""
+    phases: dict[str, _Parts] = {
+        "loss_backward": {
+            "activations": saved.total,
+            "logits": head.backward_logits,
+            "gradients": grads.present,
+            "temporaries": res.gather + saved.head_casts,
+        }
+    }
+    g_head_gpu = ceil_div(grads.head, res.grad_div)
+    dx = work.batch * work.seq * spec.hidden_size * training.precision.compute // work.tp
+    unsharded = grads.head if res.grad_div > 1 else 0  # ZeRO-2/3: full gradient first
+    if work.method == "full" and training.precision.autocast:
+        # lm_head's matmul backward yields a 16-bit weight gradient (with the logits
+        # gradient and its input gradient alive); then the cast's backward makes the
+        # fp32 one while the 16-bit one still exists
+        grad16 = 2 * spec.vocab_size * spec.hidden_size // work.tp
+        phases["lm_head_backward"] = {
+            "activations": saved.total,
+            "logits": head.grad_logits,
+            "gradients": grads.present,
+            "temporaries": res.gather + saved.head_casts + grad16 + dx,
+        }
+        phases["lm_head_grad_cast"] = {
+            "activations": saved.total,
+            "gradients": max(grads.present, g_head_gpu),
+            "temporaries": res.gather + grad16 + unsharded + dx,
+        }
+    else:
+        phases["lm_head_backward"] = {
+            "activations": saved.total,
+            "logits": head.grad_logits,
+            "gradients": max(grads.present, g_head_gpu),
+            "temporaries": res.gather + saved.head_casts + unsharded + dx,
+        }
+    return phases
+
+
+def _layers_backward_phase(saved: _Saved, grads: _Grads, res: _Resident) -> _Parts | None:
+    """Decoder layers, last to first: the peak over the layers' backward passes."""
+    below = saved.stored_all
+    grads_after = ceil_div(grads.head, res.grad_div)
+    best: _Parts | None = None
+    for a, stored, g in zip(
+        reversed(saved.acts), reversed(saved.stored), reversed(grads.layers), strict=True
+    ):
+        below -= stored
+        # the layer's activations are freed while its own gradients are produced, so the
+        # peak of its backward holds its activations and the gradients of the layers above
+        parts = {
+            "activations": saved.others + below + a.saved + a.weight_casts,
+            "gradients": max(grads.present, grads_after),
+            "temporaries": res.gather + a.backward_workspace + (g if res.grad_div > 1 else 0),
+        }
+        grads_after += ceil_div(g, res.grad_div)
+        if best is None or sum(parts.values()) > sum(best.values()):
+            best = parts
+    return best
+
+
+def _backward_end_phase(
+    spec: ModelSpec,
+    work: TrainingWorkload,
+    plan: _Plan,
+    saved: _Saved,
+    grads: _Grads,
+    *,
+    first: bool,
+) -> _Parts:
+    """End of backward: every gradient exists; a tied embedding's two gradients are summed."""
+    embed_transient = 0
+    if first and work.method == "full" and spec.tie_word_embeddings and work.pp == 1:
+        # A tied weight gets two gradients: autograd buffers lm_head's until the embedding
+        # backward has built its dense [vocab, hidden] one, then sums them out of place, so
+        # three vocab × hidden gradients exist at once (measured with MemTracker).
+        vocab_grad = spec.vocab_size * spec.hidden_size * plan.grad_width
+        embed_transient = 2 * ceil_div(vocab_grad, work.tp)
+    return {
+        "activations": saved.others,
+        "gradients": grads.total,
+        "temporaries": embed_transient,
+    }
+
+
+def _optimizer_phase(grads: _Grads, res: _Resident) -> _Parts:
+    """The optimizer step: all gradients and the step's temporaries."""
+    return {"gradients": grads.total, "temporaries": res.opt_temp}
+
+
 def _stage_estimate(
     spec: ModelSpec,
     work: TrainingWorkload,
@@ -413,229 +788,44 @@ def _stage_estimate(
     zero: int,
     prefetch: int,
 ) -> dict[str, Any]:
-    tp = work.tp
-    full = work.method == "full"
+    """One stage's GPU through the phases of a step; its components are the peak phase's."""
+    persistent = _persistent(work, plan, opt, params, frozen_bytes, lora_by_layer, layers)
+    res = _resident(persistent, params, work, training, dp=dp, zero=zero, prefetch=prefetch)
+    saved = _saved(spec, work, training, layers, first=first, last=last, in_flight=in_flight)
+    grads = _grads(spec, work, plan, params, persistent, res.grad_div, layers, last=last)
 
-    # --- persistent bytes (before data-parallel sharding) ----------------------------------
-    weights = 0
-    for p in params:
-        if p.tensor in frozen_bytes:
-            weights += ceil_div(frozen_bytes[p.tensor] * p.numel, max(p.tensor.numel, 1))
-        else:
-            weights += p.numel * plan.param_width
-    trainable: list[_Param] = []
-    grads_by_layer: dict[int | None, int] = {}
-    adapters = 0
-    if full:
-        trainable = params
-        for p in params:
-            grads_by_layer[p.tensor.layer] = (
-                grads_by_layer.get(p.tensor.layer, 0) + p.numel * plan.grad_width
-            )
-    else:
-        for layer, n in lora_by_layer.items():
-            if layer is None or layer in layers:
-                n_tp = ceil_div(n, tp)
-                adapters += n_tp * plan.adapter_width
-                grads_by_layer[layer] = grads_by_layer.get(layer, 0) + n_tp * plan.grad_width
-                # adapters as two-dimensional tensors for the optimizer rules (A and B)
-                shape = (work.lora_rank, max(n_tp // work.lora_rank, 1))
-                trainable.append(_Param(Tensor("lora", shape, "linear", layer), n_tp, True))
-    grads_full = sum(grads_by_layer.values())
-    states = sum(_optimizer_state_bytes(p, opt, plan.state_width) for p in trainable)
-    master = sum(p.numel for p in trainable) * plan.master_width
-    opt_temp = _optimizer_temporaries(trainable, opt, plan.state_width, plan.param_width)
+    parts: dict[str, _Parts] = {"forward": _forward_phase(saved, grads, res)}
+    if saved.head:
+        parts.update(_head_backward_phases(spec, work, training, saved.head, saved, grads, res))
+    layers_peak = _layers_backward_phase(saved, grads, res)
+    if layers_peak is not None:
+        parts["layers_backward"] = layers_peak
+    parts["backward_end"] = _backward_end_phase(spec, work, plan, saved, grads, first=first)
+    parts["optimizer_step"] = _optimizer_phase(grads, res)
 
-    # --- ZeRO sharding over the data-parallel group ----------------------------------------
-    def shard(nbytes: int, stage: int) -> int:
-        return ceil_div(nbytes, dp) if zero >= stage else nbytes
-
-    states_gpu = shard(states, 1)
-    master_gpu = shard(master, 1)
-    opt_temp = shard(opt_temp, 1)
-    grad_div = dp if zero >= 2 else 1
-    weights_gpu = shard(weights, 3)
-    host = 0
-    if work.offload in ("optimizer", "optimizer+params"):
-        # states, master weights and the fp32 gradient partition live on the host
-        host += states_gpu + master_gpu + ceil_div(sum(p.numel for p in trainable) * 4, dp)
-        states_gpu = master_gpu = opt_temp = 0
-    gather = 0
-    if zero == 3:
-        per_unit: dict[int | None, int] = {}
-        for p in params:
-            per_unit[p.tensor.layer] = per_unit.get(p.tensor.layer, 0) + p.numel
-        # the root unit (embedding, final norm, lm_head) stays gathered while the layer being
-        # computed and the prefetched next one are gathered too
-        root = per_unit.pop(None, 0)
-        unit = max(per_unit.values(), default=0)
-        gather = (prefetch * unit + root) * training.precision.compute
-    if work.offload == "optimizer+params":
-        host += weights_gpu
-        weights_gpu = 0
-
-    # --- activations -----------------------------------------------------------------------
-    by_layer = layer_tensors(spec)
-    acts: list[LayerActivations] = [
-        layer_activations(
-            spec,
-            i,
-            batch=work.batch,
-            seq=work.seq,
-            training=training,
-            attention=work.attention,
-            tp=tp,
-            sequence_parallel=work.sequence_parallel,
-            tensors_of_layer=by_layer[i],
-        )
-        for i in layers
-    ]
-    head: HeadActivations | None = None
-    if last:
-        head = head_activations(spec, batch=work.batch, seq=work.seq, training=training, tp=tp)
-    mode = work.grad_checkpointing
-
-    def stored(a: LayerActivations) -> int:
-        if mode == "full":
-            return a.input
-        core = a.attention_core if mode == "selective" else 0
-        return a.saved - core + a.weight_casts
-
-    def live(a: LayerActivations) -> int:
-        return a.saved + a.weight_casts
-
-    stored_all = sum(stored(a) for a in acts)
-    others = (in_flight - 1) * stored_all  # other micro-batches in flight (1F1B)
-    head_saved = head.saved if head else 0
-    head_casts = head.weight_casts if head else 0
-    autocast_cache = sum(a.weight_casts for a in acts) if mode == "full" else 0
-    mask = 0
-    if effective_attention(spec, work.attention) == "eager" and first:
-        # the additive [batch, 1, seq, seq] causal mask, in the residual dtype, during forward
-        mask = work.batch * work.seq * work.seq * training.precision.residual
-    tokens = work.batch * work.seq
-
-    # gradients outside the layers: lm_head/final norm appear at the start of backward; the
-    # embedding's only at its end (a tied embedding's first one comes from lm_head)
-    g_embed = 0
-    if full:
-        g_embed = sum(
-            p.numel * plan.grad_width
-            for p in params
-            if p.tensor.name == "pos_embd"
-            or (p.tensor.name == "token_embd" and not (spec.tie_word_embeddings and last))
-        )
-    g_head = sum(v for k, v in grads_by_layer.items() if k is None) - g_embed
-    g_layers = [grads_by_layer.get(i, 0) for i in layers]
-    grads_all = ceil_div(grads_full, grad_div)
-    grads_present = grads_all if work.pp > 1 else 0  # accumulated over earlier micro-batches
-
-    base = {
-        "weights": weights_gpu,
-        "adapters": adapters,
-        "master_weights": master_gpu,
-        "optimizer": states_gpu,
-    }
     phases: dict[str, dict[str, int]] = {}
-
-    def phase(name: str, **parts: int) -> None:
-        comp = dict(base)
+    for name, p in parts.items():
+        comp = res.base()
         for key in ("activations", "logits", "gradients", "temporaries"):
-            comp[key] = max(parts.get(key, 0), 0)
+            comp[key] = max(p.get(key, 0), 0)
         phases[name] = comp
 
-    phase(
-        "forward",
-        activations=others + stored_all + head_saved,
-        logits=head.forward_logits if head else 0,
-        gradients=grads_present,
-        temporaries=gather + mask + autocast_cache + head_casts,
-    )
-    if head:
-        phase(
-            "loss_backward",
-            activations=others + stored_all + head_saved,
-            logits=head.backward_logits,
-            gradients=grads_present,
-            temporaries=gather + head_casts,
-        )
-        g_head_gpu = ceil_div(g_head, grad_div)
-        dx = tokens * spec.hidden_size * training.precision.compute // tp
-        unsharded = g_head if grad_div > 1 else 0  # ZeRO-2/3: full gradient before reducing
-        if full and training.precision.autocast:
-            # lm_head's matmul backward yields a 16-bit weight gradient (with the logits
-            # gradient and its input gradient alive); then the cast's backward makes the
-            # fp32 one while the 16-bit one still exists
-            grad16 = 2 * spec.vocab_size * spec.hidden_size // tp
-            phase(
-                "lm_head_backward",
-                activations=others + stored_all + head_saved,
-                logits=head.grad_logits,
-                gradients=grads_present,
-                temporaries=gather + head_casts + grad16 + dx,
-            )
-            phase(
-                "lm_head_grad_cast",
-                activations=others + stored_all + head_saved,
-                gradients=max(grads_present, g_head_gpu),
-                temporaries=gather + grad16 + unsharded + dx,
-            )
-        else:
-            phase(
-                "lm_head_backward",
-                activations=others + stored_all + head_saved,
-                logits=head.grad_logits,
-                gradients=max(grads_present, g_head_gpu),
-                temporaries=gather + head_casts + unsharded + dx,
-            )
-    # decoder layers, last to first
-    below = stored_all
-    grads_after = ceil_div(g_head, grad_div)
-    best: dict[str, int] | None = None
-    for a, g in zip(reversed(acts), reversed(g_layers), strict=True):
-        below -= stored(a)
-        # the layer's activations are freed while its own gradients are produced, so the
-        # peak of its backward holds its activations and the gradients of the layers above
-        comp = {
-            "activations": others + below + live(a),
-            "gradients": max(grads_present, grads_after),
-            "temporaries": gather + a.backward_workspace + (g if grad_div > 1 else 0),
-        }
-        grads_after += ceil_div(g, grad_div)
-        if best is None or sum(comp.values()) > sum(best.values()):
-            best = comp
-    if best is not None:
-        phase("layers_backward", **best)
-    embed_transient = 0
-    if first and full and spec.tie_word_embeddings and work.pp == 1:
-        # A tied weight gets two gradients: autograd buffers lm_head's until the embedding
-        # backward has built its dense [vocab, hidden] one, then sums them out of place, so
-        # three vocab × hidden gradients exist at once (measured with MemTracker).
-        embed_transient = 2 * ceil_div(spec.vocab_size * spec.hidden_size * plan.grad_width, tp)
-    phase(
-        "backward_end",
-        activations=others,
-        gradients=grads_all,
-        temporaries=embed_transient,
-    )
-    phase("optimizer_step", gradients=grads_all, temporaries=opt_temp)
-
     peak_name = max(phases, key=lambda n: sum(phases[n].values()))
-    layer_terms = acts[0].terms if acts else {}
+    head = saved.head
     sizes = {
-        "gradients": grads_all,
-        "activations": others + stored_all + head_saved,
+        "gradients": grads.total,
+        "activations": saved.total,
         "logits": max(head.forward_logits, head.backward_logits) if head else 0,
-        "optimizer_step_temporaries": opt_temp,
-        "autocast_weight_copies": sum(a.weight_casts for a in acts) + head_casts,
+        "optimizer_step_temporaries": res.opt_temp,
+        "autocast_weight_copies": sum(a.weight_casts for a in saved.acts) + saved.head_casts,
     }
     return {
         "sizes": sizes,
         "components": phases[peak_name],
         "phase": peak_name,
         "phases": {n: sum(c.values()) for n, c in phases.items()},
-        "host": host,
-        "layer_terms": layer_terms,
+        "host": res.host,
+        "layer_terms": saved.acts[0].terms if saved.acts else {},
     }
 
 

@@ -627,3 +627,26 @@ def test_pipeline_stages_listed_per_gpu() -> None:
     assert e.per_gpu_bytes == max(e.gpu_bytes)
     single = estimate_training(spec, TrainingWorkload(zero=1, gpus=2))
     assert e.components["weights"] < single.components["weights"]
+
+
+def test_phases_follow_the_step_in_order() -> None:
+    """One function per phase (engine.training): forward, loss and lm_head backward (with
+    the fp32 cast of its gradient under autocast), the layers, the end of backward and the
+    optimizer step; a stage without the head skips the head's phases."""
+    spec = load_model("smollm2-135m")
+    amp = estimate_training(spec, TrainingWorkload(seq=512, precision="amp-bf16"))
+    assert list(amp.details["phases"]) == [
+        "forward",
+        "loss_backward",
+        "lm_head_backward",
+        "lm_head_grad_cast",
+        "layers_backward",
+        "backward_end",
+        "optimizer_step",
+    ]
+    lora = estimate_training(spec, TrainingWorkload(seq=512, method="lora"))
+    assert "lm_head_grad_cast" not in lora.details["phases"]
+    assert amp.details["peak_phase"] in amp.details["phases"]
+    peak = amp.details["phases"][amp.details["peak_phase"]]
+    assert peak == max(amp.details["phases"].values())
+    assert peak == amp.details["tracked_peak_bytes"]
