@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 
 from .errors import UnknownGpu, suggest
+from .memo import cached
 from .messages import msg
 
 
@@ -87,7 +87,7 @@ def _norm(name: str) -> str:
     return key
 
 
-@cache
+@cached
 def list_gpus() -> tuple[GpuSpec, ...]:
     """Return every GPU in the catalog, sorted by slug."""
     raw = json.loads(resources.files("engine").joinpath("data/gpus.json").read_text("utf-8"))
@@ -99,7 +99,7 @@ def list_gpus() -> tuple[GpuSpec, ...]:
     return tuple(sorted(gpus, key=lambda g: g.slug))
 
 
-@cache
+@cached
 def _index() -> dict[str, GpuSpec]:
     index: dict[str, GpuSpec] = {}
     for gpu in list_gpus():

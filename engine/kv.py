@@ -29,18 +29,20 @@ Per layer, the cache holds ``elements per token × tokens kept × bytes per elem
     (``llama-kv-cache-iswa.cpp``), unless ``--swa-full``. A model whose every layer is
     windowed (Mistral-7B-v0.1) is converted as plain ``llama`` and cached at full ``n_ctx``.
 
-Bytes per element come from ``engine.quant.kv_bytes_per_element`` (q8_0 is 34/32 bytes).
+Bytes per element come from ``kv_bytes_per_element`` (the ``kv_dtypes`` table of
+``data/quant_formats.json``; q8_0 is 34/32 bytes).
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from functools import cache
 
 from .errors import InvalidWorkload
-from .memo import per_spec_cache
+from .ggml import get_ggml_type
+from .memo import cached, per_spec_cache
 from .messages import msg
 from .model import AttentionSpec, ModelSpec
+from .quant_data import rows
 from .runtimes import constant
 from .units import ceil_div
 
@@ -78,12 +80,53 @@ def resolve_kv_dtype(kv_dtype: str, *, runtime: str, weights: str = "bf16") -> s
     return kv_dtype
 
 
-@cache
+# KV dtype spellings users and configs write, mapped to the table's ids
+_KV_ALIASES = {
+    "float16": "fp16",
+    "f16": "fp16",
+    "bfloat16": "bf16",
+    "float32": "fp32",
+    "f32": "fp32",
+    "fp8_e4m3": "fp8",
+    "fp8_e5m2": "fp8",
+}
+
+
+@cached
+def _kv_table() -> dict[str, Fraction]:
+    """Bytes per element of each KV dtype (``data/quant_formats.json`` ``kv_dtypes``):
+    llama.cpp's q8_0/q4_0 cache types take their size from the ggml block table."""
+    table: dict[str, Fraction] = {}
+    for row in rows("kv_dtypes"):
+        if "ggml_type" in row:
+            t = get_ggml_type(row["ggml_type"])
+            table[row["id"]] = Fraction(t.bytes_per_block, t.block_size)
+        else:
+            table[row["id"]] = Fraction(row["bits"], 8)
+    return table
+
+
+def kv_bytes_per_element(kv_dtype: str) -> Fraction:
+    """Return bytes per cached K/V element for ``kv_dtype`` (q8_0 = 34/32, q4_0 = 18/32)."""
+    table = _kv_table()
+    key = kv_dtype.strip().lower() if isinstance(kv_dtype, str) else kv_dtype
+    key = _KV_ALIASES.get(key, key)
+    if key not in table:
+        raise InvalidWorkload(
+            msg(
+                "kv_dtype must be one of {allowed}; got {value!r}",
+                allowed=", ".join(table),
+                value=kv_dtype,
+            ),
+            field="kv_dtype",
+        )
+    return table[key]
+
+
+@cached
 def kv_element_bytes(kv_dtype: str) -> Fraction:
     """Return bytes per cached element for a concrete KV dtype (q8_0: 34/32)."""
-    from . import quant
-
-    return Fraction(quant.kv_bytes_per_element(kv_dtype))
+    return kv_bytes_per_element(kv_dtype)
 
 
 def layer_elems_per_token(att: AttentionSpec, *, runtime: str) -> int:

@@ -6,6 +6,8 @@ files (engine/data/models/<slug>/config.json); the arithmetic is spelled out per
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,20 @@ from engine.units import MIB
 
 def _kv(slug: str, **kwargs: object) -> int:
     return kv.kv_cache_bytes(load_model(slug), **kwargs)
+
+
+# --- bytes per element ---------------------------------------------------------------
+
+
+def test_kv_bytes_per_element() -> None:
+    assert kv.kv_bytes_per_element("fp32") == 4
+    assert kv.kv_bytes_per_element("fp16") == 2
+    assert kv.kv_bytes_per_element("bf16") == 2
+    assert kv.kv_bytes_per_element("fp8") == 1
+    assert kv.kv_bytes_per_element("q8_0") == Fraction(34, 32)  # block_q8_0: d + 32 qs
+    assert kv.kv_bytes_per_element("q4_0") == Fraction(18, 32)  # block_q4_0: d + 16 qs
+    with pytest.raises(InvalidWorkload):
+        kv.kv_bytes_per_element("int3")
 
 
 # --- bytes per token -----------------------------------------------------------------

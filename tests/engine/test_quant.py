@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import itertools
 from fractions import Fraction
+from math import prod
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import quant
+from engine import ggml, quant
 from engine.arch import parse_config
 from engine.catalog import load_model
 from engine.errors import EngineError, InvalidWorkload, UnknownQuantFormat
+from engine.llama_quant import LlamaFtype
+from engine.quant_data import rows
 from engine.units import GIB
 
 # ---------------------------------------------------------------------------------------
@@ -38,7 +41,7 @@ def test_ggml_block_sizes_match_gguf_py():
     gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
     sizes = gguf.GGML_QUANT_SIZES
     shared = 0
-    for t in quant.ggml_types().values():
+    for t in ggml.ggml_types().values():
         qtype = getattr(gguf.GGMLQuantizationType, t.name, None)
         if qtype is None:  # Q2_0 is newer than the gguf release on PyPI
             assert t.name in ("Q2_0",), t.name
@@ -57,9 +60,24 @@ def test_ggml_block_sizes_match_gguf_py():
 
 def test_gguf_file_type_ids_match_gguf_py():
     gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
-    for row in quant._data()["gguf_file_types"]["rows"]:
+    for row in rows("gguf_file_types"):
         name = "ALL_F32" if row["name"] == "F32" else f"MOSTLY_{row['name']}"
         assert int(getattr(gguf.LlamaFileType, name)) == row["ftype"], row["name"]
+
+
+def test_enums_match_the_data_rows():
+    """GgmlType mirrors enum ggml_type and LlamaFtype enum llama_ftype: the data rows (checked
+    against gguf-py above) and the enums must agree, name for name."""
+    for t in ggml.ggml_types().values():
+        assert ggml.GgmlType[t.name] == t.type_id, t.name
+    assert {t.name for t in ggml.GgmlType} == set(ggml.ggml_types())
+    for row in rows("gguf_file_types"):
+        assert LlamaFtype[row["name"]] == row["ftype"], row["name"]
+    gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
+    for ft in LlamaFtype:
+        name = "ALL_F32" if ft.name == "F32" else f"MOSTLY_{ft.name}"
+        if hasattr(gguf.LlamaFileType, name):
+            assert int(getattr(gguf.LlamaFileType, name)) == ft, ft.name
 
 
 def test_known_bits_per_weight():
@@ -74,7 +92,7 @@ def test_known_bits_per_weight():
         "IQ4_XS": "4.25", "TQ1_0": "1.6875", "TQ2_0": "2.0625", "MXFP4": "4.25",
     }  # fmt: skip
     for name, bpw in expected.items():
-        assert quant.get_ggml_type(name).bits_per_weight == Fraction(bpw), name
+        assert ggml.get_ggml_type(name).bits_per_weight == Fraction(bpw), name
     assert quant.get_format("mxfp4").bits_per_weight == Fraction(17, 4)
     assert quant.get_format("nf4").bits_per_weight == Fraction(9, 2)  # 4 + 32/64
     # double quant: 4 + 8/64 + 32/(64*256) (QLoRA paper §3: 127/256 ~ 0.127 bits of constants)
@@ -91,19 +109,8 @@ def test_every_format_bpw_is_derived_from_its_layout():
         assert f.bits_per_weight == Fraction(sum(b for _, b in f.layout), f.block_size), f.id
         assert f.bits_per_weight > 0
         assert f.source and f.runtimes, f.id
-    for t in quant.ggml_types().values():
+    for t in ggml.ggml_types().values():
         assert t.bits_per_weight == Fraction(8 * sum(n for _, n in t.parts), t.block_size)
-
-
-def test_kv_bytes_per_element():
-    assert quant.kv_bytes_per_element("fp32") == 4
-    assert quant.kv_bytes_per_element("fp16") == 2
-    assert quant.kv_bytes_per_element("bf16") == 2
-    assert quant.kv_bytes_per_element("fp8") == 1
-    assert quant.kv_bytes_per_element("q8_0") == Fraction(34, 32)  # block_q8_0: d + 32 qs
-    assert quant.kv_bytes_per_element("q4_0") == Fraction(18, 32)  # block_q4_0: d + 16 qs
-    with pytest.raises(InvalidWorkload):
-        quant.kv_bytes_per_element("int3")
 
 
 # ---------------------------------------------------------------------------------------
@@ -210,7 +217,8 @@ def test_mixtral_q4_k_m_file_size():
             storage = "Q4_K"
         elif q.tensor.name == "ffn_gate_inp":
             storage = "F16"
-        old += quant._gguf_nbytes(q.tensor, storage)
+        t = q.tensor
+        old += prod(t.shape[:-1]) * t.experts * ggml.get_ggml_type(storage).row_bytes(t.shape[-1])
     file_bytes = 26_441_533_376
     assert 0 < file_bytes - old < 2_000_000, file_bytes - old
     # today's rules: 16 of 32 layers' expert ffn_down in Q6_K, attn_k/attn_v Q8_0 (8 experts)
@@ -503,7 +511,7 @@ def test_properties_on_random_llamas(hidden, inter, layers, vocab, kv, tie):
 def test_ggml_row_bytes_monotonic_in_bpw(rows, blocks):
     ne0 = 256 * blocks
     types = sorted(
-        (t for t in quant.ggml_types().values() if t.name not in ("Q8_K", "Q8_1")),
+        (t for t in ggml.ggml_types().values() if t.name not in ("Q8_K", "Q8_1")),
         key=lambda t: t.bits_per_weight,
     )
     sizes = [rows * t.row_bytes(ne0) for t in types]

@@ -1,0 +1,173 @@
+"""How the non-GGUF schemes store each tensor: floats, FP8, bitsandbytes, GPTQ/AWQ, MXFP4.
+
+Per-tensor rules follow the real tools:
+
+* **bitsandbytes** (LLM.int8, nf4/fp4 ± double quant) quantizes what transformers'
+  ``replace_with_bnb_linear`` converts: ``nn.Linear`` layers except lm_head and tied weights.
+  In transformers 5.x routed experts are 3-D parameters, not ``nn.Linear``, so they stay
+  16-bit there; vLLM's bitsandbytes MoE method quantizes them.
+* **GPTQ / AWQ** quantize every linear layer of the decoder blocks (incl. experts); embeddings,
+  lm_head, norms, biases and routers stay 16-bit.
+* **FP8** (E4M3) quantizes linear layers with a per-tensor scale (vLLM ``--quantization fp8``)
+  or with 128x128 block scales (DeepSeek-V3 checkpoints).
+* **MXFP4** stores routed experts as 32-element E2M1 blocks + one E8M0 scale (4.25 bits), the
+  rest 16-bit, as gpt-oss is published.
+
+Each function returns one ``QuantizedTensor`` per spec tensor, in spec order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import InvalidWorkload
+from .formats import QuantizedTensor
+from .ggml import GgmlType, get_ggml_type
+from .messages import msg
+from .model import ModelSpec, Tensor
+from .units import ceil_div
+
+FLOAT_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
+
+
+def half_dtype(spec: ModelSpec) -> str:
+    """The 16-bit dtype that unquantized tensors keep: the checkpoint's if it is 16-bit,
+    else bf16."""
+    return "fp16" if spec.dtype in ("float16", "fp16", "half") else "bf16"
+
+
+def float_tensor(t: Tensor, dtype: str) -> QuantizedTensor:
+    return QuantizedTensor(t, dtype, t.numel * FLOAT_BYTES[dtype])
+
+
+def _is_router(t: Tensor) -> bool:
+    return t.name.startswith("ffn_gate_inp")
+
+
+def _is_quantizable_linear(t: Tensor) -> bool:
+    """A 2-D weight of a linear layer inside the decoder (not the lm_head or a router)."""
+    return t.kind == "linear" and len(t.shape) == 2 and t.name != "output" and not _is_router(t)
+
+
+def quantize_float(spec: ModelSpec, dtype: str) -> tuple[QuantizedTensor, ...]:
+    return tuple(float_tensor(t, dtype) for t in spec.tensors)
+
+
+def quantize_fp8(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[QuantizedTensor, ...]:
+    half = half_dtype(spec)
+    # transformers quantizes to FP8 only through FineGrainedFP8Config, whose default
+    # weight_block_size is (128, 128); vLLM's online `--quantization fp8` is per-tensor
+    block = row["scale"] == "block" or runtime == "transformers"
+    out = []
+    for t in spec.tensors:
+        if not _is_quantizable_linear(t):
+            out.append(float_tensor(t, half))
+            continue
+        n_out, n_in = t.shape
+        if block:
+            bo, bi = row.get("block_shape", (128, 128))
+            scales = ceil_div(n_out, bo) * ceil_div(n_in, bi)
+            storage = f"fp8-e4m3+fp32-scale-{bo}x{bi}"
+        else:
+            scales = 1
+            storage = "fp8-e4m3+fp32-scale"
+        out.append(QuantizedTensor(t, storage, t.experts * (n_out * n_in + 4 * scales)))
+    return tuple(out)
+
+
+def _bnb_converts(t: Tensor, spec: ModelSpec, runtime: str) -> bool:
+    if t.name == "ffn_gate_inp_shexp":
+        # Qwen2-MoE shared_expert_gate: an nn.Linear(hidden, 1) in transformers (converted);
+        # vLLM builds it as a plain torch Linear outside its quantized layers
+        return runtime == "transformers"
+    if not _is_quantizable_linear(t):
+        return False
+    if spec.tie_word_embeddings and t.name == "token_embd":
+        return False
+    # transformers 5.x: routed experts are nn.Parameter stacks, not nn.Linear
+    # (e.g. MixtralExperts.gate_up_proj), so replace_with_bnb_linear leaves them alone.
+    return not (t.experts > 1 and runtime == "transformers")
+
+
+def quantize_bnb(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[QuantizedTensor, ...]:
+    half = half_dtype(spec)
+    cfg = row["bnb"]
+    out = []
+    for t in spec.tensors:
+        if not _bnb_converts(t, spec, runtime):
+            out.append(float_tensor(t, half))
+            continue
+        n_out, n_in = t.shape
+        n = n_out * n_in
+        if cfg["kind"] == "int8":
+            # Int8Params: CB int8 (out, in) + SCB float32 (out,)
+            nbytes = n + 4 * n_out
+            storage = "int8+fp32-row-scale"
+        else:
+            blocks = ceil_div(n, cfg["blocksize"])
+            nbytes = (n + 1) // 2  # packed uint8, two 4-bit codes per byte
+            nbytes += 16 * 4  # the 16-entry float32 code table (QuantState.code)
+            if cfg["double_quant"]:
+                # uint8 absmax per block + float32 absmax per 256 blocks + 256-entry float32
+                # code copy + float32 offset (quantize_blockwise(blocksize=256))
+                nbytes += blocks + 4 * ceil_div(blocks, 256) + 256 * 4 + 4
+                storage = f"{cfg['quant_type']}-dq"
+            else:
+                nbytes += 4 * blocks  # float32 absmax per block
+                storage = cfg["quant_type"]
+        out.append(QuantizedTensor(t, storage, t.experts * nbytes))
+    return tuple(out)
+
+
+def quantize_gptq(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor, ...]:
+    half = half_dtype(spec)
+    cfg = row["gptq"]
+    bits, group = cfg["bits"], cfg["group"]
+    pack = 32 // bits if 32 % bits == 0 else 32  # 3-bit packs 32 weights into 3 int32
+    storage = f"{cfg['method']}-int{bits}" + (f"-g{group}" if group else "")
+    out = []
+    for t in spec.tensors:
+        if not _is_quantizable_linear(t):
+            out.append(float_tensor(t, half))
+            continue
+        n_out, n_in = t.shape
+        g = group or n_in
+        if n_in % g or n_in % pack or n_out % pack:
+            out.append(float_tensor(t, half))  # kernels need whole groups and packs
+            continue
+        groups = n_in // g
+        nbytes = n_in * n_out * bits // 8  # qweight (int32, packed)
+        nbytes += groups * n_out * bits // 8  # qzeros (int32, packed)
+        nbytes += groups * n_out * 2  # scales (fp16)
+        if cfg["g_idx"]:
+            nbytes += n_in * 4  # g_idx (int32)
+        out.append(QuantizedTensor(t, storage, t.experts * nbytes))
+    return tuple(out)
+
+
+def quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
+    half = half_dtype(spec)
+    mx = get_ggml_type(GgmlType.MXFP4)
+    if not any(t.routed and t.kind == "linear" for t in spec.tensors):
+        raise InvalidWorkload(
+            msg(
+                "mxfp4 applies to routed MoE expert weights and {model} has "
+                "none; pick fp8, nf4 or a GGUF type for a dense model",
+                model=spec.name or spec.model_type,
+            ),
+            field="weights",
+        )
+    out = []
+    for t in spec.tensors:
+        if (
+            t.routed
+            and t.kind == "linear"
+            and len(t.shape) == 2
+            and t.shape[1] % mx.block_size == 0
+        ):
+            n_out, n_in = t.shape
+            # *_blocks uint8 (out, in/32, 16) + *_scales uint8 (out, in/32)
+            out.append(QuantizedTensor(t, "mxfp4", t.experts * n_out * mx.row_bytes(n_in)))
+        else:
+            out.append(float_tensor(t, half))
+    return tuple(out)
