@@ -4,8 +4,11 @@ Every sentence a user reads from the engine (error messages, result warnings and
 assumptions) is built with ``msg(template, **params)``. The result is a ``Message``: a
 ``str`` holding the English text, so the CLI, the build and ``==`` see exactly the English
 they always did, that also remembers its template and parameters. ``engine.api.handle``
-re-renders it in the request's ``lang`` from ``data/messages_<lang>.json`` (English
-template → translated template with the same placeholders). Parameters are values (names,
+re-renders it in the request's ``lang`` from ``data/locale/<lang>.json`` (English
+template → translated template with the same placeholders), which is compiled from the
+project's gettext catalog ``locale/<lang>/LC_MESSAGES/messages.po`` (``python -m
+sitegen.catalog compile``; Babel extracts the templates from the ``msg()`` calls) — the
+engine itself stays stdlib-only and never reads a .po. Parameters are values (names,
 numbers, sizes) and stay as they are, except parameters that are themselves ``Message``s,
 which render in the same language. A language or template without a translation falls
 back to English. The templates must be literals: tests collect them from the source.
@@ -14,12 +17,12 @@ back to English. The templates must be literals: tests collect them from the sou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
 
-LANGS = ("en", "zh")  # English is the source text; every other language has a catalog file
+LANGS = ("en", "zh")  # English is the source; every other language has data/locale/<lang>.json
 
 
 class Message(str):
@@ -76,8 +79,15 @@ def load_catalog(lang: str) -> dict[str, str]:
     unsupported language, which therefore render in English)."""
     if lang == "en" or lang not in LANGS:
         return {}
-    text = resources.files("engine").joinpath(f"data/messages_{lang}.json").read_text("utf-8")
+    text = resources.files("engine").joinpath(f"data/locale/{lang}.json").read_text("utf-8")
     return dict(json.loads(text)["messages"])
+
+
+def translator(lang: str) -> Callable[[str], str]:
+    """Return gettext for ``lang`` over the same catalog: present/'s labels and phrases in
+    the worker (an untranslated msgid, or English, comes back as it is)."""
+    table = load_catalog(normalize_lang(lang))
+    return lambda msgid: table.get(msgid, msgid)
 
 
 def render(text: str, lang: str) -> str:

@@ -2,6 +2,7 @@
 // (or anywhere on the form). The engine parses it like a pasted one; its errors show
 // beside the field (app.js). Files are read locally, never uploaded.
 import { el } from "./dom.js";
+import { t, tn } from "./i18n.js";
 
 const MAX_BYTES = 1 << 20; // real config.json files are a few KB
 
@@ -11,8 +12,8 @@ export function initConfigFile(ctx) {
   if (!box || !select) return;
   const slot = ctx.form.querySelector('[data-error-for="config"]');
   const picker = el("input", { type: "file", id: "f-config-file", accept: ".json,application/json", class: "visually-hidden" });
-  const pickLabel = el("label", { for: "f-config-file", class: "file-button" }, "Open a config.json file…");
-  const hint = el("span", { class: "hint" }, " or drop it here");
+  const pickLabel = el("label", { for: "f-config-file", class: "file-button" }, tn("Open a config.json file…"));
+  const hint = el("span", { class: "hint" }, " ", tn("or drop it here"));
   box.after(el("div", { class: "config-file" }, picker, pickLabel, hint));
 
   const fail = (message) => {
@@ -24,7 +25,8 @@ export function initConfigFile(ctx) {
   const load = async (file) => {
     if (!file) return;
     if (file.size > MAX_BYTES) {
-      fail(`${file.name} is ${Math.round(file.size / 1024)} KB; a model's config.json is a few KB — choose the config, not the weights.`);
+      const size = Math.round(file.size / 1024);
+      fail(t("%(name)s is %(size)s KB; a model's config.json is a few KB — choose the config, not the weights.", { name: file.name, size }));
       return;
     }
     const text = await file.text();

@@ -1,6 +1,7 @@
 // Model search: a search box above the model list that filters it as you type; Enter picks
 // the first match. The list itself stays a plain <select> (works without JS).
 import { el } from "./dom.js";
+import { t, tAttr, tn } from "./i18n.js";
 
 function words(text) {
   return text.toLowerCase().split(/[^a-z0-9.]+/).filter(Boolean);
@@ -13,9 +14,10 @@ export function initModelSearch(ctx) {
   let count = document.getElementById("model-search-count");
   if (!input) {
     // a page without the search box in its markup: add it (the calculator has it, for no layout shift)
-    input = el("input", { id: "model-search", type: "search", autocomplete: "off", placeholder: "Search models…", "aria-describedby": "model-search-count", "aria-controls": "f-model" });
+    input = el("input", { id: "model-search", type: "search", autocomplete: "off", "aria-describedby": "model-search-count", "aria-controls": "f-model" });
+    tAttr(input, "placeholder", "Search models…");
     count = el("span", { id: "model-search-count", class: "hint", "aria-live": "polite" });
-    select.before(el("label", { for: "model-search", class: "visually-hidden" }, "Search models"), input);
+    select.before(el("label", { for: "model-search", class: "visually-hidden" }, tn("Search models")), input);
     select.after(count);
   }
   const options = [...select.options].filter((o) => o.value !== "custom");
@@ -28,7 +30,7 @@ export function initModelSearch(ctx) {
   input.addEventListener("input", () => {
     const hits = new Set(matches());
     for (const o of options) o.hidden = !hits.has(o);
-    count.textContent = input.value ? `${hits.size} of ${options.length} models` : "";
+    count.textContent = input.value ? t("%(shown)s of %(total)s models", { shown: hits.size, total: options.length }) : "";
   });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
@@ -42,6 +44,6 @@ export function initModelSearch(ctx) {
     if (!first) return;
     select.value = first.value;
     select.dispatchEvent(new Event("change", { bubbles: true }));
-    count.textContent = `${first.textContent} selected`;
+    count.textContent = t("%(name)s selected", { name: first.textContent });
   });
 }

@@ -2,6 +2,7 @@
 // The list is baked into the page by the build (so it is there before the engine starts)
 // and fetched from the engine when the build had none.
 import { el } from "./dom.js";
+import { tn } from "./i18n.js";
 import { localPath } from "./paths.js";
 
 const hasFinetuneMode = () => Boolean(document.querySelector('input[name="mode"][value="finetune"]'));
@@ -29,7 +30,7 @@ export function initPresets(ctx) {
       const { state, dropped } = presetState(p, ctx.defaults);
       if (dropped.length) console.warn(`preset ${p.id}: the form has no field for ${dropped.join(", ")}`);
       const link = el("a", { href: localPath(`/${ctx.search(state)}`), class: "preset", "data-preset": p.id, "data-mode": p.mode },
-        el("strong", {}, p.title), el("span", { class: "preset-desc" }, p.description));
+        el("strong", {}, tn(p.title)), el("span", { class: "preset-desc" }, tn(p.description)));
       link.addEventListener("click", (event) => {
         if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return; // new tab
         event.preventDefault();

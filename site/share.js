@@ -1,6 +1,7 @@
 // Share: a link that reproduces the calculation (the URL state; a pasted config.json rides
 // along base64url-encoded in `cfg`), a copy button, and the Web Share API where it exists.
 import { announce } from "./dom.js";
+import { t } from "./i18n.js";
 import { localPath } from "./paths.js";
 
 function toBase64Url(text) {
@@ -75,7 +76,7 @@ export function initShare(ctx) {
       input.focus();
       input.select(); // the user can press Ctrl+C
     }
-    announce(status, ok ? "Link copied" : "Press Ctrl+C to copy the selected link");
+    announce(status, ok ? t("Link copied") : t("Press Ctrl+C to copy the selected link"));
     return ok;
   };
   copy.addEventListener("click", ctx.copyLink);
@@ -87,7 +88,7 @@ export function initShare(ctx) {
       try {
         await navigator.share({ title: document.title, text: document.getElementById("result-meta")?.textContent || "", url: input.value });
       } catch (err) {
-        if (err.name !== "AbortError") announce(status, `Could not share: ${err.message}`);
+        if (err.name !== "AbortError") announce(status, t("Could not share: %(reason)s", { reason: err.message }));
       }
     });
   }

@@ -2,18 +2,19 @@
 // They never fire while the focus is in a text field, a select or a textarea, nor with
 // Ctrl/Alt/Meta held (browser shortcuts keep working).
 import { isTyping } from "./dom.js";
+import { N_, tn } from "./i18n.js";
 
 export const SHORTCUTS = [
-  ["1", "Inference mode"],
-  ["2", "Training mode"],
-  ["3", "Fine-tuning mode (LoRA / QLoRA)"],
-  ["/", "Search the models"],
-  ["s", "Share: copy the link to this calculation"],
-  ["h", "Go to the history"],
-  ["g", "GPU recommendation"],
-  ["p", "Performance panel"],
-  ["d", "Switch the colour theme"],
-  ["?", "Show this list"],
+  ["1", N_("Inference mode")],
+  ["2", N_("Training mode")],
+  ["3", N_("Fine-tuning mode (LoRA / QLoRA)")],
+  ["/", N_("Search the models")],
+  ["s", N_("Share: copy the link to this calculation")],
+  ["h", N_("Go to the history")],
+  ["g", N_("GPU recommendation")],
+  ["p", N_("Performance panel")],
+  ["d", N_("Switch the colour theme")],
+  ["?", N_("Show this list")],
 ];
 
 function setMode(form, n) {
@@ -54,7 +55,7 @@ export function initShortcuts(ctx) {
       kbd.textContent = key;
       dt.append(kbd);
       const dd = document.createElement("dd");
-      dd.textContent = what;
+      dd.append(tn(what));
       return [dt, dd];
     }));
   }

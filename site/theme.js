@@ -7,6 +7,16 @@
   var ORDER = ["system", "light", "dark"];
   var root = document.documentElement;
   var current = "system";
+  // A classic script (no imports): its words are msgids, marked for Babel with N_, and the
+  // calculator's i18n.js shows them in the page's language like the build's static text.
+  function N_(msgid) {
+    return msgid;
+  }
+  var LABELS = {
+    system: [N_("Theme: system"), N_("Colour theme: system — click to change")],
+    light: [N_("Theme: light"), N_("Colour theme: light — click to change")],
+    dark: [N_("Theme: dark"), N_("Colour theme: dark — click to change")],
+  };
   try {
     var saved = localStorage.getItem(KEY);
     if (saved === "light" || saved === "dark") current = saved;
@@ -21,8 +31,8 @@
     var button = document.getElementById("theme-toggle");
     if (button) {
       button.dataset.choice = choice;
-      button.textContent = "Theme: " + choice;
-      button.title = "Colour theme: " + choice + " — click to change";
+      button.textContent = LABELS[choice][0];
+      button.title = LABELS[choice][1];
     }
   }
 

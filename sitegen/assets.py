@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from sitegen.catalog import page_catalog_modules
 from sitegen.config import (
     CACHE_DIR,
     COMPILE_SCRIPT,
@@ -232,6 +233,7 @@ def build_assets(
     sources = {p.name: p.read_text(encoding="utf-8") for p in sorted(SITE_DIR.glob("*.js"))}
     sources.pop("sw.js", None)  # the service worker keeps a stable URL; see render_sw
     sources["config.js"] = config_js
+    sources |= page_catalog_modules()  # messages-<lang>.js from locale/ (site/i18n.js)
     for name, (hashed, text) in sorted(hash_modules(sources).items()):
         files[f"assets/{hashed}"] = text.encode()
         urls[name] = f"/assets/{hashed}"
@@ -265,3 +267,23 @@ def build_assets(
     return Assets(
         urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache)
     )
+
+
+def site_version(
+    engine_version: str, files: Mapping[str, bytes], copies: Mapping[str, Path], build_time: str
+) -> str:
+    """Return the site version: the engine version and a digest of every byte the service
+    worker may serve, with the build time left out (it is printed in every page's footer).
+
+    A rebuild with no source change therefore keeps its version (no cache refill, no "new
+    version" banner); any change of a page, asset or vendored directory gives a new one."""
+    digest = hashlib.sha256()
+    stamps = (build_time.encode(), build_time[:10].encode())
+    for path in sorted(files):
+        data = files[path]
+        for stamp in stamps:
+            data = data.replace(stamp, b"")
+        digest.update(path.encode() + b"\0" + hashlib.sha256(data).digest())
+    for path in sorted(copies):
+        digest.update(path.encode())  # vendored files are versioned by their directory
+    return f"{engine_version}-{digest.hexdigest()[:10]}"

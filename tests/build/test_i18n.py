@@ -1,5 +1,5 @@
 """Bilingual site: every English page has a /zh/ twin with the same figures, the catalogs
-compile (stdlib .mo writer) and load through gettext, the twins point at each other."""
+compile (Babel) and load through gettext, the twins point at each other."""
 
 from __future__ import annotations
 
@@ -11,17 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from sitegen.catalog import LOCALE_DIR, compile_mo, translated
 from sitegen.config import SITE_URL, BuildError
-from sitegen.i18n import (
-    LOCALE_DIR,
-    MO_MAGIC,
-    Text,
-    compile_mo,
-    join_texts,
-    localize_links,
-    parse_po,
-    translations,
-)
+from sitegen.i18n import Text, join_texts, localize_links, translations
 
 DATA_BYTES = re.compile(r'data-bytes="(\d+)"')
 ALTERNATE = re.compile(r'<link rel="alternate" hreflang="([^"]+)" href="([^"]+)">')
@@ -114,41 +106,55 @@ def test_sitemap_lists_both_languages_and_precache_stays_english(site_dir):
     assert '"/zh/": "/zh/offline.html"' in sw and '"/": "/offline.html"' in sw
 
 
-def test_mo_compiler_round_trips_through_gnutranslations():
-    messages = {
-        "": "Content-Type: text/plain; charset=UTF-8\n",
+def _catalog(tmp_path: Path, po: str):
+    """Write ``po`` as locale/xx/LC_MESSAGES/messages.po under tmp_path; return its Catalog."""
+    from sitegen.catalog import po_path, read_catalog
+
+    path = po_path("xx", tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(po, encoding="utf-8")
+    return read_catalog("xx", tmp_path)
+
+
+def test_mo_compiler_round_trips_through_gnutranslations(tmp_path):
+    catalog = _catalog(
+        tmp_path,
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+        'msgid "Models"\nmsgstr "模型"\n\n'
+        'msgid "%(n)s layers"\nmsgstr "%(n)s 层"\n\n'
+        'msgid "a \\"quoted\\" \\\\ line\\nbreak"\nmsgstr "引号 \\\\ 换行\\n"\n\n'
+        'msgid "zzz last"\nmsgstr "最后"\n',
+    )
+    mo = compile_mo(catalog)
+    magic, revision, count = struct.unpack("<3I", mo[:12])
+    assert (magic, revision, count) == (0x950412DE, 0, 5)  # four messages and the header
+    tr = gettext.GNUTranslations(io.BytesIO(mo))
+    expected = {
         "Models": "模型",
         "%(n)s layers": "%(n)s 层",
         'a "quoted" \\ line\nbreak': "引号 \\ 换行\n",
         "zzz last": "最后",
     }
-    mo = compile_mo(messages)
-    magic, revision, count = struct.unpack("<3I", mo[:12])
-    assert (magic, revision, count) == (MO_MAGIC, 0, len(messages))
-    tr = gettext.GNUTranslations(io.BytesIO(mo))
-    for msgid, msgstr in messages.items():
-        if msgid:
-            assert tr.gettext(msgid) == msgstr
+    for msgid, msgstr in expected.items():
+        assert tr.gettext(msgid) == msgstr
     assert tr.gettext("not in the catalog") == "not in the catalog"
-    assert tr.info()["content-type"] == "text/plain; charset=UTF-8"
+    assert tr.info()["content-type"] == "text/plain; charset=utf-8"
 
 
-def test_po_parser_reads_escapes_continuations_and_skips_fuzzy():
-    po = (
+def test_po_reader_joins_continuations_and_skips_fuzzy_and_untranslated(tmp_path):
+    catalog = _catalog(
+        tmp_path,
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
         '#: base.html\nmsgid "Hello "\n"world"\nmsgstr "你好"\n"世界"\n\n'
         '#, fuzzy\nmsgid "Maybe"\nmsgstr "也许"\n\n'
         'msgid "Untranslated"\nmsgstr ""\n\n'
-        'msgid "Tab\\tquote\\""\nmsgstr "制表\\t引号\\""\n'
+        'msgid "Tab\\tquote\\""\nmsgstr "制表\\t引号\\""\n',
     )
-    messages = parse_po(po)
-    assert messages == {
-        "": "Content-Type: text/plain; charset=UTF-8\n",
-        "Hello world": "你好世界",
-        'Tab\tquote"': '制表\t引号"',
-    }
-    with pytest.raises(BuildError, match=r"messages\.po:2"):
-        parse_po('msgid "x"\nmsgstr 12\n')
+    assert translated(catalog) == {"Hello world": "你好世界", 'Tab\tquote"': '制表\t引号"'}
+    tr = gettext.GNUTranslations(io.BytesIO(compile_mo(catalog)))
+    assert tr.gettext("Maybe") == "Maybe" and tr.gettext("Untranslated") == "Untranslated"
+    with pytest.raises(BuildError, match=r"messages\.po"):
+        _catalog(tmp_path / "bad", 'msgid "x"\nbogus "y"\n')
 
 
 def test_the_zh_catalog_loads_and_covers_the_nav():
@@ -250,3 +256,53 @@ def test_text_is_english_in_code_and_translated_on_pages():
     assert template.render(t=text, **gettext_callables("zh-CN")) == (
         "批大小 2 × &lt;8&gt; token，梯度检查点|"  # args escaped once, the header never shown
     )
+
+
+# ---------------------------------------------------------------- one gettext pipeline
+
+
+def test_every_msgid_the_page_code_uses_is_translated_and_shipped():
+    """t()/tn()/tAttr()/N_() in site/*.js are extracted by Babel; each has Chinese and German
+    in the .po and is in the compiled page catalog the build writes (messages-<lang>.js)."""
+    from sitegen.catalog import extract, page_messages
+
+    js = {m.id for m in extract() if any(loc[0].startswith("site/") for loc in m.locations)}
+    assert len(js) > 25
+    for page_lang in ("zh-CN", "de"):
+        shipped = page_messages(page_lang)
+        missing = sorted(js - set(shipped))
+        assert not missing, f"translate in locale/…/messages.po for {page_lang}:\n{missing}"
+
+
+def test_no_english_sentence_is_matched_with_patterns():
+    """JS renders from message ids: i18n.js has no strings table or regex re-translation."""
+    from sitegen.config import SITE_DIR
+
+    i18n = (SITE_DIR / "i18n.js").read_text(encoding="utf-8")
+    assert "PATTERNS" not in i18n and "STRINGS" not in i18n
+    assert 'import("./messages-zh-cn.js")' in i18n and 'import("./messages-de.js")' in i18n
+
+
+def test_page_catalogs_are_built_hashed_and_precached(site_dir):
+    from sitegen.catalog import page_messages
+
+    built = sorted(site_dir.glob("assets/messages-*.js"))
+    assert [p.name.split(".")[0] for p in built] == ["messages-de", "messages-zh-cn"]
+    zh = next(p for p in built if p.name.startswith("messages-zh-cn"))
+    assert '"Calculator": "计算器"' in zh.read_text(encoding="utf-8")
+    sw = (site_dir / "sw.js").read_text(encoding="utf-8")
+    assert all(f"/assets/{p.name}" in sw for p in built)
+    i18n = next(site_dir.glob("assets/i18n.*.js")).read_text(encoding="utf-8")
+    assert f'import("./{zh.name}")' in i18n
+    # the engine's own words are rendered by the worker, not shipped to the page
+    pp = "pp ({pp}) exceeds the model's {layers} layers; use at most {layers} pipeline stages"
+    assert pp not in page_messages("zh-CN")
+
+
+def test_engine_catalog_and_page_catalog_agree_with_the_po():
+    from engine.messages import load_catalog
+    from sitegen.catalog import read_catalog, translated
+
+    zh = translated(read_catalog("zh"))
+    engine = load_catalog("zh")
+    assert engine and all(zh[k] == v for k, v in engine.items())

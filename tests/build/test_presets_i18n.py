@@ -1,30 +1,41 @@
-"""Every preset the engine lists has its Chinese title and description in
-site/i18n-presets.js (the calculator renders presets in the browser), and no entry is stale."""
+"""Every preset the engine lists has its Chinese title and description in the gettext
+catalog (locale/zh/LC_MESSAGES/messages.po, extracted from engine/data/presets.json by
+babel.cfg), the page's compiled catalog carries them, and site/presets.js shows them
+through t() by message id."""
 
 from __future__ import annotations
 
-import json
 import re
 
-import build
 from engine.presets import list_presets
+from sitegen.catalog import extract, page_messages, read_catalog, translated
+from sitegen.config import SITE_DIR
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def preset_strings() -> dict[str, list[str | None]]:
-    text = (build.SITE_DIR / "i18n-presets.js").read_text(encoding="utf-8")
-    body = text[text.index("{") : text.rindex("}") + 1]
-    return json.loads(re.sub(r",\s*}$", "}", body))
-
-
 def test_every_preset_has_a_chinese_title_and_description():
-    table = preset_strings()
+    zh = translated(read_catalog("zh"))
+    german = translated(read_catalog("de"))
     english = [text for p in list_presets() for text in (p.title, p.description)]
     assert len(english) == 2 * len(list_presets()) >= 24
     for text in english:
-        assert text in table, f"no Chinese for preset text {text!r}"
-        german, chinese = table[text]
-        assert german is None or german != text
-        assert chinese and HAN.search(chinese), text
-    assert set(table) == set(english), "entries for presets that no longer exist"
+        assert text in zh, f"no Chinese for preset text {text!r}"
+        assert HAN.search(zh[text]), text
+        assert german.get(text, "") != text
+    page = page_messages("zh-CN")
+    assert all(page[text] == zh[text] for text in english)
+
+
+def test_babel_extracts_every_preset_text_and_no_stale_one():
+    english = {text for p in list_presets() for text in (p.title, p.description)}
+    from_data = {
+        m.id for m in extract() if any(loc[0] == "engine/data/presets.json" for loc in m.locations)
+    }
+    assert from_data == english
+
+
+def test_presets_render_from_message_ids():
+    js = (SITE_DIR / "presets.js").read_text(encoding="utf-8")
+    assert "tn(p.title)" in js and "tn(p.description)" in js
+    assert not (SITE_DIR / "i18n-presets.js").exists(), "the .po is the one catalog"
