@@ -404,8 +404,9 @@ def test_config_file_upload_and_drop(calc, server, tmp_path):
     page.fill("#f-config", '{"model_type": "llama",')
     expect(error).to_contain_text("not valid JSON")
     expect(page.locator("#f-config")).to_have_attribute("aria-invalid", "true")
-    # the last good result stays on screen meanwhile
-    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", expected)
+    # no figure of the last good config stays on screen: the panel says what is wrong (issue 13)
+    expect(page.locator("#result-body [data-bytes]")).to_have_count(0)
+    expect(page.locator('#result-body [data-role="problem"]')).to_contain_text("not valid JSON")
 
 
 # ------------------------------------------------------------------ recommendation and price
