@@ -1,1 +1,2 @@
-"""Deployment files rendered from build.py: nginx.conf (nginx_conf.py), Dockerfile, k8s.yaml."""
+"""Deployment files: nginx.conf (rendered by nginx_conf.py from sitegen/headers.py), Dockerfile,
+k8s.yaml."""

@@ -29,7 +29,22 @@ function offerReload(registration) {
   });
 }
 
-/** The version of the service worker now controlling this page (null if none answers). */
+/** The site version this page is: the server's when its controller fetched it from the network
+ *  (the page is as new as the server, so an update that activates next is not news for it),
+ *  the controller's own when it came from the cache; null when no worker controls the page. */
+async function ownVersion() {
+  const sw = await controllerVersion();
+  if (!sw || !sw.fresh) return sw && sw.version;
+  try {
+    const response = await fetch("/version.json", { cache: "no-store" });
+    return (await response.json()).version || sw.version;
+  } catch {
+    return sw.version;
+  }
+}
+
+/** {version, fresh} of the service worker now controlling this page (null if none
+ *  answers); fresh: it served this page from the network, not from its cache. */
 function controllerVersion() {
   const sw = navigator.serviceWorker.controller;
   if (!sw) return Promise.resolve(null);
@@ -37,7 +52,7 @@ function controllerVersion() {
     const onMessage = (event) => {
       if (event.data && event.data.type === "VERSION") {
         navigator.serviceWorker.removeEventListener("message", onMessage);
-        resolve(event.data.version);
+        resolve({ version: event.data.version, fresh: event.data.fresh === true });
       }
     };
     navigator.serviceWorker.addEventListener("message", onMessage);
@@ -67,7 +82,7 @@ function afterStartUp() {
 
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.startMessages();
-  let loadedUnder = controllerVersion(); // the version this page was served by
+  let pageVersion = ownVersion(); // the site version this page is (null: not known yet)
   afterStartUp().then(() => navigator.serviceWorker.register("/sw.js", { scope: "/" })).then((registration) => {
     if (registration.waiting && navigator.serviceWorker.controller) offerReload(registration);
     registration.addEventListener("updatefound", () => {
@@ -83,10 +98,13 @@ if ("serviceWorker" in navigator && location.protocol !== "file:") {
   // (they are in memory); offer a reload to pick up the new ones. A first install, or a
   // page already served by the new version, is not news.
   navigator.serviceWorker.addEventListener("controllerchange", async () => {
-    const before = await loadedUnder;
-    loadedUnder = controllerVersion();
-    const now = await loadedUnder;
-    if (before && now && before !== now) offerReload(null);
+    const mine = await pageVersion;
+    const now = await controllerVersion();
+    if (!mine) {
+      pageVersion = Promise.resolve(now && now.version); // a first install: the page is its version
+      return;
+    }
+    if (now && now.version !== mine) offerReload(null);
   });
 }
 

@@ -11,6 +11,7 @@ const PAGES = `${APP}-pages-${VERSION}`;
 const RUNTIME = `${APP}-pyodide-${PYODIDE_VERSION}`;
 const EXPECTED = new Set([SHELL, PAGES, RUNTIME]); // older caches (and snapshot caches) are deleted
 const NAV_TIMEOUT_MS = 3000;
+const FRESH = new Set(); // ids of pages this worker served from the network (not its cache)
 
 const isRuntime = (url) => url.pathname.startsWith("/pyodide/");
 // the longest prefix wins: /zh/… falls back to the Chinese offline page, the rest to English
@@ -58,7 +59,10 @@ self.addEventListener("activate", (event) => {
 
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
-  if (event.data && event.data.type === "VERSION") event.source.postMessage({ type: "VERSION", version: VERSION });
+  if (event.data && event.data.type === "VERSION") {
+    // fresh: the asking page came from the network (it is as new as the server), not the cache
+    event.source.postMessage({ type: "VERSION", version: VERSION, fresh: FRESH.has(event.source.id) });
+  }
 });
 
 const offline = () => new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
@@ -68,20 +72,22 @@ async function cacheFirst(request, cacheName) {
   if (hit) return hit;
   try {
     const response = await fetch(request);
-    if (response.ok || response.type === "opaque") (await caches.open(cacheName)).put(request, response.clone());
+    // only whole answers: never a 404 (it would outlive the file) or a 206 range
+    if (response.status === 200 || response.type === "opaque") (await caches.open(cacheName)).put(request, response.clone());
     return response;
   } catch {
     return offline();
   }
 }
 
-async function networkFirst(request, cacheName, fallback) {
+async function networkFirst(request, cacheName, fallback, clientId) {
   try {
     const response = await Promise.race([
       fetch(request),
       new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), NAV_TIMEOUT_MS)),
     ]);
-    if (response.ok) (await caches.open(cacheName)).put(request, response.clone());
+    if (response.status === 200) (await caches.open(cacheName)).put(request, response.clone());
+    if (clientId) FRESH.add(clientId);
     return response;
   } catch {
     const hit = (await caches.match(request)) || (await caches.match(request, { ignoreSearch: true }));
@@ -93,7 +99,7 @@ self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
-  if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, offlinePage(url)));
+  if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, offlinePage(url), event.resultingClientId));
   if (url.pathname === "/version.json" || url.pathname.startsWith("/api/")) return event.respondWith(networkFirst(request, PAGES));
   event.respondWith(cacheFirst(request, isRuntime(url) ? RUNTIME : SHELL));
 });

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from sitegen.assets import Assets
+from sitegen.assets import site_version as versioned
 from sitegen.compute import SiteFacts
 from sitegen.config import (
     CONTENT_DIR,
@@ -314,13 +314,10 @@ def render_site(facts: SiteFacts, assets: Assets, pages: Sequence[Page]) -> dict
     out["sitemap.xml"] = render_sitemap(pages, date).encode()
     out["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {SITE_URL}/sitemap.xml\n".encode()
     out["manifest.webmanifest"] = render_manifest().encode()
-    # The cache version covers every byte the service worker may serve.
-    digest = hashlib.sha256()
-    for path in sorted(out):
-        digest.update(path.encode() + b"\0" + hashlib.sha256(out[path]).digest())
-    for path in sorted(assets.copies):
-        digest.update(path.encode())  # vendored files are versioned by their directory
-    site_version = f"{version['engine_version']}-{digest.hexdigest()[:10]}"
+    # The cache version covers every byte the service worker may serve, not the clock.
+    site_version = versioned(
+        version["engine_version"], out, assets.copies, facts.build_time
+    )
     version_info = {
         "version": site_version,
         "engine_version": version["engine_version"],
