@@ -83,10 +83,6 @@ def translated(catalog: Any) -> dict[str, str]:
     }
 
 
-def _is_engine_code(location: tuple[str, Any]) -> bool:
-    return location[0].startswith("engine/") and location[0].endswith(".py")
-
-
 def _in_wheel(location: tuple[str, Any]) -> bool:
     return location[0].startswith(WHEEL_PACKAGES)
 
@@ -124,15 +120,9 @@ def engine_catalog_text(lang: str) -> str:
 
 def page_messages(page_lang: str) -> dict[str, str]:
     """Return msgid -> msgstr the page needs in ``page_lang`` ("de", "zh-CN"): every
-    translated message except those only the engine's ``msg()`` uses (the worker renders
-    those in the request's language)."""
-    catalog = read_catalog(PAGE_CATALOGS[page_lang])
-    keep = translated(catalog)
-    for m in catalog:
-        engine_only = m.locations and all(_is_engine_code(loc) for loc in m.locations)
-        if m.id in keep and engine_only:
-            del keep[m.id]
-    return dict(sorted(keep.items()))
+    translated message, since the page shows labels from every layer (the engine's form
+    schema, present/'s words, the templates' static text it translates on a switch)."""
+    return dict(sorted(translated(read_catalog(PAGE_CATALOGS[page_lang])).items()))
 
 
 def page_module_name(page_lang: str) -> str:
