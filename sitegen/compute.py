@@ -110,21 +110,13 @@ def validate(data: EngineData) -> list[str]:
 
 
 def gpu_capacity_bytes(gpu: Mapping[str, Any]) -> int:
-    """Return the GPU's memory in bytes, whatever the key the GPU table uses."""
-    for key in ("memory_bytes", "vram_bytes", "mem_bytes", "capacity_bytes"):
-        if isinstance(gpu.get(key), int):
-            return int(gpu[key])
-    if isinstance(gpu.get("memory_gib"), (int, float)):
-        return int(gpu["memory_gib"] * 2**30)
-    if isinstance(gpu.get("memory_gb"), (int, float)):
-        return int(gpu["memory_gb"] * 10**9)
-    return 0
+    """Return the GPU's physical memory in bytes (``GpuSpec.memory_bytes``, op ``gpus``)."""
+    return int(gpu["memory_bytes"])
 
 
 def gpu_usable_bytes(gpu: Mapping[str, Any]) -> int:
-    """Return the bytes a runtime can allocate (the driver reserves some; engine.gpus)."""
-    usable = gpu.get("usable_bytes")
-    return int(usable) if isinstance(usable, int) and usable > 0 else gpu_capacity_bytes(gpu)
+    """Return the bytes a runtime can allocate (``GpuSpec.usable_bytes``, op ``gpus``)."""
+    return int(gpu["usable_bytes"])
 
 
 def fits_on(gpu: Mapping[str, Any], need_bytes: int, runtime: str | None = None) -> bool:
@@ -152,11 +144,13 @@ def _budget_workload(runtime: str | None) -> Any:
 
 
 def gpu_name(gpu: Mapping[str, Any]) -> str:
-    return str(gpu.get("name") or gpu.get("display_name") or gpu["slug"])
+    """The GPU's display name (``GpuSpec.name``)."""
+    return str(gpu["name"])
 
 
 def model_name(model: Mapping[str, Any]) -> str:
-    return str(model.get("display_name") or model.get("name") or model["slug"])
+    """The model's display name (``CatalogEntry.display_name``, op ``models``)."""
+    return str(model["display_name"])
 
 
 class Memo:
