@@ -82,10 +82,12 @@ def test_every_template_has_a_translation_and_no_entry_is_stale():
     used = _templates()
     zh = load_catalog("zh")
     assert len(used) >= 140  # about 100 error sites plus the warnings and assumptions
-    # untranslated: add them to locale/zh/LC_MESSAGES/messages.po, then compile
-    assert sorted(set(used) - set(zh)) == []
-    # stale: no msg() (nor present/) uses them any more
-    assert sorted(set(zh) - engine_msgids()) == []
+    fix = (
+        "python -m sitegen.catalog update --keep-unused, translate the new msgstr in "
+        "locale/zh/LC_MESSAGES/messages.po, then python -m sitegen.catalog compile"
+    )
+    assert sorted(set(used) - set(zh)) == [], f"untranslated: {fix}"
+    assert sorted(set(zh) - engine_msgids()) == [], "stale: python -m sitegen.catalog compile"
     assert set(used) <= engine_msgids()  # Babel's extraction finds what the AST finds
 
 
