@@ -48,6 +48,9 @@ def gettext_noop(text: str) -> str:
     return text
 
 
+N_ = gettext_noop
+
+
 class Kind(StrEnum):
     """How a setting is typed: the argparse ``type``, the HTML control, the URL parsing."""
 
@@ -76,6 +79,15 @@ class Mode(StrEnum):
     def result(self) -> str:
         """The schema-1 ``mode`` of this mode's results and presets (frozen by schema 1)."""
         return "inference" if self is Mode.INFER else "training"
+
+    @property
+    def label(self) -> str:
+        """Message id (page catalog) of the mode's name on the form."""
+        return {
+            Mode.INFER: N_("Inference"),
+            Mode.TRAIN: N_("Training"),
+            Mode.FINETUNE: N_("Fine-tuning"),
+        }[self]
 
     @property
     def fixed(self) -> dict[str, str]:
@@ -174,7 +186,6 @@ class Field:
         return tuple(c.value for c in self.choices)
 
 
-N_ = gettext_noop
 _AUTO_METHOD = Default(
     "auto",
     "the method's usual setting (engine.workload.METHOD_DEFAULTS): paged 8-bit AdamW and "

@@ -1,12 +1,13 @@
 // The calculator form: read a state from it, write a state into it, show which fields apply,
-// and put engine errors beside the field they are about.
-import { coerce } from "./state.js";
+// and put engine errors beside the field they are about. The controls and their
+// data-mode/-method/-runtime come from the engine's form schema (templates/calculator.html).
+import { coerce, kindOf } from "./state.js";
 
 export function readForm(form, defaults) {
   const state = { ...defaults };
   const data = new FormData(form);
   for (const key of Object.keys(defaults)) {
-    if (key === "lora_targets") state[key] = data.getAll("lora_targets").join(",");
+    if (kindOf(key) === "list") state[key] = data.getAll(key).join(","); // checkboxes
     else if (data.has(key)) state[key] = coerce(key, data.get(key));
   }
   return state;
@@ -14,9 +15,9 @@ export function readForm(form, defaults) {
 
 export function writeForm(form, state) {
   for (const [key, value] of Object.entries(state)) {
-    if (key === "lora_targets") {
+    if (kindOf(key) === "list") {
       const on = new Set(String(value).split(","));
-      for (const box of form.querySelectorAll('input[name="lora_targets"]')) box.checked = on.has(box.value);
+      for (const box of form.querySelectorAll(`input[name="${CSS.escape(key)}"]`)) box.checked = on.has(box.value);
       continue;
     }
     const els = form.elements.namedItem(key);

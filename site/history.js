@@ -4,6 +4,7 @@
 import { renderCompare } from "./compare.js";
 import { announce, el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
+import { typedKeys } from "./state.js";
 
 export const HISTORY_KEY = "vram-insight.history";
 export const HISTORY_SCHEMA = 1;
@@ -12,7 +13,7 @@ export const HISTORY_SETTLE_MS = 250;
 // Fields typed character by character: a result that differs from the latest entry only in
 // one of these, by adding or removing characters at the end (4 -> 40 -> 409 -> 4096), within
 // COALESCE_MS, is the same calculation being typed, so it updates that entry.
-const TYPED = new Set(["context", "batch", "seq", "tbatch", "gpus", "tp", "pp", "lora_rank", "lora_alpha", "config", "gpu_memory_utilization"]);
+const isTyped = (key) => key === "config" || typedKeys().includes(key); // number fields (form schema)
 const COALESCE_MS = 10_000;
 
 /** MIGRATIONS[n] turns stored data of schema n into schema n + 1. Schema 0 is the
@@ -112,7 +113,7 @@ export function record(data, state, result, now = Date.now()) {
     const diff = changedKeys(latest.state, state);
     const typing = (key) => {
       const [a, b] = [String(latest.state[key]), String(state[key])];
-      return TYPED.has(key) && now - latest.at < COALESCE_MS && (a.startsWith(b) || b.startsWith(a));
+      return isTyped(key) && now - latest.at < COALESCE_MS && (a.startsWith(b) || b.startsWith(a));
     };
     if (diff.length === 0 || (diff.length === 1 && typing(diff[0]))) {
       Object.assign(latest, makeEntry(state, result, now), { id: latest.id });

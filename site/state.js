@@ -1,50 +1,123 @@
 // Calculator state <-> URL query string and <-> engine request. Only values that differ
 // from the defaults go into the URL, in a fixed order, so links are short and stable.
-export const INFER_KEYS = ["weights", "kv_dtype", "context", "batch", "runtime", "tp", "pp"];
-export const TRAIN_KEYS = ["method", "seq", "tbatch", "precision", "optimizer", "grad_checkpointing",
-  "attention", "zero", "gpus", "tp", "pp", "offload", "lora_rank", "lora_alpha", "lora_targets"];
-// Three modes: inference; training (full-parameter); fine-tuning (full, LoRA or QLoRA).
-export const MODES = ["infer", "train", "finetune"];
-const INT_KEYS = new Set(["context", "batch", "tp", "pp", "seq", "tbatch", "zero", "gpus", "lora_rank", "lora_alpha"]);
-const FLOAT_KEYS = new Set(["gpu_memory_utilization"]);
+// What the fields are (keys, kinds, defaults, modes, the mode words and the runtime that
+// "auto" picks for each weight format) is the engine's form schema (engine/form.py), which
+// the build embeds as <script type="application/json" id="form-schema">; nothing is
+// repeated here. Tests (or another page) hand it over with useSchema().
+
+let schema = null;
+let byKey = new Map();
+// Derived from the schema (live bindings: set by useSchema).
+export let MODES = [];
+export let INFER_KEYS = []; // the inference request's always-sent keys, in link order
+export let TRAIN_KEYS = [];
+
+/** Use this form schema (engine.form.page_schema()); the page's own is read on first use. */
+export function useSchema(value) {
+  schema = value;
+  byKey = new Map(value.fields.map((f) => [f.key, f]));
+  MODES = value.modes.map((m) => m.id);
+  const always = (mode) => value.fields
+    .filter((f) => sendsIn(f, mode) && !f.runtimes.length && f.default !== null)
+    .map((f) => f.key);
+  INFER_KEYS = always("infer");
+  TRAIN_KEYS = always("train");
+  return value;
+}
+
+function current() {
+  if (schema) return schema;
+  const blob = globalThis.document?.getElementById("form-schema");
+  if (!blob) throw new Error("no form schema: the page embeds #form-schema (engine.form.page_schema)");
+  return useSchema(JSON.parse(blob.textContent));
+}
+
+const modeInfo = (mode) => current().modes.find((m) => m.id === mode) || current().modes[0];
+
+// A field is sent with every request of its op (as the CLI sends every option), except
+// one that applies to another runtime only (vLLM's memory fraction).
+function sendsIn(field, mode) {
+  const op = modeInfo(mode).op;
+  return field.modes.some((m) => modeInfo(m).op === op);
+}
+
+/** The runtime "auto" picks for a weight format (engine.workload.auto_runtime). */
+export function autoRuntime(weights) {
+  const s = current();
+  return s.runtime_for_weights[String(weights).toLowerCase()] || byKey.get("runtime").default;
+}
+
+/** A mode word from a link or stored history, in any spelling (engine.form.parse_mode). */
+export function parseMode(word, method = null) {
+  const s = current();
+  const text = String(word ?? "").trim().toLowerCase();
+  let mode = s.mode_aliases[text] || (MODES.includes(text) ? text : null);
+  if (!mode) return s.default_mode;
+  // links from before the fine-tuning mode: ?mode=train&method=lora is fine-tuning
+  if (modeInfo(mode).fixed.method && method !== null && method !== modeInfo(mode).fixed.method) mode = "finetune";
+  return mode;
+}
 
 export function makeDefaults(model) {
-  return {
-    mode: "infer", model, config: "",
-    weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers",
-    gpu: "", tp: 1, pp: 1,
-    method: "lora", seq: 2048, tbatch: 1, precision: "amp-bf16", optimizer: "auto",
-    grad_checkpointing: "auto", attention: "sdpa", zero: 0, gpus: 1, offload: "none", lora_rank: 16,
-    lora_alpha: 32, lora_targets: "q,k,v,o,gate,up,down", gpu_memory_utilization: 0.9,
-  };
+  const s = current();
+  const state = { mode: s.default_mode, model, config: "" };
+  for (const f of s.fields) {
+    state[f.key] = f.default === null ? "" : Array.isArray(f.default) ? f.default.join(",") : f.default;
+  }
+  return state;
+}
+
+/** The schema kind of a form/URL key ("int", "float", "choice", "bool", "text", "list"). */
+export function kindOf(key) {
+  return current() && byKey.get(key)?.kind;
+}
+
+/** Form/URL keys whose values are typed character by character (numbers). */
+export function typedKeys() {
+  return current().fields.filter((f) => f.kind === "int" || f.kind === "float").map((f) => f.key);
 }
 
 /** Parse a number field leniently; anything else is passed through for the engine to reject. */
 export function coerce(key, value) {
+  const kind = kindOf(key);
   const text = String(value).trim();
-  if (FLOAT_KEYS.has(key)) return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : text;
-  if (!INT_KEYS.has(key)) return value;
+  if (kind === "float") return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : text;
+  if (kind !== "int") return value;
   return /^-?\d+$/.test(text) ? Number(text) : text;
+}
+
+/** The value a key has when a link leaves it out: the schema default, except the runtime,
+ *  which follows the weights as the form's own choice does. */
+function implied(key, state, defaults) {
+  return key === "runtime" ? autoRuntime(state.weights) : defaults[key];
+}
+
+/** Whether a link must name this key: it differs from the default, or (the runtime) from
+ *  what the weights imply. A runtime other than the default is always named, as links
+ *  always did, so a link reads the same to this page and to older ones. */
+function named(key, state, defaults) {
+  const value = String(state[key]);
+  return value !== String(defaults[key]) || value !== String(implied(key, state, defaults));
 }
 
 export function fromSearch(search, defaults) {
   const params = new URLSearchParams(search);
   const state = { ...defaults };
   for (const key of Object.keys(defaults)) {
-    if (key === "config" || !params.has(key)) continue;
+    if (key === "config" || key === "mode" || !params.has(key)) continue;
     state[key] = coerce(key, params.get(key));
   }
-  // links from before the fine-tuning mode existed: ?mode=train&method=lora is fine-tuning
-  if (state.mode === "train" && params.has("method") && state.method !== "full") state.mode = "finetune";
-  if (!MODES.includes(state.mode)) state.mode = "infer";
+  state.mode = params.has("mode") ? parseMode(params.get("mode"), params.has("method") ? state.method : null) : defaults.mode;
+  if (!params.has("runtime")) state.runtime = implied("runtime", state, defaults);
   return state;
 }
 
 export function toSearch(state, defaults) {
   const params = new URLSearchParams();
+  const fixed = modeInfo(state.mode).fixed;
   for (const key of Object.keys(defaults)) {
-    if (key === "config" || (key === "method" && state.mode === "train")) continue; // training is full
-    if (String(state[key]) !== String(defaults[key])) params.set(key, String(state[key]));
+    if (key === "config" || key in fixed) continue; // e.g. training is always full
+    if (named(key, state, defaults)) params.set(key, String(state[key]));
   }
   const text = params.toString();
   return text ? `?${text}` : "";
@@ -56,25 +129,25 @@ export function sameState(a, b) {
 
 /** The engine request for a state: {op, args} in protocol terms (engine.api). */
 export function toRequest(state) {
+  const info = modeInfo(state.mode);
   const args = state.model === "custom" ? { config: state.config } : { model: state.model };
-  if (state.mode === "train" || state.mode === "finetune") {
-    Object.assign(args, {
-      method: state.mode === "train" ? "full" : state.method, seq: state.seq, batch: state.tbatch, precision: state.precision,
-      optimizer: state.optimizer, grad_checkpointing: state.grad_checkpointing,
-      attention: state.attention, zero: coerce("zero", state.zero), gpus: state.gpus,
-      tp: state.tp, pp: state.pp, offload: state.offload, lora_rank: state.lora_rank, lora_alpha: state.lora_alpha,
-      lora_targets: String(state.lora_targets).split(",").filter(Boolean),
-    });
-  } else {
-    for (const key of INFER_KEYS) args[key] = state[key];
-    if (state.runtime === "vllm") args.gpu_memory_utilization = state.gpu_memory_utilization;
+  for (const f of current().fields) {
+    if (!sendsIn(f, state.mode)) continue;
+    if (f.runtimes.length && !f.runtimes.includes(state.runtime)) continue;
+    const value = state[f.key];
+    if (f.default === null && (value === "" || value === null || value === undefined)) continue; // no GPU
+    if (f.kind === "list") args[f.name] = String(value).split(",").filter(Boolean);
+    else args[f.name] = coerce(f.key, value);
   }
-  if (state.gpu) args.gpu = state.gpu;
-  return { op: state.mode === "infer" ? "infer" : "train", args };
+  Object.assign(args, info.fixed);
+  return { op: info.op, args };
 }
 
 /** The form field that shows an engine error about `field` in this mode. */
 export function fieldFor(mode, field) {
-  if (mode !== "infer" && field === "batch") return "tbatch";
-  return field;
+  const f = current().fields.find((x) => x.name === field && x.modes.includes(mode));
+  return f ? f.key : field;
 }
+
+// The page's schema is there before any module runs (a module script runs after parsing).
+if (globalThis.document?.getElementById("form-schema")) current();

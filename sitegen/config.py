@@ -6,6 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.form import INFERENCE_FIELDS, TRAINING_FIELDS, Mode, page_fields, page_schema
+from engine.workload import METHODS
+
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = ROOT / "public"
 SITE_DIR = ROOT / "site"
@@ -44,10 +47,26 @@ COMMON_FORMATS = ("bf16", "fp8", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "aw
 MATRIX_FORMATS = ("bf16", "fp8", "q8_0", "q4_k_m")  # context x format table, GPU pages
 TABLE_CONTEXTS = (4096, 8192, 32768, 131072)
 CONTEXT_LADDER = tuple(2**k for k in range(10, 24))  # 1k .. 8M tokens
-TRAIN_METHODS = ("full", "lora", "qlora")
+TRAIN_METHODS = METHODS
 DEFAULT_MODEL_PREFERENCE = ("llama-3.1-8b", "llama-3-8b", "qwen2.5-7b", "mistral-7b")
-DEFAULT_INFER_ARGS: dict[str, Any] = {"weights": "bf16", "context": 4096, "batch": 1}
-DEFAULT_TRAIN_ARGS: dict[str, Any] = {"seq": 2048, "batch": 1}
+# The engine's defaults (engine.form) of the settings the baked pages name in each request.
+DEFAULT_INFER_ARGS: dict[str, Any] = {
+    f.name: f.default for f in INFERENCE_FIELDS if f.name in ("weights", "context", "batch")
+}
+DEFAULT_TRAIN_ARGS: dict[str, Any] = {
+    f.name: f.default for f in TRAINING_FIELDS if f.name in ("seq", "batch")
+}
+
+
+def form_globals() -> dict[str, Any]:
+    """The engine's form schema for the templates: ``form_fields`` (the calculator's
+    controls by key: label msgid, kind, default, choices, bounds, modes) and
+    ``form_modes`` and ``form_schema`` (the JSON the page reads from ``#form-schema``)."""
+    return {
+        "form_fields": {f.key: f for f in page_fields()},
+        "form_modes": tuple(Mode),
+        "form_schema": page_schema(),
+    }
 
 
 class BuildError(Exception):

@@ -19,6 +19,7 @@ from sitegen.config import (
     SITE_URL,
     TEMPLATES_DIR,
     BuildError,
+    form_globals,
 )
 from sitegen.i18n import LANGUAGES, Text, localize_links, localized_url, translations
 from sitegen.pages import Page
@@ -80,6 +81,7 @@ def make_env(templates_dir: Path = TEMPLATES_DIR) -> Any:
     env.filters.update(_filters())
     env.globals["component_labels"] = _component_labels()
     env.globals.update(_present_globals())
+    env.globals.update(form_globals())  # the engine's form schema (engine.form)
     env.install_gettext_translations(translations(""), newstyle=True)  # English: the source
     return env
 

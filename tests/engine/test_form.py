@@ -148,3 +148,12 @@ def test_mode_words():
     assert parse_mode("train", "lora") is Mode.FINETUNE  # links from before fine-tuning mode
     assert parse_mode("train", "full") is Mode.TRAIN
     assert parse_mode("bogus") is Mode.INFER
+
+
+def test_the_auto_runtime_is_the_first_runtime_that_loads_the_format():
+    """The form switches to a format's first runtime when the current one cannot load it;
+    a link without a runtime gets auto_runtime: the two rules must agree."""
+    from engine.quant import list_formats
+
+    for fmt in list_formats():
+        assert workload.auto_runtime(fmt.id) == fmt.runtimes[0], fmt.id

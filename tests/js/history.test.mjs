@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./form-schema.mjs"; // the engine's form schema, as the page embeds it
+
 import {
   HISTORY_KEY, HISTORY_SCHEMA, MAX_ENTRIES, labelFor, loadHistory, migrate, record, saveHistory,
 } from "../../site/history.js";

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./form-schema.mjs"; // the engine's form schema, as the page embeds it
+
 import {
   INFER_KEYS, MODES, coerce, fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch,
 } from "../../site/state.js";
