@@ -44,31 +44,45 @@ def fit_line_html(result: dict[str, Any], gettext: Gettext = untranslated) -> st
     fit = gpu_fit(result)
     if fit is None:
         return '<p class="capacity" data-role="fit"></p>'
-    where = escape(gpu_where(fit))
+    # one whole sentence per case, each a literal msgid (Babel extracts ``_text`` calls)
+    gpu, usable = escape(gpu_where(fit)), _bytes(fit["usable_bytes"], "usable")
+    budget = _bytes(fit["budget_bytes"], "budget")
+    own_budget = fit["budget_bytes"] != fit["usable_bytes"]  # vLLM: its share of usable
     if fit["fits"]:
-        verdict = _text(
-            gettext,
-            "Fits on %(gpu)s: %(gap)s headroom per GPU",
-            gpu=where,
-            gap=_bytes(fit["headroom_bytes"], "headroom"),
-        )
+        gap = _bytes(fit["headroom_bytes"], "headroom")
+        if own_budget:
+            text = _text(
+                gettext,
+                "Fits on %(gpu)s: %(gap)s headroom per GPU "
+                "(%(budget)s budget of %(usable)s usable).",
+                gpu=gpu, gap=gap, budget=budget, usable=usable,
+            )
+        else:
+            text = _text(
+                gettext,
+                "Fits on %(gpu)s: %(gap)s headroom per GPU (%(usable)s usable).",
+                gpu=gpu, gap=gap, usable=usable,
+            )
     else:
-        verdict = _text(
-            gettext,
-            "Does not fit on %(gpu)s: %(gap)s short per GPU",
-            gpu=where,
-            gap=_bytes(fit["shortfall_bytes"], "shortfall"),
-        )
-    usable = _bytes(fit["usable_bytes"], "usable")
-    if fit["budget_bytes"] != fit["usable_bytes"]:
-        budget = _bytes(fit["budget_bytes"], "budget")
-        basis = _text(
-            gettext, "(%(budget)s budget of %(usable)s usable)", budget=budget, usable=usable
-        )
-    else:
-        basis = _text(gettext, "(%(usable)s usable)", usable=usable)
+        gap = _bytes(fit["shortfall_bytes"], "shortfall")
+        if own_budget:
+            text = _text(
+                gettext,
+                "Does not fit on %(gpu)s: %(gap)s short per GPU "
+                "(%(budget)s budget of %(usable)s usable).",
+                gpu=gpu, gap=gap, budget=budget, usable=usable,
+            )
+        else:
+            text = _text(
+                gettext,
+                "Does not fit on %(gpu)s: %(gap)s short per GPU (%(usable)s usable).",
+                gpu=gpu, gap=gap, usable=usable,
+            )
     fits = "true" if fit["fits"] else "false"
-    return f'<p class="capacity" data-role="fit" data-fits="{fits}">{verdict} {basis}.</p>'
+    return (
+        f'<p class="capacity" data-role="fit" data-fits="{fits}">'
+        f"{text}</p>"
+    )
 
 
 def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
@@ -168,10 +182,12 @@ def handle_json(request_json: str) -> str:
     result attached as ``result.view``, so the page draws it without a second call (the
     page takes it off before it keeps or exports the result)."""
     from engine.api import handle
+    from engine.messages import translator
 
     reply_json = handle(request_json)
     try:
-        op = json.loads(request_json).get("op")
+        request = json.loads(request_json)
+        op, lang = request.get("op"), request.get("lang")
     except (ValueError, AttributeError):
         return reply_json
     if op not in VIEW_OPS:
@@ -179,7 +195,9 @@ def handle_json(request_json: str) -> str:
     reply = json.loads(reply_json)
     if not reply.get("ok"):
         return reply_json
-    reply["result"]["view"] = render(reply["result"], state="live")
+    # the result's engine prose is in ``lang`` already; present/'s own words follow it
+    gettext = translator(str(lang)) if lang else untranslated
+    reply["result"]["view"] = render(reply["result"], gettext, state="live")
     return json.dumps(reply)
 
 

@@ -3,6 +3,7 @@
 import { EngineClient, Superseded } from "./engine-client.js";
 import { clearErrors, readForm, showApplicable, showError, writeForm } from "./form.js";
 import { formatTokens } from "./format.js";
+import { t } from "./i18n.js";
 import { localPath } from "./paths.js";
 import { showPending, showProblem, showView, splitView } from "./results.js";
 import { fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
@@ -35,10 +36,13 @@ function stateFromLink(search) {
 
 let state = stateFromLink(location.search);
 
+/** The line under the result: which inputs the panel shows (in the page's language). */
 function describe(s) {
-  const model = s.model === "custom" ? "custom config" : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
-  if (s.mode !== "infer") return `${model} · ${s.mode === "train" ? "full training" : s.method} · seq ${s.seq} · micro-batch ${s.tbatch}`;
-  return `${model} · ${s.weights} · ${Number.isInteger(s.context) ? formatTokens(s.context) : s.context} context · batch ${s.batch}`;
+  const name = s.model === "custom" ? t("custom config") : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
+  if (s.mode === "train") return t("%(name)s · full training · seq %(seq)s · micro-batch %(batch)s", { name, seq: s.seq, batch: s.tbatch });
+  if (s.mode !== "infer") return t("%(name)s · %(method)s · seq %(seq)s · micro-batch %(batch)s", { name, method: s.method, seq: s.seq, batch: s.tbatch });
+  const context = Number.isInteger(s.context) ? formatTokens(s.context) : s.context;
+  return t("%(name)s · %(weights)s · %(context)s context · batch %(batch)s", { name, weights: s.weights, context, batch: s.batch });
 }
 
 function setEngineState(value, text) {
@@ -56,9 +60,9 @@ const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
     if (value === "ready") {
       timings.ready = performance.now();
       timings.worker = info.marks;
-      setEngineState("ready", `Engine v${info.engine_version} ready — figures update as you type.`);
+      setEngineState("ready", t("Engine v%(version)s ready — figures update as you type.", { version: info.engine_version }));
     } else if (value === "error") {
-      setEngineState("error", `The engine could not start (${info}). The figures shown were computed at build time.`);
+      setEngineState("error", t("The engine could not start (%(reason)s). The figures shown were computed at build time.", { reason: info }));
       showRetry();
     } else {
       setEngineState("loading");
@@ -71,7 +75,7 @@ function showRetry() {
   const button = document.createElement("button");
   button.type = "button";
   button.id = "engine-retry";
-  button.textContent = "Retry";
+  button.textContent = t("Retry");
   button.addEventListener("click", () => {
     button.remove();
     client.abort();
@@ -134,7 +138,7 @@ if (sameState(state, { ...defaults, model: initial.request.model })) {
 } else {
   // the baked figure belongs to the default inputs, not to these: it leaves the screen
   showPending(body, "");
-  meta.textContent = `${describe(state)} — computing…`;
+  meta.textContent = t("%(line)s — computing…", { line: describe(state) });
   recompute();
 }
 

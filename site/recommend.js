@@ -5,6 +5,7 @@
 import { Superseded } from "./engine-client.js";
 import { el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
+import { t } from "./i18n.js";
 import { toRequest } from "./state.js";
 
 const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
@@ -104,7 +105,7 @@ export function initRecommend(ctx) {
         }
         return el(i === 0 ? "th" : "td", { scope: i === 0 ? "row" : null, "data-value": value == null ? "" : String(value) }, ...content);
       })));
-    table.replaceChildren(el("caption", {}, `${options.length} GPU options that fit, cheapest first`), el("thead", {}, head), el("tbody", {}, ...rows));
+    table.replaceChildren(el("caption", {}, t("%(n)s GPU options that fit, cheapest first", { n: options.length })), el("thead", {}, head), el("tbody", {}, ...rows));
   };
 
   const run = () => {
@@ -113,7 +114,7 @@ export function initRecommend(ctx) {
     const { args } = toRequest(state);
     const training = state.mode !== "infer";
     if (training) args.mode = "training";
-    status.textContent = "Ranking GPUs…";
+    status.textContent = t("Ranking GPUs…");
     box.dataset.state = "pending";
     ctx.client.compute("fit", "fit", args).then(
       (report) => {
@@ -122,9 +123,10 @@ export function initRecommend(ctx) {
         columns = training ? TRAIN_COLUMNS : INFER_COLUMNS;
         options = report.options;
         chosen.replaceChildren(chosenSummary(report.gpu, training) || "");
-        status.textContent = options.length
-          ? `${options.length} options fit. Prices are list/street prices in USD (see each GPU's page for the source)${training ? "; multi-GPU options shard with ZeRO" : "; decode speed is a memory-bandwidth upper bound"}.`
-          : "No GPU in the catalog fits this calculation, even 8 of them: try a smaller weight format or context.";
+        const n = options.length;
+        if (!n) status.textContent = t("No GPU in the catalog fits this calculation, even 8 of them: try a smaller weight format or context.");
+        else if (training) status.textContent = t("%(n)s options fit. Prices are list/street prices in USD (see each GPU's page for the source); multi-GPU options shard with ZeRO.", { n });
+        else status.textContent = t("%(n)s options fit. Prices are list/street prices in USD (see each GPU's page for the source); decode speed is a memory-bandwidth upper bound.", { n });
         drawTable();
         box.dataset.state = "ready";
       },
@@ -148,7 +150,7 @@ export function initRecommend(ctx) {
     options = [];
     chosen.replaceChildren();
     table.replaceChildren();
-    status.textContent = "Fix the inputs above to see which GPUs fit.";
+    status.textContent = t("Fix the inputs above to see which GPUs fit.");
     box.dataset.state = "problem";
   });
 }

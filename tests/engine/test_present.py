@@ -263,3 +263,12 @@ def test_output_does_not_depend_on_key_order():
     shuffled = json.loads(json.dumps(result, sort_keys=True))
     assert list(shuffled["components"]) != list(result["components"])
     assert render(shuffled) == render(result)
+
+
+def test_the_workers_view_speaks_the_request_language():
+    request = {"v": 1, "id": 8, "op": "infer", "lang": "zh-CN", "args": {"model": "qwen3-0.6b"}}
+    view = json.loads(handle_json(json.dumps(request)))["result"]["view"]
+    assert '<span class="total-label">总计</span>' in view["panel_html"]
+    assert "<summary>假设</summary>" in view["panel_html"]
+    english = json.loads(handle_json(json.dumps({**request, "lang": "en"})))["result"]["view"]
+    assert '<span class="total-label">Total</span>' in english["panel_html"]
