@@ -25,11 +25,12 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
-from engine import fit  # noqa: E402
+from engine import fit, rank, solve  # noqa: E402
 from engine.catalog import load_model  # noqa: E402
-from engine.gpus import list_gpus  # noqa: E402
+from engine.gpus import get_gpu, list_gpus  # noqa: E402
 from engine.inference import estimate_inference  # noqa: E402
 from engine.quant import list_formats  # noqa: E402
+from engine.sweep import sweep_max_context  # noqa: E402
 from engine.training import estimate_training  # noqa: E402
 from engine.workload import InferenceWorkload, TrainingWorkload  # noqa: E402
 
@@ -57,7 +58,7 @@ def formats_by_runtime() -> dict[str, list[str]]:
 def sweep(spec, work: InferenceWorkload) -> dict:
     out = {}
     for runtime, ids in formats_by_runtime().items():
-        out.update(fit.sweep_max_context(spec, replace(work, runtime=runtime), formats=ids))
+        out.update(sweep_max_context(spec, replace(work, runtime=runtime), formats=ids))
     return out
 
 
@@ -91,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
         ("training estimate (full, 2k)", lambda: estimate_training(spec, twork), ns.repeat),
         (
             "max_context on one GPU",
-            lambda: fit.max_context(spec, fit_work, "h100-sxm-80gb"),
+            lambda: solve.max_context(spec, fit_work, get_gpu("h100-sxm-80gb")),
             ns.repeat,
         ),
-        ("recommend_gpus (bf16, 8k)", lambda: fit.recommend_gpus(spec, work), ns.repeat),
+        ("recommend_gpus (bf16, 8k)", lambda: rank.recommend_gpus(spec, work), ns.repeat),
         ("fit_report (bf16, 8k, H100)", lambda: fit.fit_report(spec, fit_work), ns.repeat),
         ("fit_training (full, 2k, H100)", lambda: fit.fit_training(spec, train_fit), ns.repeat),
     ]
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         runtime_of = {f: rt for rt, ids in formats_by_runtime().items() for f in ids}
         for (fmt, slug), tokens in result.items():
             trial = replace(work, weights=fmt, runtime=runtime_of[fmt])
-            wrong += tokens != fit.max_context(spec, trial, slug)
+            wrong += tokens != solve.max_context(spec, trial, get_gpu(slug))
         elapsed = time.perf_counter() - t0
         print(
             f"  {'same sweep, one search per pair':<38} {elapsed * 1e3:9.3f} ms  "

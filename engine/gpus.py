@@ -17,6 +17,7 @@ from importlib import resources
 from .errors import UnknownGpu, suggest
 from .memo import cached
 from .messages import msg
+from .verdict import fit_details  # noqa: F401 (estimates import the verdict from here)
 
 
 @dataclass(frozen=True)
@@ -130,20 +131,3 @@ def get_gpu(slug: str) -> GpuSpec:
             field="gpu",
         )
     return gpu
-
-
-def fit_details(gpu: GpuSpec, need_bytes: int, budget_bytes: int) -> dict[str, object]:
-    """The ``details["fit"]`` block of an estimate: the need on the most-loaded GPU vs budget.
-
-    ``budget_bytes`` is what the runtime may fill (the usable bytes, or vLLM's
-    utilisation share of them). Headroom and shortfall are never negative.
-    """
-    return {
-        "gpu": gpu.slug,
-        "gpu_name": gpu.name,
-        "usable_bytes": gpu.usable_bytes,
-        "budget_bytes": budget_bytes,
-        "fits": need_bytes <= budget_bytes,
-        "headroom_bytes": max(0, budget_bytes - need_bytes),
-        "shortfall_bytes": max(0, need_bytes - budget_bytes),
-    }

@@ -1,4 +1,5 @@
-"""Fit, solve and recommend (engine/fit.py).
+"""Fit verdict, solve, rank, roofline, sweep and the fit report (engine/verdict.py,
+solve.py, rank.py, roofline.py, sweep.py, fit.py).
 
 The integer search is checked on synthetic curves (linear, stepped, quadratic, flat), then
 the solvers are checked on real estimates: the answer fits and answer + 1 does not.
@@ -12,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine import fit
-from engine.fit import _Curve, solve_largest
+from engine import fit, rank, roofline, solve, sweep, verdict
+from engine.gpus import get_gpu
 from engine.result import Estimate
+from engine.solve import Curve, solve_largest
 from engine.workload import MAX_BATCH, MAX_TOKENS, InferenceWorkload, TrainingWorkload
 
 # ----------------------------------------------------------------------------- the search
@@ -60,7 +62,7 @@ def test_solve_largest_any_monotonic_curve(steps, base, budget):
     def f(x):
         return values[x - 1]
 
-    curve = _Curve(f)
+    curve = Curve(f)
     got = solve_largest(curve, budget, 1, hi)
     assert got == _brute(f, budget, 1, hi)
     # the memo is reused: solving again costs no new evaluations
@@ -71,7 +73,7 @@ def test_solve_largest_any_monotonic_curve(steps, base, budget):
 
 def test_solve_largest_linear_is_cheap():
     # a linear curve over 10M tokens is solved in a handful of evaluations (ends + one round)
-    curve = _Curve(lambda x: 16_000_000_000 + 131_072 * x)
+    curve = Curve(lambda x: 16_000_000_000 + 131_072 * x)
     got = solve_largest(curve, 80 * 2**30, 1, MAX_TOKENS)
     assert got == (80 * 2**30 - 16_000_000_000) // 131_072
     assert curve.calls <= 5
@@ -79,7 +81,7 @@ def test_solve_largest_linear_is_cheap():
 
 def test_solve_largest_worst_case_is_logarithmic():
     # a curve with one big jump defeats interpolation; bisection bounds the work
-    curve = _Curve(lambda x: 0 if x < 777_777 else 10**12)
+    curve = Curve(lambda x: 0 if x < 777_777 else 10**12)
     assert solve_largest(curve, 1, 1, MAX_TOKENS) == 777_776
     assert curve.calls <= 3 * 24
 
@@ -87,23 +89,20 @@ def test_solve_largest_worst_case_is_logarithmic():
 # ----------------------------------------------------------------------------- fits()
 
 
-class _Gpu:
-    slug = "test-gpu"
-    name = "Test GPU"
-    usable_bytes = 1000
-    bandwidth_bytes_per_s = 1e12
-    price_usd = 100.0
+def _small_gpu():
+    """A real GpuSpec with 1,000 usable bytes."""
+    return replace(get_gpu("rtx-4090"), usable_bytes=1000)
 
 
 def test_fits_headroom_and_shortfall_per_gpu():
     est = Estimate(mode="inference", components={"weights": 900}, gpu_bytes=(900, 1100))
-    result = fit.fits(est, _Gpu())
+    result = verdict.fits(est, _small_gpu())
     assert not result.fits
     assert result.headroom_bytes == (100, 0)
     assert result.shortfall_bytes == (0, 100)
     assert result.num_gpus == 2
     est = Estimate(mode="inference", components={"weights": 1000}, gpu_bytes=(1000,))
-    assert fit.fits(est, _Gpu()).fits  # exactly full still fits
+    assert verdict.fits(est, _small_gpu()).fits  # exactly full still fits
 
 
 # ----------------------------------------------------------------------------- real estimates
@@ -118,8 +117,6 @@ def _spec(slug):
 
 
 def _gpu(slug):
-    from engine.gpus import get_gpu
-
     return get_gpu(slug)
 
 
@@ -143,23 +140,23 @@ SOLVE_CASES = [
 def test_max_context_is_exact(model, weights, runtime, gpu, batch):
     spec, g = _spec(model), _gpu(gpu)
     work = InferenceWorkload(weights=weights, runtime=runtime, batch=batch, gpu=gpu)
-    limit = fit.solve_context(spec, work, g)
-    budget = fit.budget_bytes(g, work)
+    limit = solve.solve_context(spec, work, g)
+    budget = verdict.budget_bytes(g, work)
     n = limit.memory_tokens
     assert 1 <= n < MAX_TOKENS
     assert _need(spec, replace(work, context=n)) <= budget
     assert _need(spec, replace(work, context=n + 1)) > budget
     assert limit.model_tokens == spec.max_position_embeddings
     assert limit.tokens == min(n, spec.max_position_embeddings)
-    assert fit.max_context(spec, work, g) == limit.tokens
+    assert solve.max_context(spec, work, g) == limit.tokens
 
 
 @pytest.mark.parametrize(("model", "weights", "runtime", "gpu", "batch"), SOLVE_CASES)
 def test_max_batch_is_exact(model, weights, runtime, gpu, batch):
     spec, g = _spec(model), _gpu(gpu)
     work = InferenceWorkload(weights=weights, runtime=runtime, context=4096, gpu=gpu)
-    budget = fit.budget_bytes(g, work)
-    n = fit.max_batch(spec, work, g)
+    budget = verdict.budget_bytes(g, work)
+    n = solve.max_batch(spec, work, g)
     assert 1 <= n < MAX_BATCH
     assert _need(spec, replace(work, batch=n)) <= budget
     assert _need(spec, replace(work, batch=n + 1)) > budget
@@ -169,16 +166,16 @@ def test_nothing_fits_gives_zero():
     # Llama-3.1-405B in bf16 is ~810 GB of weights: not one token fits on a 24 GB card
     spec = _spec("llama-3.1-405b")
     work = InferenceWorkload(weights="bf16", gpu="rtx-4090")
-    limit = fit.solve_context(spec, work, "rtx-4090")
+    limit = solve.solve_context(spec, work, _gpu("rtx-4090"))
     assert (limit.tokens, limit.memory_tokens, limit.limited_by) == (0, 0, "nothing fits")
-    assert fit.max_batch(spec, work, "rtx-4090") == 0
-    assert fit.best_quant(spec, work, "rtx-4090") is None
+    assert solve.max_batch(spec, work, _gpu("rtx-4090")) == 0
+    assert rank.best_quant(spec, work, _gpu("rtx-4090")) is None
 
 
 def test_model_limit_reported_separately():
     # Qwen3-0.6B bf16 on an H200: memory allows far more than the model's 40,960 positions
     spec = _spec("qwen3-0.6b")
-    limit = fit.solve_context(spec, InferenceWorkload(), "h200-141gb")
+    limit = solve.solve_context(spec, InferenceWorkload(), _gpu("h200-141gb"))
     assert limit.limited_by == "model"
     assert limit.tokens == spec.max_position_embeddings == 40960  # Qwen3-0.6B config.json
     assert limit.memory_tokens > limit.tokens
@@ -187,8 +184,8 @@ def test_model_limit_reported_separately():
 def test_vllm_budget_is_the_utilisation_fraction():
     g = _gpu("h100-sxm-80gb")
     work = InferenceWorkload(runtime="vllm", gpu_memory_utilization=0.5)
-    assert fit.budget_bytes(g, work) == int(g.usable_bytes * 0.5)
-    assert fit.budget_bytes(g, replace(work, runtime="transformers")) == g.usable_bytes
+    assert verdict.budget_bytes(g, work) == int(g.usable_bytes * 0.5)
+    assert verdict.budget_bytes(g, replace(work, runtime="transformers")) == g.usable_bytes
 
 
 def test_decode_roofline_hand_derived():
@@ -199,14 +196,14 @@ def test_decode_roofline_hand_derived():
     spec = _spec(LLAMA_8B)
     g = _gpu("h100-sxm-80gb")
     assert g.bandwidth_bytes_per_s == 3_350_000_000_000
-    assert fit.weight_bytes_read_per_token(spec, "bf16", "transformers") == 15_009_849_344
+    assert roofline.weight_bytes_read_per_token(spec, "bf16", "transformers") == 15_009_849_344
     work = InferenceWorkload(weights="bf16", context=4096, gpu=g.slug)
-    tps = fit.decode_tokens_per_s(spec, work, g)
+    tps = roofline.decode_tokens_per_s(spec, work, g)
     expected = 3.35e12 / (15_009_849_344 + 131_072 * 4096)  # = 215.48 tok/s
     assert tps == pytest.approx(expected, rel=1e-9)
     assert 215 < tps < 216
     # batch 8 reads the weights once per step and 8 KV caches; tensor parallel doubles bandwidth
-    tps8 = fit.decode_tokens_per_s(spec, replace(work, batch=8, tp=2), g)
+    tps8 = roofline.decode_tokens_per_s(spec, replace(work, batch=8, tp=2), g)
     assert tps8 == pytest.approx(8 * 2 * 3.35e12 / (15_009_849_344 + 8 * 131_072 * 4096), rel=1e-9)
 
 
@@ -215,14 +212,14 @@ def test_recommendations_fit_and_are_ranked_by_price():
 
     spec = _spec(LLAMA_8B)
     work = InferenceWorkload(weights="bf16", context=65536)
-    options = fit.recommend_gpus(spec, work)
+    options = rank.recommend_gpus(spec, work)
     assert len(options) >= 5
     prices = [o.price_usd for o in options if o.price_usd is not None]
     assert prices == sorted(prices)
     for o in options:
         g = _gpu(o.gpu)
         trial = replace(work, gpu=o.gpu, tp=o.tp, pp=o.pp)
-        assert fit.fits(estimate_inference(spec, trial), g).fits
+        assert verdict.fits(estimate_inference(spec, trial), g).fits
         assert o.headroom_bytes >= 0
         assert o.max_context.tokens >= work.context
         assert o.max_batch >= 1
@@ -233,7 +230,9 @@ def test_recommendations_fit_and_are_ranked_by_price():
     # 16 GB of bf16 weights + an 8 GiB KV cache (65,536 × 131,072 bytes) + the prefill
     # activations cannot sit on one 24 GB card: the 4090 option is two GPUs, the H100 one
     by_gpu = {o.gpu: o for o in options}
-    assert not fit.fits(estimate_inference(spec, replace(work, gpu="rtx-4090")), "rtx-4090").fits
+    assert not verdict.fits(
+        estimate_inference(spec, replace(work, gpu="rtx-4090")), _gpu("rtx-4090")
+    ).fits
     assert by_gpu["rtx-4090"].num_gpus == 2
     assert by_gpu["h100-sxm-80gb"].num_gpus == 1
 
@@ -243,7 +242,7 @@ def test_fewest_gpus_monotonic_in_context():
     last = 0
     for context in (1024, 8192, 32768, 131072):
         work = InferenceWorkload(weights="bf16", context=context, runtime="vllm")
-        tp, pp = fit.fewest_gpus(spec, work, "h100-sxm-80gb")
+        tp, pp = rank.fewest_gpus(spec, work, _gpu("h100-sxm-80gb"))
         assert tp * pp >= last
         last = tp * pp
     assert last >= 2  # 141 GB of bf16 weights never fit one 80 GB GPU
@@ -254,9 +253,9 @@ def test_best_quant_is_the_most_bits_that_fit():
 
     spec = _spec(LLAMA_8B)
     work = InferenceWorkload(context=8192, runtime="llamacpp", gpu="rtx-3060-12gb")
-    best = fit.best_quant(spec, work, "rtx-3060-12gb")
+    best = rank.best_quant(spec, work, _gpu("rtx-3060-12gb"))
     assert best is not None and best.fits
-    choices = fit.quant_choices(spec, work, "rtx-3060-12gb")
+    choices = rank.quant_choices(spec, work, _gpu("rtx-3060-12gb"))
     for c in choices:
         if c.bits_per_weight > best.bits_per_weight:
             assert not c.fits, c.format
@@ -268,7 +267,7 @@ def test_llamacpp_offload_layers_exact():
     spec = _spec("llama-3.1-70b")
     g = _gpu("rtx-4090")
     work = InferenceWorkload(weights="q4_k_m", context=8192, runtime="llamacpp", gpu=g.slug)
-    n = fit.llamacpp_offload_layers(spec, work, g)
+    n = solve.llamacpp_offload_layers(spec, work, g)
     assert 0 < n < spec.num_layers  # ~40 GB of Q4_K_M weights: only part fits in 24 GB
     assert _need(spec, replace(work, n_gpu_layers=n)) <= g.usable_bytes
     assert _need(spec, replace(work, n_gpu_layers=n + 1)) > g.usable_bytes
@@ -284,8 +283,8 @@ def test_more_memory_never_gives_a_smaller_context(a, b):
     base = _gpu("h100-sxm-80gb")
     small, large = sorted((a, b))
     work = InferenceWorkload(weights="q8_0", runtime="llamacpp", gpu=base.slug)
-    c_small = fit.solve_context(spec, work, replace(base, usable_bytes=small)).memory_tokens
-    c_large = fit.solve_context(spec, work, replace(base, usable_bytes=large)).memory_tokens
+    c_small = solve.solve_context(spec, work, replace(base, usable_bytes=small)).memory_tokens
+    c_large = solve.solve_context(spec, work, replace(base, usable_bytes=large)).memory_tokens
     assert c_small <= c_large
 
 
@@ -309,8 +308,8 @@ def test_fit_report_is_json_ready_integers():
     rows = {row["format"]: row for row in chosen["formats"]}
     assert rows["q4_k_m"]["fits"] and rows["bf16"]["fits"]
     for fmt in ("q4_k_m", "q8_0", "q2_k"):
-        assert rows[fmt]["max_context"] == fit.max_context(
-            spec, replace(work, weights=fmt), "rtx-4090"
+        assert rows[fmt]["max_context"] == solve.max_context(
+            spec, replace(work, weights=fmt), _gpu("rtx-4090")
         )
     assert "f32" not in rows  # above the bf16 checkpoint's precision: never a better choice
 
@@ -321,7 +320,7 @@ def test_fit_training_fewest_gpus_zero3():
     spec = _spec(LLAMA_8B)
     g = _gpu("h100-sxm-80gb")
     work = TrainingWorkload(method="full", seq=4096, zero=3, grad_checkpointing="full", gpu=g.slug)
-    found = fit.fewest_training_gpus(spec, work, g)
+    found = rank.fewest_training_gpus(spec, work, g)
     assert found is not None
     n, trial = found
     # full fine-tuning needs 16 bytes/param (~128 GB) before activations: > 1 H100
@@ -361,10 +360,10 @@ def test_sweep_equals_solve_context_on_every_pair(model, batch, runtime):
     gpus = [_gpu(s) for s in SWEEP_GPUS]
     formats = [f.id for f in list_formats() if runtime in f.runtimes]
     work = InferenceWorkload(runtime=runtime, batch=batch)
-    limits = fit.sweep_context_limits(spec, work, gpus=gpus, formats=formats)
+    limits = sweep.sweep_context_limits(spec, work, gpus=gpus, formats=formats)
     assert len(limits) >= len(gpus) * 5
     for (fmt, slug), limit in limits.items():
-        exact = fit.solve_context(spec, replace(work, weights=fmt), _gpu(slug))
+        exact = solve.solve_context(spec, replace(work, weights=fmt), _gpu(slug))
         assert limit == exact, (fmt, slug)
 
 
@@ -374,24 +373,24 @@ def test_sweep_falls_back_when_the_step_is_irregular():
     spec = _spec("qwen3-0.6b")
     gpus = [_gpu(s) for s in ("t4", "rtx-4090")]
     work = InferenceWorkload(runtime="llamacpp", batch=3)
-    got = fit.sweep_max_context(spec, work, gpus=gpus, formats=["q4_k_m", "q8_0", "bf16"])
+    got = sweep.sweep_max_context(spec, work, gpus=gpus, formats=["q4_k_m", "q8_0", "bf16"])
     for (fmt, slug), tokens in got.items():
-        assert tokens == fit.max_context(spec, replace(work, weights=fmt), slug)
+        assert tokens == solve.max_context(spec, replace(work, weights=fmt), _gpu(slug))
 
 
 def test_grid_solver_rejects_a_convex_curve():
     # a quadratic (convex) curve breaks the concavity certificate: the solver must refuse
-    curve = _Curve(lambda x: 1000 + x * x)
-    with pytest.raises(fit._NotStructured):
-        solver = fit._GridSolver(curve, MAX_TOKENS)
+    curve = Curve(lambda x: 1000 + x * x)
+    with pytest.raises(sweep._NotStructured):
+        solver = sweep._GridSolver(curve, MAX_TOKENS)
         solver.solve(10**12)
 
 
 @pytest.mark.parametrize("name", ["linear", "blocks16", "window"])
 def test_grid_solver_on_concave_quantised_curves(name):
     f = CURVES[name]
-    curve = _Curve(f)
-    solver = fit._GridSolver(curve, 4096)
+    curve = Curve(f)
+    solver = sweep._GridSolver(curve, 4096)
     for budget in (1006, 1500, 2222, 5000, 20000, 10**6):
         assert solver.solve(budget) == max(0, _brute(f, budget, 1, 4096)), budget
 
@@ -411,20 +410,21 @@ def test_training_estimate_ignores_which_gpu():
 def test_llamacpp_options_split_by_layers_and_vllm_skips_apple():
     spec = _spec("llama-3.1-70b")
     work = InferenceWorkload(weights="q4_k_m", context=8192, runtime="llamacpp")
-    options = fit.recommend_gpus(spec, work)
+    options = rank.recommend_gpus(spec, work)
     multi = [o for o in options if o.num_gpus > 1]
     assert multi and all(o.tp == 1 and o.pp == o.num_gpus for o in multi)
     # ~40 GiB of Q4_K_M weights: a 24 GB card needs a layer split over 2 (and roofline
     # speed does not double: pipeline stages take turns on each token)
     by_gpu = {o.gpu: o for o in options}
     assert by_gpu["rtx-4090"].num_gpus == 2
-    one = fit.decode_tokens_per_s(spec, replace(work, pp=1), "rtx-4090")
-    two = fit.decode_tokens_per_s(spec, replace(work, pp=2), "rtx-4090")
+    one = roofline.decode_tokens_per_s(spec, replace(work, pp=1), _gpu("rtx-4090"))
+    two = roofline.decode_tokens_per_s(spec, replace(work, pp=2), _gpu("rtx-4090"))
     assert two == pytest.approx(one, rel=0.01)
-    vllm = fit.recommend_gpus(spec, replace(work, weights="awq-4bit-g128", runtime="vllm"))
+    vllm = rank.recommend_gpus(spec, replace(work, weights="awq-4bit-g128", runtime="vllm"))
     assert vllm and not any(_gpu(o.gpu).vendor == "apple" for o in vllm)
     assert (
-        fit.fewest_gpus(spec, replace(work, runtime="vllm", weights="bf16"), "m3-max-128gb") is None
+        rank.fewest_gpus(spec, replace(work, runtime="vllm", weights="bf16"), _gpu("m3-max-128gb"))
+        is None
     )
 
 
@@ -432,11 +432,11 @@ def test_best_quant_never_upcasts_the_checkpoint():
     # a bf16 checkpoint on an 80 GB GPU: bf16 itself, not fp32 (which fits but adds nothing);
     # an FP8 checkpoint (DeepSeek-V3) on 8x H200: an 8-bit format, not a 9-bit GPTQ-8 upcast
     spec = _spec(LLAMA_8B)
-    best = fit.best_quant(spec, InferenceWorkload(context=8192), "h100-sxm-80gb")
+    best = rank.best_quant(spec, InferenceWorkload(context=8192), _gpu("h100-sxm-80gb"))
     assert best.format == "bf16"
     ds = _spec("deepseek-v3")
     work = InferenceWorkload(context=32768, runtime="vllm", tp=8)
-    best = fit.best_quant(ds, work, "h200-141gb")
+    best = rank.best_quant(ds, work, _gpu("h200-141gb"))
     # fp8-block128 is 8 bits plus one fp32 scale per 128×128 block: 8.002 bits
     assert best is not None and best.format.startswith("fp8") and best.bits_per_weight < 8.01
 
