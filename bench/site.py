@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
+from sitegen.assets import pyodide_version  # noqa: E402
+from sitegen.serve import ThreadingServer, make_handler  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -69,7 +71,7 @@ INPUT_LATENCY_JS = """async (n) => {
 
 
 def serve(root: Path) -> tuple[object, str]:
-    httpd = build.ThreadingServer(("127.0.0.1", 0), build.make_handler(root))
+    httpd = ThreadingServer(("127.0.0.1", 0), make_handler(root))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
@@ -130,7 +132,7 @@ def main() -> int:
         total = sum(p.stat().st_size for p in out.glob(pattern))
         print(f"  {total / 1024:9.1f} KiB  {pattern}")
 
-    index = f"/pyodide/{build.pyodide_version()}/"
+    index = f"/pyodide/{pyodide_version()}/"
     bench_dir = out / "__bench"
     bench_dir.mkdir()
     (bench_dir / "stock.html").write_text(STOCK_HTML, encoding="utf-8")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import build
+from sitegen.config import ROOT
+from sitegen.serve import ThreadingServer, make_handler
 
-ARTIFACTS = build.ROOT / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts"
 _CONTROLLED = """async () => {
     await navigator.serviceWorker.ready;
     if (!navigator.serviceWorker.controller) {
@@ -37,7 +38,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def server(site_dir: Path) -> Iterator[str]:
-    httpd = build.ThreadingServer(("127.0.0.1", 0), build.make_handler(site_dir))
+    httpd = ThreadingServer(("127.0.0.1", 0), make_handler(site_dir))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

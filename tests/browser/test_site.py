@@ -166,7 +166,7 @@ def test_pasted_config_is_parsed_by_the_engine(page, server):
     page.select_option("#f-model", "custom")
     page.fill("#f-config", '{"model_type": "llama"')
     expect(page.locator('[data-error-for="config"]')).to_contain_text("not valid JSON")
-    from build import ROOT
+    from sitegen.config import ROOT
 
     config = (ROOT / "engine/data/models/llama-3.2-1b/config.json").read_text()
     page.fill("#f-config", config)

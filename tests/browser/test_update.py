@@ -11,7 +11,7 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
-import build
+from sitegen.serve import ThreadingServer, make_handler
 from tests.browser.conftest import wait_until_controlled
 
 READY = "html[data-engine=ready]"
@@ -37,7 +37,7 @@ def switchable(site_dir, tmp_path):
     """Serve tmp/current, a symlink that the test re-points to deploy a new version."""
     current = tmp_path / "current"
     current.symlink_to(site_dir, target_is_directory=True)
-    httpd = build.ThreadingServer(("127.0.0.1", 0), build.make_handler(current))
+    httpd = ThreadingServer(("127.0.0.1", 0), make_handler(current))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
     def switch(target):

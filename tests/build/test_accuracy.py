@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import build
 from engine.catalog import load_config
-from sitegen import accuracy
+from sitegen import accuracy, compute
 from sitegen.accuracy import (
     comparable_training_bytes,
     load_accuracy,
@@ -23,6 +22,8 @@ from sitegen.accuracy import (
     naive_params,
     naive_training_bytes,
 )
+from sitegen.compute import Memo, engine_call
+from sitegen.config import BuildError
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
 
@@ -183,7 +184,7 @@ def test_naive_kv_llama_3_1_8b_is_four_times_too_big() -> None:
         bytes_per_element=2,
     )
     assert naive == 524_288 * 8192 == 4 * 1024 * 2**20
-    real = build.engine_call(
+    real = engine_call(
         "infer", {"model": "llama-3.1-8b", "context": 8192, "kv_dtype": "bf16", "batch": 1}
     )["components"]["kv_cache"]
     assert real == 1024 * 2**20
@@ -248,8 +249,8 @@ def test_missing_and_malformed_reference_files(tmp_path: Path) -> None:
     (tmp_path / "kv_cache.json").write_text('{"cases": [{"family": "x"}]}', encoding="utf-8")
     with pytest.raises(accuracy.ReferenceDataError, match=r"kv_cache\.json"):
         load_accuracy(tmp_path)
-    with pytest.raises(build.BuildError, match=r"kv_cache\.json"):
-        build.load_accuracy(build.Memo(), tmp_path)
+    with pytest.raises(BuildError, match=r"kv_cache\.json"):
+        compute.load_accuracy(Memo(), tmp_path)
 
 
 def test_engine_rejection_becomes_a_note(tmp_path: Path) -> None:

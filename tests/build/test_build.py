@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-import build
 from engine.api import call
+from sitegen.assets import pyodide_version
+from sitegen.config import PAGE_LIMIT_BYTES, PYODIDE_FILES, ROOT, SITE_URL
 
 VOID = {
     "area",
@@ -136,7 +137,7 @@ def test_every_internal_link_and_asset_resolves(site_dir):
                 continue
             target = resolve(site_dir, url)
             if target is None:
-                canonical = tag == "link" and url.startswith(build.SITE_URL + "/")
+                canonical = tag == "link" and url.startswith(SITE_URL + "/")
                 assert tag == "a" or canonical, f"{page}: <{tag} {attr}={url}> loads from elsewhere"
                 continue
             assert target.is_file(), f"{page}: {url} -> {target} missing"
@@ -147,7 +148,7 @@ def test_every_internal_link_and_asset_resolves(site_dir):
 def test_no_external_scripts_styles_or_runtime_urls(site_dir):
     for page in html_pages(site_dir):
         for tag, _, url in parse(page).refs:
-            if tag == "link" and url.startswith(build.SITE_URL + "/"):
+            if tag == "link" and url.startswith(SITE_URL + "/"):
                 continue  # rel=canonical names the public URL; nothing is loaded from it
             if tag in ("script", "link", "img", "iframe", "source"):
                 assert url.startswith("/"), f"{page}: {tag} loads {url}"
@@ -172,7 +173,7 @@ def test_home_total_is_the_engine_answer(site_dir):
 
 def test_pages_are_small(site_dir):
     for page in html_pages(site_dir):
-        assert page.stat().st_size <= build.PAGE_LIMIT_BYTES, page
+        assert page.stat().st_size <= PAGE_LIMIT_BYTES, page
 
 
 def test_health_and_version(site_dir):
@@ -184,7 +185,7 @@ def test_health_and_version(site_dir):
     assert health["build_time"] == "2026-01-01T00:00:00Z"  # SOURCE_DATE_EPOCH in conftest
     info = json.loads((site_dir / "version.json").read_text(encoding="utf-8"))
     assert info["version"] == health["version"]
-    assert info["pyodide_version"] == build.pyodide_version()
+    assert info["pyodide_version"] == pyodide_version()
 
 
 def test_service_worker_is_filled_in_and_precaches_real_files(site_dir):
@@ -197,9 +198,9 @@ def test_service_worker_is_filled_in_and_precaches_real_files(site_dir):
     config = next((site_dir / "assets").glob("config.*.js")).read_text(encoding="utf-8")
     stdlib = config.split('STDLIB_URL = "', 1)[1].split('"', 1)[0]
     assert stdlib in precache  # the stdlib the worker loads (compiled .pyc or stock)
-    for name in build.PYODIDE_FILES:
+    for name in PYODIDE_FILES:
         if name != "python_stdlib.zip":
-            assert f"/pyodide/{build.pyodide_version()}/{name}" in precache
+            assert f"/pyodide/{pyodide_version()}/{name}" in precache
     assert any(u.startswith("/wheels/") for u in precache)
 
 
@@ -248,8 +249,8 @@ def test_wheel_is_a_valid_py3_wheel_of_the_engine(site_dir):
             expected = base64.urlsafe_b64encode(hashlib.sha256(blob).digest()).rstrip(b"=")
             assert digest == f"sha256={expected.decode()}" and int(size) == len(blob), name
         engine_files = {
-            p.relative_to(build.ROOT).as_posix()
-            for p in (build.ROOT / "engine").rglob("*.py")
+            p.relative_to(ROOT).as_posix()
+            for p in (ROOT / "engine").rglob("*.py")
             if "__pycache__" not in p.parts
         }
         assert engine_files <= set(names)

@@ -11,17 +11,19 @@ from collections.abc import Iterator
 
 import pytest
 
-import build
+from sitegen.config import ROOT
+from sitegen.headers import CSP, NOT_FOUND_PAGES, not_found_page
+from sitegen.serve import ThreadingServer, make_handler
 
 ZH_MISSING = ("/zh/no/such/page/", "/zh/models/no-such-model/", "/zh/x.wasm", "/zh/assets/")
 
 
 def test_each_language_has_its_404_page_longest_prefix_first(site_dir):
-    assert build.NOT_FOUND_PAGES == (("/zh/", "/zh/404.html"), ("/", "/404.html"))
-    assert build.not_found_page("/zh/models/x/") == "/zh/404.html"
-    assert build.not_found_page("/models/x/") == "/404.html"
-    assert build.not_found_page("/zhx/") == "/404.html"  # a prefix is a whole segment
-    for _, page in build.NOT_FOUND_PAGES:
+    assert NOT_FOUND_PAGES == (("/zh/", "/zh/404.html"), ("/", "/404.html"))
+    assert not_found_page("/zh/models/x/") == "/zh/404.html"
+    assert not_found_page("/models/x/") == "/404.html"
+    assert not_found_page("/zhx/") == "/404.html"  # a prefix is a whole segment
+    for _, page in NOT_FOUND_PAGES:
         assert (site_dir / page.lstrip("/")).is_file(), page
     zh = (site_dir / "zh/404.html").read_text(encoding="utf-8")
     assert zh.startswith('<!doctype html>\n<html lang="zh-CN"') and "<h1>页面不存在</h1>" in zh
@@ -31,7 +33,7 @@ def test_netlify_serves_the_chinese_404_under_zh():
     """Netlify serves /404.html for any missing path by itself; other languages need a rule.
     It must not be forced (so it applies only where no file matches) and must come after
     the rewrites, since Netlify uses the first rule that matches."""
-    redirects = tomllib.loads((build.ROOT / "netlify.toml").read_text())["redirects"]
+    redirects = tomllib.loads((ROOT / "netlify.toml").read_text())["redirects"]
     rules = {r["from"]: r for r in redirects}
     assert rules["/zh/*"] == {"from": "/zh/*", "to": "/zh/404.html", "status": 404}
     assert "force" not in rules["/zh/*"]
@@ -40,7 +42,7 @@ def test_netlify_serves_the_chinese_404_under_zh():
 
 @pytest.fixture(scope="module")
 def dev_server(site_dir) -> Iterator[tuple[str, int]]:
-    httpd = build.ThreadingServer(("127.0.0.1", 0), build.make_handler(site_dir))
+    httpd = ThreadingServer(("127.0.0.1", 0), make_handler(site_dir))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -66,7 +68,7 @@ def test_dev_server_answers_missing_zh_pages_with_the_chinese_404(dev_server, si
         status, headers, body = get(dev_server, path)
         assert (status, body) == (404, zh_404), path
         assert headers["Content-Type"] == "text/html; charset=utf-8"
-        assert headers["Content-Security-Policy"] == build.CSP
+        assert headers["Content-Security-Policy"] == CSP
     status, _, body = get(dev_server, "/no/such/page/?q=1")
     assert (status, body) == (404, (site_dir / "404.html").read_bytes())
     status, _, body = get(dev_server, "/zh/models/")  # a real page is never the 404

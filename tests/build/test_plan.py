@@ -8,16 +8,21 @@ import json
 
 import pytest
 
-import build
 from engine.api import call
+from sitegen.assets import Assets, build_assets, hash_modules
+from sitegen.compute import SiteFacts, compute, gpu_usable_bytes, load_engine_data
+from sitegen.config import ROOT, BuildError
+from sitegen.headers import header_for, render_netlify_toml
+from sitegen.pages import Page, plan_pages
+from sitegen.render import make_env, render_page
 
 
 @pytest.fixture(scope="module")
-def planned() -> tuple[build.SiteFacts, build.Assets, list[build.Page]]:
-    data = build.load_engine_data()
-    facts = build.compute(data)
-    assets = build.build_assets(data.version["engine_version"], data.version["protocol"])
-    return facts, assets, build.plan_pages(facts, assets, "<p>m</p>")
+def planned() -> tuple[SiteFacts, Assets, list[Page]]:
+    data = load_engine_data()
+    facts = compute(data)
+    assets = build_assets(data.version["engine_version"], data.version["protocol"])
+    return facts, assets, plan_pages(facts, assets, "<p>m</p>")
 
 
 def test_one_page_per_model_and_gpu(planned):
@@ -38,11 +43,11 @@ def test_one_page_per_model_and_gpu(planned):
 
 def test_plan_is_pure_and_deterministic(planned):
     facts, assets, pages = planned
-    again = build.plan_pages(facts, assets, "<p>m</p>")
+    again = plan_pages(facts, assets, "<p>m</p>")
     assert [(p.path, p.template) for p in again] == [(p.path, p.template) for p in pages]
-    env = build.make_env()
+    env = make_env()
     first = next(p for p in pages if p.template == "model.html")
-    assert build.render_page(env, first) == build.render_page(env, first)
+    assert render_page(env, first) == render_page(env, first)
 
 
 def test_calculator_default_is_the_engine_answer(planned):
@@ -84,11 +89,11 @@ def test_model_table_cells_match_the_engine(planned):
 def test_missing_context_key_fails_the_render(planned):
     _, _, pages = planned
     page = next(p for p in pages if p.template == "gpu.html")
-    broken = build.Page(
+    broken = Page(
         page.path, page.url, page.template, {k: v for k, v in page.context.items() if k != "specs"}
     )
-    with pytest.raises(build.BuildError, match=r"while rendering /gpus/.*specs"):
-        build.render_page(build.make_env(), broken)
+    with pytest.raises(BuildError, match=r"while rendering /gpus/.*specs"):
+        render_page(make_env(), broken)
 
 
 def test_models_that_do_not_fit_list_no_gpu(planned):
@@ -98,29 +103,29 @@ def test_models_that_do_not_fit_list_no_gpu(planned):
         for row in m.rows:
             for cell in row.cells:
                 for slug in cell.fits:
-                    assert cell.total_bytes <= build.gpu_usable_bytes(gpus[slug])
+                    assert cell.total_bytes <= gpu_usable_bytes(gpus[slug])
 
 
 def test_hash_modules_rewrites_imports_and_detects_cycles():
-    out = build.hash_modules(
+    out = hash_modules(
         {"a.js": 'import { x } from "./b.js";\n', "b.js": "export const x = 1;\n"}
     )
     b_name = out["b.js"][0]
     assert b_name.startswith("b.") and b_name.endswith(".js")
     assert f'"./{b_name}"' in out["a.js"][1]
-    with pytest.raises(build.BuildError, match="cycle"):
-        build.hash_modules({"a.js": 'import "./b.js";', "b.js": 'import "./a.js";'})
+    with pytest.raises(BuildError, match="cycle"):
+        hash_modules({"a.js": 'import "./b.js";', "b.js": 'import "./a.js";'})
 
 
 def test_header_rules():
-    wasm = build.header_for("/pyodide/314.0.7/pyodide.asm.wasm")
+    wasm = header_for("/pyodide/314.0.7/pyodide.asm.wasm")
     assert wasm["Content-Type"] == "application/wasm"
     assert "immutable" in wasm["Cache-Control"]
-    assert build.header_for("/sw.js")["Cache-Control"] == "no-cache"
-    assert build.header_for("/models/llama-3.1-8b/")["Cache-Control"] == "no-cache"
-    csp = build.header_for("/")["Content-Security-Policy"]
+    assert header_for("/sw.js")["Cache-Control"] == "no-cache"
+    assert header_for("/models/llama-3.1-8b/")["Cache-Control"] == "no-cache"
+    csp = header_for("/")["Content-Security-Policy"]
     assert "script-src 'self' 'wasm-unsafe-eval'" in csp and "unsafe-inline" not in csp
 
 
 def test_netlify_toml_is_generated_from_build_py():
-    assert (build.ROOT / "netlify.toml").read_text(encoding="utf-8") == build.render_netlify_toml()
+    assert (ROOT / "netlify.toml").read_text(encoding="utf-8") == render_netlify_toml()

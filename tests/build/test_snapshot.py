@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import build
-from sitegen.config import ENGINE_PRELOAD
+from sitegen.config import ENGINE_PRELOAD, PYODIDE_PKG
+from sitegen.headers import IMMUTABLE, header_for
 from sitegen.snapshot import SNAPSHOT_SCRIPT
 
 NODE = shutil.which("node")
@@ -17,7 +17,7 @@ NODE = shutil.which("node")
 
 def shipped(site_dir: Path) -> tuple[Path, Path, Path]:
     # ./dev test runs npm ci, so node and Pyodide are there and the build made a snapshot
-    assert NODE is not None and (build.PYODIDE_PKG / "pyodide.mjs").is_file()
+    assert NODE is not None and (PYODIDE_PKG / "pyodide.mjs").is_file()
     (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
     (stdlib,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
@@ -51,4 +51,4 @@ def test_worker_config_and_precache_name_the_snapshot(site_dir):
     (config,) = sorted((site_dir / "assets").glob("config.*.js"))
     assert f'export const SNAPSHOT_URL = "{url}";' in config.read_text()
     assert f'"{url}"' in (site_dir / "sw.js").read_text()
-    assert build.header_for(url)["Cache-Control"] == build.IMMUTABLE
+    assert header_for(url)["Cache-Control"] == IMMUTABLE

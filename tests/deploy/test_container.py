@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import build
 from deploy.nginx_conf import CONF_PATH, NginxSite
+from sitegen.headers import header_for
 
 UID = 101  # Dockerfile `USER 101:101`, k8s runAsUser
 # The probe needs only the standard library: run the base interpreter, which stays visible
@@ -128,5 +128,5 @@ def test_committed_config_serves_the_site_like_the_image(site_dir):
     assert replies["/no/such/page/"][0] == 404
     for path, (status, headers, _) in replies.items():
         if status == 200:
-            for name, value in build.header_for(path).items():
+            for name, value in header_for(path).items():
                 assert headers.get(name) == value, (path, name)

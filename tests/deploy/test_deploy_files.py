@@ -11,10 +11,10 @@ import tomllib
 
 import yaml
 
-import build
 from deploy.nginx_conf import NginxSite, render_nginx_conf
+from sitegen.config import ROOT
+from sitegen.headers import REDIRECTS
 
-ROOT = build.ROOT
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
@@ -144,7 +144,7 @@ def test_k8s_probes_hit_api_health():
         get = c[probe]["httpGet"]
         assert get["path"] == "/api/health"
         assert get["port"] in (port["name"], port["containerPort"])
-    assert ("/api/health", "/api/health.json", 200) in build.REDIRECTS
+    assert ("/api/health", "/api/health.json", 200) in REDIRECTS
 
 
 def test_k8s_runs_non_root_on_a_read_only_root_with_resources():

@@ -24,11 +24,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import build
 from deploy import nginx_conf
 from deploy.nginx_conf import NginxSite, header_maps, render_nginx_conf
+from sitegen.config import ROOT
+from sitegen.headers import CSP, HEADER_RULES, MIME_TYPES, NOT_FOUND_PAGES, REDIRECTS, header_for
 
-NETLIFY_TOML = build.ROOT / "netlify.toml"
+NETLIFY_TOML = ROOT / "netlify.toml"
 MISSING = "/no/such/page/"
 ZH_MISSING = "/zh/no/such/page/"  # gets the Chinese 404 page
 
@@ -112,18 +113,18 @@ def served_paths(root: Path) -> list[str]:
             paths.add("/" + rel)
         elif (file / "index.html").is_file():
             paths.add(f"/{rel}/")
-    paths.update(src for src, _, _ in build.REDIRECTS)
+    paths.update(src for src, _, _ in REDIRECTS)
     return sorted(paths)
 
 
-RULE_HEADERS = sorted({name for _, values in build.HEADER_RULES for name in values})
+RULE_HEADERS = sorted({name for _, values in HEADER_RULES for name in values})
 
 
 # ------------------------------------------------------------------ the renderer, without nginx
 
 
 def test_committed_nginx_conf_is_a_fresh_render(tmp_path):
-    check = [sys.executable, str(build.ROOT / "deploy" / "nginx_conf.py"), "--check"]
+    check = [sys.executable, str(ROOT / "deploy" / "nginx_conf.py"), "--check"]
     result = subprocess.run(check, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     # and the check does fail on a stale file
@@ -134,20 +135,20 @@ def test_committed_nginx_conf_is_a_fresh_render(tmp_path):
 
 
 def test_netlify_reads_each_path_as_build_py_means_it(site_dir):
-    """build.header_for (nginx's and `build.py serve`'s source) = Netlify's reading of the
+    """header_for (nginx's and `build.py serve`'s source) = Netlify's reading of the
     same rules, on every path the site serves; no two rules fight over one header."""
     wrong, conflicts = [], []
     for path in served_paths(site_dir):
         netlify, clash = netlify_headers(path)
         conflicts += clash
-        if netlify != build.header_for(path):
+        if netlify != header_for(path):
             diff = {
-                k: (netlify.get(k), build.header_for(path).get(k))
-                for k in set(netlify) | set(build.header_for(path))
-                if netlify.get(k) != build.header_for(path).get(k)
+                k: (netlify.get(k), header_for(path).get(k))
+                for k in set(netlify) | set(header_for(path))
+                if netlify.get(k) != header_for(path).get(k)
             }
             wrong.append(f"{path}: (netlify, header_for) = {diff}")
-    assert not conflicts, "rules in build.HEADER_RULES overlap on Netlify:\n" + "\n".join(
+    assert not conflicts, "rules in HEADER_RULES overlap on Netlify:\n" + "\n".join(
         conflicts[:10]
     )
     assert not wrong, "\n".join(wrong[:10])
@@ -188,7 +189,7 @@ SEGMENTS = st.sampled_from(
 @given(st.lists(SEGMENTS, max_size=4), st.booleans())
 def test_nginx_maps_pick_the_rule_header_for_picks(segments, slash):
     path = "/" + "/".join(segments) + ("/" if slash and segments else "")
-    assert nginx_map_lookup(path) == build.header_for(path)
+    assert nginx_map_lookup(path) == header_for(path)
 
 
 def test_content_type_rules_must_match_the_types_block():
@@ -203,7 +204,7 @@ def test_extra_mime_types_are_what_build_py_serve_sends():
     import mimetypes
 
     for ext, value in nginx_conf.EXTRA_MIME_TYPES.items():
-        assert ext not in build.MIME_TYPES
+        assert ext not in MIME_TYPES
         assert mimetypes.guess_type("x" + ext)[0] == value, ext
 
 
@@ -211,7 +212,7 @@ def test_values_nginx_would_interpret_are_refused(monkeypatch):
     with pytest.raises(ValueError, match="outside"):
         nginx_conf.pattern_regex("/a b/*")
     for value in ("$host", 'say "hi"', "a\\b"):
-        monkeypatch.setattr(build, "HEADER_RULES", (("/*", {"X-A": value}),))
+        monkeypatch.setattr(nginx_conf, "HEADER_RULES", (("/*", {"X-A": value}),))
         with pytest.raises(ValueError, match="X-A"):
             render_nginx_conf()
 
@@ -229,7 +230,7 @@ def test_render_is_parameterised_and_container_safe():
     assert len(re.findall(r"^ *add_header", committed, re.M)) == len(adds)
     locations = re.findall(r"^ +location [^{\n]+\{[^}]*\}", server, re.M)
     # "/", one per other language's 404 page (/zh/), one per redirect
-    assert len(locations) == len(build.NOT_FOUND_PAGES) + len(build.REDIRECTS)
+    assert len(locations) == len(NOT_FOUND_PAGES) + len(REDIRECTS)
     for block in locations:
         assert "add_header" not in block
 
@@ -259,12 +260,12 @@ def test_nginx_sends_every_header_netlify_sends(nginx, site_dir):
 
 
 def test_nginx_sends_what_build_py_serve_sends(nginx, site_dir):
-    """The same header set as build.header_for (and so `build.py serve`) on every path."""
+    """The same header set as header_for (and so `build.py serve`) on every path."""
     wrong = []
     for path in served_paths(site_dir):
         reply = nginx.request(path, "HEAD")
         for name in RULE_HEADERS:
-            want = build.header_for(path).get(name)
+            want = header_for(path).get(name)
             if name == "Content-Type" and want is None:
                 continue
             if reply.header(name) != want:
@@ -311,12 +312,12 @@ def test_missing_pages_get_the_404_page(nginx, site_dir):
         assert reply.status == 404, path
         assert reply.body == page_404, path
         assert reply.header("Content-Type") == "text/html; charset=utf-8"
-        assert reply.header("Content-Security-Policy") == build.CSP  # `always`: on errors too
+        assert reply.header("Content-Security-Policy") == CSP  # `always`: on errors too
         assert reply.header("X-Frame-Options") == "DENY"
 
 
 def test_missing_zh_pages_get_the_chinese_404_page(nginx, site_dir):
-    """Under /zh/ (its own location, build.NOT_FOUND_PAGES) with the same headers."""
+    """Under /zh/ (its own location, NOT_FOUND_PAGES) with the same headers."""
     page_404 = (site_dir / "zh/404.html").read_bytes()
     assert b'<html lang="zh-CN"' in page_404
     for path in (ZH_MISSING, "/zh/models/no-such-model/", "/zh/x.wasm", "/zh/assets/"):
@@ -324,7 +325,7 @@ def test_missing_zh_pages_get_the_chinese_404_page(nginx, site_dir):
         assert reply.status == 404, path
         assert reply.body == page_404, path
         assert reply.header("Content-Type") == "text/html; charset=utf-8"
-        assert reply.header("Content-Security-Policy") == build.CSP
+        assert reply.header("Content-Security-Policy") == CSP
         assert reply.header("Cache-Control") == "no-cache"  # /zh/*, as on Netlify
     # the Chinese pages themselves, and the English 404 outside /zh/, are untouched
     zh_models = nginx.request("/zh/models/")
@@ -362,7 +363,7 @@ def test_no_cache_pages_revalidate_with_304(nginx):
     again = nginx.request("/", headers={"If-None-Match": etag})
     assert again.status == 304
     assert again.header("Cache-Control") == "no-cache"
-    assert again.header("Content-Security-Policy") == build.CSP
+    assert again.header("Content-Security-Policy") == CSP
 
 
 def gzip_paths(site_dir: Path) -> Iterable[str]:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import build
 from engine.api import handle
+from sitegen.config import PYODIDE_PKG, ROOT
 
 pytestmark = pytest.mark.pyodide
 
@@ -57,7 +57,7 @@ def requests() -> list[dict]:
                 },
             }
         )
-    config = json.loads((build.ROOT / "engine/data/models/llama-3.2-1b/config.json").read_text())
+    config = json.loads((ROOT / "engine/data/models/llama-3.2-1b/config.json").read_text())
     reqs += [
         {"op": "infer", "args": {"config": config, "context": 8192}},
         {
@@ -92,7 +92,7 @@ def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     node = shutil.which("node")
     # ./dev test runs npm ci, so both are always there: their absence is a failure, not a skip
     assert node is not None, "the parity test needs node (./dev test installs Pyodide with npm)"
-    assert (build.PYODIDE_PKG / "pyodide.mjs").is_file(), "run `npm ci` (./dev test does)"
+    assert (PYODIDE_PKG / "pyodide.mjs").is_file(), "run `npm ci` (./dev test does)"
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
     restore: list[str] = []
     if start == "snapshot":  # the engine restored from the image the build ships
