@@ -5,7 +5,7 @@
 #
 # Stage 1 runs exactly the build command of netlify.toml and the README's Deploy section
 # (a test keeps them equal); stage 2 is nginx:stable with deploy/nginx.conf, which is
-# rendered from the header rules in build.py. Docker cannot run on the machines this
+# rendered from the header rules in sitegen/headers.py. Docker cannot run on the machines this
 # project is developed on, so this file is checked by tests/deploy/test_deploy_files.py,
 # its nginx.conf by a real nginx (tests/deploy/test_nginx.py) and the runtime (uid 101,
 # read-only root, tmpfs /tmp) by tests/deploy/test_container.py, not by `docker build`.
