@@ -38,6 +38,7 @@ from typing import Any
 
 from . import __version__
 from .errors import ConfigError, EngineError, InvalidWorkload
+from .form import Mode
 from .limits import check_json_text
 from .memo import per_spec_cache
 from .messages import localize, msg, normalize_lang
@@ -220,7 +221,7 @@ def op_infer(args: dict[str, Any]) -> dict[str, Any]:
 
     work = inference_from_dict(_inference_args(args))
     spec, summary = load_spec(args)
-    return _reply("inference", summary, work, estimate_inference(spec, work).to_dict())
+    return _reply(Mode.INFER.result, summary, work, estimate_inference(spec, work).to_dict())
 
 
 def op_train(args: dict[str, Any]) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def op_train(args: dict[str, Any]) -> dict[str, Any]:
 
     work = training_from_dict(_workload_args(args))
     spec, summary = load_spec(args)
-    return _reply("training", summary, work, estimate_training(spec, work).to_dict())
+    return _reply(Mode.TRAIN.result, summary, work, estimate_training(spec, work).to_dict())
 
 
 def op_fit(args: dict[str, Any]) -> dict[str, Any]:
@@ -237,19 +238,19 @@ def op_fit(args: dict[str, Any]) -> dict[str, Any]:
     from .fit import fit_report, fit_training
     from .workload import inference_from_dict, training_from_dict
 
-    mode = args.get("mode", "inference")
-    if mode == "training":
+    mode = args.get("mode", Mode.INFER.result)
+    if mode == Mode.TRAIN.result:
         rest = {k: v for k, v in _workload_args(args).items() if k != "mode"}
         twork = training_from_dict(rest)
         spec, summary = load_spec(args)
-        return _reply("training", summary, twork, fit_training(spec, twork))
-    if mode != "inference":
+        return _reply(Mode.TRAIN.result, summary, twork, fit_training(spec, twork))
+    if mode != Mode.INFER.result:
         raise InvalidWorkload(
             msg("mode must be inference or training, got {value!r}", value=mode), field="mode"
         )
     work = inference_from_dict({k: v for k, v in _inference_args(args).items() if k != "mode"})
     spec, summary = load_spec(args)
-    return _reply("inference", summary, work, fit_report(spec, work))
+    return _reply(Mode.INFER.result, summary, work, fit_report(spec, work))
 
 
 OPS: dict[str, Callable[[dict[str, Any]], Any]] = {

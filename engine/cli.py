@@ -16,7 +16,7 @@ from typing import Any
 from . import __version__
 from .api import call
 from .errors import ConfigError, EngineError
-from .form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind
+from .form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind, Mode
 from .limits import text_limits
 from .messages import msg
 from .units import format_gib
@@ -269,7 +269,7 @@ def run(argv: list[str]) -> int:
     elif command in ("infer", "fit"):
         result = call(command, {**args, **_inference_request(ns)})
     elif command == "fit-train":
-        result = call("fit", {**args, **_training_request(ns), "mode": "training"})
+        result = call("fit", {**args, **_training_request(ns), "mode": Mode.TRAIN.result})
     else:
         result = call("train", {**args, **_training_request(ns)})
     if ns.json:

@@ -16,10 +16,11 @@ from importlib import resources
 from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload
+from .form import Mode
 from .messages import msg
 from .workload import InferenceWorkload, TrainingWorkload, inference_from_dict, training_from_dict
 
-MODES = ("inference", "training")
+MODES = tuple(dict.fromkeys(m.result for m in Mode))  # the schema-1 words: inference, training
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Preset:
     @property
     def op(self) -> str:
         """The worker/API op this preset runs: ``infer`` or ``train``."""
-        return "infer" if self.mode == "inference" else "train"
+        return next(m.op for m in Mode if m.result == self.mode)
 
     def request(self) -> dict[str, Any]:
         """Return the full op arguments (a fresh dict): ``{"model": slug, **args}``."""
@@ -44,7 +45,7 @@ class Preset:
 
     def workload(self) -> InferenceWorkload | TrainingWorkload:
         """Return the validated workload (``InvalidWorkload`` names a bad setting)."""
-        if self.mode == "inference":
+        if self.mode == Mode.INFER.result:
             return inference_from_dict(dict(self.args))
         return training_from_dict(dict(self.args))
 
