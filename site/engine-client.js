@@ -21,11 +21,24 @@ function adoptBootWorker(url) {
   return boot.take();
 }
 
+// How long the engine may take: to start (Pyodide's download and compile on a slow line), and
+// to answer one request (every bounded input answers in well under a second; past this the
+// worker is stuck or dead). Tests shorten them with window.__vramEngineTimeouts.
+const START_TIMEOUT_MS = 120_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+function timeouts() {
+  const override = typeof window !== "undefined" ? window.__vramEngineTimeouts : undefined;
+  return { start: START_TIMEOUT_MS, request: REQUEST_TIMEOUT_MS, ...(override || {}) };
+}
+
 export class EngineClient {
   constructor(workerUrl, { onState = () => {}, onProgress = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.onState = onState;
     this.onProgress = onProgress;
+    this.timeouts = timeouts();
+    if (typeof window !== "undefined") window.__vramEngine = this; // tests and the console
     this.nextId = 1;
     this.pending = new Map(); // id -> {resolve, reject, key}
     this.latest = new Map(); // key -> id of the newest request for that key
@@ -35,6 +48,7 @@ export class EngineClient {
 
   start() {
     this.state = "loading";
+    this.fatal = null;
     this.readyInfo = null;
     this.ready = new Promise((resolve, reject) => {
       this._resolveReady = resolve;
@@ -43,8 +57,17 @@ export class EngineClient {
     this.ready.catch(() => {});
     const boot = adoptBootWorker(this.workerUrl);
     this.worker = boot ? boot.worker : new Worker(this.workerUrl, { type: "module", name: "engine" });
-    this.worker.onmessage = (e) => this._onMessage(e.data);
-    this.worker.onerror = (e) => this._fail(e.message || "the engine worker failed to start");
+    const worker = this.worker;
+    // a message from a worker this client has since replaced is ignored
+    worker.onmessage = (e) => worker === this.worker && this._onMessage(e.data);
+    worker.onerror = (e) => worker === this.worker && this._fail(e.message || "the engine worker failed");
+    clearTimeout(this._startTimer);
+    this._startTimer = setTimeout(() => {
+      if (this.state === "loading" && worker === this.worker) {
+        this._fail(`it did not start within ${Math.round(this.timeouts.start / 1000)} s`);
+      }
+    }, this.timeouts.start);
+    this._startTimer?.unref?.(); // Node (unit tests): a pending watchdog never keeps it alive
     this.onState("loading");
     if (boot) {
       for (const msg of boot.early) this._onMessage(msg);
@@ -52,11 +75,32 @@ export class EngineClient {
     }
   }
 
+  /** The worker is dead or will never start: say so once, settle everything that waits on
+   *  it (no "computing…" forever), and stop it. abort() starts a fresh one. */
   _fail(message) {
+    if (this.state === "error") return;
     this.state = "error";
     this.fatal = message;
+    clearTimeout(this._startTimer);
+    this.worker.terminate();
     this._rejectReady(new Error(message));
+    this._rejectAll(() => this._fatalError());
     this.onState("error", message);
+  }
+
+  _fatalError() {
+    return new EngineError({ type: "fatal", message: `The engine stopped: ${this.fatal}`, field: null });
+  }
+
+  _rejectAll(makeError) {
+    for (const entry of this.pending.values()) {
+      clearTimeout(entry.timer);
+      entry.reject(makeError());
+    }
+    for (const entry of this.queued.values()) entry.reject(makeError());
+    this.pending.clear();
+    this.queued.clear();
+    this.latest.clear();
   }
 
   _onMessage(msg) {
@@ -64,6 +108,7 @@ export class EngineClient {
     if (msg.type === "ready") {
       if (msg.v !== PROTOCOL_VERSION) return this._fail(`engine protocol v${msg.v}, page v${PROTOCOL_VERSION}`);
       this.state = "ready";
+      clearTimeout(this._startTimer);
       this.readyInfo = msg;
       this._resolveReady(msg);
       return this.onState("ready", msg);
@@ -77,6 +122,7 @@ export class EngineClient {
     const entry = this.pending.get(reply.id);
     if (!entry) return console.warn("engine: reply with unknown id", reply.id);
     this.pending.delete(reply.id);
+    clearTimeout(entry.timer);
     if (entry.key !== undefined) this._sendQueued(entry.key);
     if (entry.key !== undefined && this.latest.get(entry.key) !== reply.id) return entry.reject(new Superseded());
     if (reply.ok) entry.resolve(reply.result);
@@ -86,10 +132,22 @@ export class EngineClient {
   /** Send one request; resolves with the result, rejects with EngineError. */
   request(op, args = {}, key) {
     const id = this.nextId++;
+    if (this.state === "error") return Promise.reject(this._fatalError());
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, key });
+      const entry = { resolve, reject, key, timer: null };
+      this.pending.set(id, entry);
       if (key !== undefined) this.latest.set(key, id);
       this.worker.postMessage(makeRequest(id, op, args, pageLang()));
+      // the watchdog counts from when the engine can answer, not from page load
+      this.ready.then(() => {
+        if (!this.pending.has(id)) return;
+        entry.timer = setTimeout(() => {
+          if (this.pending.get(id) === entry) {
+            this._fail(`it did not answer within ${Math.round(this.timeouts.request / 1000)} s`);
+          }
+        }, this.timeouts.request);
+        entry.timer?.unref?.();
+      }, () => {});
     });
   }
 
@@ -115,11 +173,8 @@ export class EngineClient {
   /** Stop whatever runs, reject everything pending and start a fresh worker. */
   abort() {
     this.worker.terminate();
-    for (const entry of this.pending.values()) entry.reject(new Error("aborted"));
-    for (const entry of this.queued.values()) entry.reject(new Error("aborted"));
-    this.pending.clear();
-    this.queued.clear();
-    this.latest.clear();
+    clearTimeout(this._startTimer);
+    this._rejectAll(() => new Error("aborted"));
     this.start();
   }
 }

@@ -2,7 +2,7 @@
 // Each feature is its own small module; they share one context: app.js's engine client,
 // the URL-state helpers and the latest {state, result} that app.js announces with a
 // `vram:result` event. Nothing here computes a memory figure: the engine does (worker),
-// and present/ draws the chart and writes the exports (op "render").
+// and present/ draws the chart (with each result) and writes the exports (op "export").
 import { client } from "./app.js";
 import { initChart } from "./chart.js";
 import { initConfigFile } from "./configfile.js";
@@ -70,16 +70,23 @@ root.addEventListener("vram:result", (event) => {
   });
 });
 
-initI18n(ctx);
-initChart(ctx);
-initShare(ctx);
-initHistory(ctx);
-initPresets(ctx);
-initRecommend(ctx);
-initPerf(ctx);
-initConfigFile(ctx);
-initModelSearch(ctx);
-initShortcuts(ctx);
-readSharedConfig(ctx);
+// Each feature starts on its own: one that throws (say, on corrupt stored data) is logged
+// and marked in data-features-failed, and every other feature still starts.
+const failed = [];
+for (const [name, init] of Object.entries({
+  initI18n, initChart, initShare, initHistory, initPresets, initRecommend, initPerf,
+  initConfigFile, initModelSearch, initShortcuts, readSharedConfig,
+})) {
+  const fail = (err) => {
+    failed.push(name);
+    root.dataset.featuresFailed = failed.join(" ");
+    console.error(`${name} failed:`, err);
+  };
+  try {
+    Promise.resolve(init(ctx)).catch(fail);
+  } catch (err) {
+    fail(err);
+  }
+}
 window.__vramFeatures = ctx; // for tests and the console, like window.__vramTimings
 root.dataset.features = "ready";

@@ -10,9 +10,10 @@ export const HISTORY_KEY = "vram-insight.history";
 export const HISTORY_SCHEMA = 1;
 export const MAX_ENTRIES = 100;
 export const HISTORY_SETTLE_MS = 250;
-// Fields typed character by character: a result that differs from the latest entry only in
-// one of these, by adding or removing characters at the end (4 -> 40 -> 409 -> 4096), within
-// COALESCE_MS, is the same calculation being typed, so it updates that entry.
+const DELETE_GUARD_MS = 400; // clicks on Delete closer than this are one double click
+// Fields typed or stepped: a result that differs from the latest entry only in one of these,
+// within COALESCE_MS of it, is the same calculation being adjusted (typing 4 -> 40 -> 4096,
+// holding ArrowUp on Context), so it updates that entry instead of adding one per step.
 const isTyped = (key) => key === "config" || typedKeys().includes(key); // number fields (form schema)
 const COALESCE_MS = 10_000;
 
@@ -22,7 +23,7 @@ const MIGRATIONS = {
   0: (raw) => ({
     schema: 1,
     entries: (Array.isArray(raw) ? raw : [])
-      .filter((e) => e && typeof e === "object" && e.state && typeof e.total_bytes === "number")
+      .filter((e) => e && typeof e === "object" && e.state && typeof e.state === "object" && typeof e.total_bytes === "number")
       .map((e, i) => ({
         ...e,
         id: e.id || `m${i}-${e.at || 0}`,
@@ -49,13 +50,60 @@ export function migrate(raw) {
   return { schema: version, entries: Array.isArray(data.entries) ? data.entries : [] };
 }
 
-export function loadHistory(storage = window.localStorage) {
+// Entries that fail validation are kept aside under this key (newest last, at most
+// MAX_SET_ASIDE), never silently dropped: history is the user's data.
+export const SET_ASIDE_KEY = `${HISTORY_KEY}.set-aside`;
+const MAX_SET_ASIDE = 100;
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const isBytes = (v) => Number.isFinite(v) && v >= 0;
+
+/** True when a stored entry has everything the list, re-open and compare read. */
+export function validEntry(e) {
+  return (
+    isObject(e) && typeof e.id === "string" && e.id !== "" && Number.isFinite(e.at) &&
+    typeof e.label === "string" && (e.mode === undefined || typeof e.mode === "string") && isObject(e.state) &&
+    typeof e.state.model === "string" && isBytes(e.total_bytes) && isBytes(e.per_gpu_bytes) &&
+    isObject(e.components) && isObject(e.request) && isObject(e.model)
+  );
+}
+
+/** Split entries into the valid ones (kept, in order) and the rest (set aside). */
+export function partitionEntries(entries) {
+  const good = [];
+  const bad = [];
+  for (const e of Array.isArray(entries) ? entries : []) (validEntry(e) ? good : bad).push(e);
+  return { good, bad };
+}
+
+function setAside(items, storage) {
+  if (!items.length) return;
   try {
-    const text = storage.getItem(HISTORY_KEY);
-    return migrate(text ? JSON.parse(text) : { schema: HISTORY_SCHEMA, entries: [] });
+    const kept = JSON.parse(storage.getItem(SET_ASIDE_KEY) || "[]");
+    const all = [...(Array.isArray(kept) ? kept : []), ...items.map((item) => ({ at: Date.now(), item }))];
+    storage.setItem(SET_ASIDE_KEY, JSON.stringify(all.slice(-MAX_SET_ASIDE)));
   } catch {
-    return { schema: HISTORY_SCHEMA, entries: [] }; // unreadable (private mode, corrupt): start empty
+    // storage full or disabled: the good entries still load
   }
+}
+
+export function loadHistory(storage = window.localStorage) {
+  let text = null;
+  try {
+    text = storage.getItem(HISTORY_KEY);
+  } catch {
+    return { schema: HISTORY_SCHEMA, entries: [] }; // storage disabled (private mode): start empty
+  }
+  let data;
+  try {
+    data = migrate(text ? JSON.parse(text) : { schema: HISTORY_SCHEMA, entries: [] });
+  } catch {
+    setAside([text], storage); // not JSON at all: keep the text, start empty
+    return { schema: HISTORY_SCHEMA, entries: [] };
+  }
+  if (data.readOnly) return data;
+  const { good, bad } = partitionEntries(data.entries);
+  setAside(bad, storage);
+  return { ...data, entries: good };
 }
 
 export function saveHistory(data, storage = window.localStorage) {
@@ -111,10 +159,7 @@ export function record(data, state, result, now = Date.now()) {
   const latest = data.entries[0];
   if (latest) {
     const diff = changedKeys(latest.state, state);
-    const typing = (key) => {
-      const [a, b] = [String(latest.state[key]), String(state[key])];
-      return isTyped(key) && now - latest.at < COALESCE_MS && (a.startsWith(b) || b.startsWith(a));
-    };
+    const typing = (key) => isTyped(key) && now - latest.at < COALESCE_MS;
     if (diff.length === 0 || (diff.length === 1 && typing(diff[0]))) {
       Object.assign(latest, makeEntry(state, result, now), { id: latest.id });
       return latest;
@@ -137,6 +182,8 @@ export function initHistory(ctx) {
   const data = loadHistory();
   const picked = new Set();
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+  let lastDelete = -Infinity;
+  let undo = null; // the Undo button while a cleared history can still come back
 
   const compare = () => {
     const entries = data.entries.filter((e) => picked.has(e.id));
@@ -164,8 +211,11 @@ export function initHistory(ctx) {
       const open = el("button", { type: "button", class: "history-open", "aria-label": `Open ${e.label}` }, "Open");
       open.addEventListener("click", () => ctx.open(e.state));
       const del = el("button", { type: "button", class: "history-delete", "aria-label": `Delete ${e.label}` }, "Delete");
-      del.addEventListener("click", () => {
+      del.addEventListener("click", (event) => {
         const index = data.entries.indexOf(e);
+        // a double click is one delete: its second click lands on the next row's button
+        if (index < 0 || event.detail > 1 || performance.now() - lastDelete < DELETE_GUARD_MS) return;
+        lastDelete = performance.now();
         data.entries.splice(index, 1);
         saveHistory(data);
         draw();
@@ -191,13 +241,31 @@ export function initHistory(ctx) {
     compare();
     compareBox.querySelector("table")?.focus();
   });
+  const dropUndo = () => {
+    undo?.remove();
+    undo = null;
+  };
   clear.addEventListener("click", () => {
-    data.entries.length = 0;
+    const cleared = data.entries.splice(0);
     picked.clear();
     saveHistory(data);
     compare();
     draw();
     announce(status, "History cleared");
+    // Clearing is one click, so it can be taken back until the next change to the list.
+    dropUndo();
+    undo = el("button", { type: "button", id: "history-undo" }, "Undo");
+    undo.addEventListener("click", () => {
+      data.entries.push(...cleared);
+      data.entries.length = Math.min(data.entries.length, MAX_ENTRIES);
+      saveHistory(data);
+      dropUndo();
+      draw();
+      announce(status, "History restored");
+      clear.focus();
+    });
+    clear.after(" ", undo);
+    undo.focus();
   });
   // Another tab added or removed entries: show them.
   window.addEventListener("storage", (e) => {
@@ -208,12 +276,14 @@ export function initHistory(ctx) {
 
   ctx.history = data;
   draw();
-  // Every result is recorded at once (in memory); storing and redrawing the list wait until
-  // the figures settle, so rewriting up to MAX_ENTRIES entries never delays the next figure.
+  // Every result is recorded at once (in memory), steps on one field merging into one entry
+  // (record); storing and redrawing the list wait until the figures settle, so holding a key
+  // on Context, or rewriting up to MAX_ENTRIES entries, never delays the next figure.
   let flush = null;
   ctx.onResult(({ state, result }) => {
     if (!result || result.schema !== 1) return;
     record(data, state, result);
+    dropUndo();
     clearTimeout(flush);
     flush = setTimeout(() => {
       saveHistory(data);

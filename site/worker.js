@@ -19,6 +19,29 @@ async function download(url, what) {
   return response;
 }
 
+/** Fail fast when a file Pyodide needs cannot be fetched: Pyodide itself waits for minutes on
+ *  a missing pyodide.asm.wasm and starts "ready" without its standard library. One byte is
+ *  asked for (a Range request); the rest of the body is dropped. */
+async function probe(url, what) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Range: "bytes=0-0" } });
+  } catch (err) {
+    throw new Error(`${what} could not be downloaded (${err.message})`);
+  }
+  response.body?.cancel().catch(() => {});
+  if (!response.ok) throw new Error(`${what} could not be downloaded (HTTP ${response.status})`);
+}
+
+/** Settles only by rejecting: the first failed probe ends the start-up. */
+function probeRuntime() {
+  const probes = Promise.all([
+    probe(`${PYODIDE_INDEX_URL}pyodide.asm.wasm`, "The Python runtime (pyodide.asm.wasm)"),
+    probe(STDLIB_URL, "The Python standard library"),
+  ]);
+  return probes.then(() => new Promise(() => {}));
+}
+
 /** The gzip-compressed snapshot, inflated by the browser's own DecompressionStream. */
 async function fetchSnapshot(url) {
   const response = await download(url, "engine snapshot");
@@ -38,7 +61,9 @@ async function start() {
   const wheel = download(WHEEL_URL, "engine wheel").then((r) => r.arrayBuffer());
   wheel.catch(() => {});
   import(`${PYODIDE_INDEX_URL}pyodide.asm.mjs`).catch(() => {});
-  const { loadPyodide } = await import(`${PYODIDE_INDEX_URL}pyodide.mjs`);
+  const failFast = probeRuntime();
+  failFast.catch(() => {});
+  const { loadPyodide } = await Promise.race([import(`${PYODIDE_INDEX_URL}pyodide.mjs`), failFast]);
   mark("import_ms");
   // Every URL points at this site: Pyodide never reaches a CDN.
   const options = {
@@ -52,17 +77,18 @@ async function start() {
   let pyodide = null;
   if (snapshot) {
     try {
-      pyodide = await loadPyodide({ ...options, _loadSnapshot: snapshot });
+      pyodide = await Promise.race([loadPyodide({ ...options, _loadSnapshot: snapshot }), failFast]);
       // the image was made with a fixed random sequence: reseed from this machine's entropy
       pyodide.runPython("import random; random.seed()");
       marks.snapshot = "loaded";
     } catch (err) {
+      await Promise.race([failFast, Promise.resolve()]); // a missing runtime is not a snapshot problem
       console.warn("engine snapshot not used, starting normally:", err.message);
       pyodide = null;
     }
   }
   if (!pyodide) {
-    pyodide = await loadPyodide(options);
+    pyodide = await Promise.race([loadPyodide(options), failFast]);
     marks.snapshot = "none";
   }
   mark("runtime_ms");
@@ -78,14 +104,26 @@ async function start() {
   if (info.result.protocol !== PROTOCOL_VERSION) {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
   }
+  selfTest();
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
 }
 
-const ready = start().catch((err) => {
+/** One real calculation before "ready": a runtime that started without part of its standard
+ *  library (or a broken wheel) answers "internal" here, not on the user's first input. */
+function selfTest() {
+  const reply = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST })));
+  if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
+}
+const SELF_TEST = { config: { model_type: "llama", hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256 } };
+
+function die(err) {
+  if (fatal !== null) return;
   fatal = String((err && err.message) || err);
   postMessage({ type: "fatal", message: fatal });
-});
+}
+
+const ready = start().catch(die);
 
 // op "export" (args {result, kind}) is answered here, not by engine.api: present/ sits beside
 // the engine and writes a result the engine already returned (JSON, CSV or Markdown).
@@ -107,8 +145,16 @@ self.onmessage = async (event) => {
   } else if (req && req.op === "export") {
     reply = exportReply(req);
   } else {
-    reply = JSON.parse(handle(JSON.stringify(req)));
-    if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
+    try {
+      reply = JSON.parse(handle(JSON.stringify(req)));
+      if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
+    } catch (err) {
+      // engine.api.handle turns every Python exception into a reply: a throw here is the
+      // runtime itself failing (a Pyodide fatal error, a stack overflow), so the worker is dead
+      die(`the engine stopped (${(err && err.message) || err})`);
+      reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
+    }
   }
+  if (reply.id === null || reply.id === undefined) reply.id = req && req.id; // an unreadable request
   postMessage({ type: "reply", reply });
 };

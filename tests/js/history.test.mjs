@@ -45,9 +45,10 @@ test("migrate: data from a newer release is kept read-only", () => {
 test("load and save through storage; corrupt data starts empty", () => {
   const storage = memoryStorage();
   assert.deepEqual(loadHistory(storage), { schema: 1, entries: [] });
-  assert.equal(saveHistory({ schema: 1, entries: [{ id: "a" }] }, storage), true);
-  assert.equal(storage.items.get(HISTORY_KEY), '{"schema":1,"entries":[{"id":"a"}]}');
-  assert.deepEqual(loadHistory(storage), { schema: 1, entries: [{ id: "a" }] });
+  const a = { id: "a", at: 1, label: "a", mode: "inference", state: { model: "m" }, total_bytes: 1, per_gpu_bytes: 1, components: {}, request: {}, model: {} };
+  assert.equal(saveHistory({ schema: 1, entries: [a] }, storage), true);
+  assert.equal(storage.items.get(HISTORY_KEY), JSON.stringify({ schema: 1, entries: [a] }));
+  assert.deepEqual(loadHistory(storage), { schema: 1, entries: [a] });
   assert.deepEqual(loadHistory(memoryStorage({ [HISTORY_KEY]: "{not json" })), { schema: 1, entries: [] });
 });
 
