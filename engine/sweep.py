@@ -24,7 +24,7 @@ pair against its own estimate) sends that curve back to the plain integer search
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -172,7 +172,6 @@ def sweep_context_limits(
             continue
     if not fmt_probe:
         return {}
-    ref_fmt = next(iter(fmt_probe))
 
     # classes: representative format / GPU per context shape, and constant offsets
     fmt_rep: dict[tuple[Any, ...], str] = {}
@@ -180,7 +179,7 @@ def sweep_context_limits(
     for fmt, est in fmt_probe.items():
         rep = fmt_rep.setdefault(_context_key(est), fmt)
         fmt_class[fmt] = (rep, need_max(est) - need_max(fmt_probe[rep]))
-    gpu_class = _gpu_classes(spec, work, gpu_list, lambda g: at(ref_fmt, g, 1))
+    gpu_class = _gpu_classes(work, gpu_list)
 
     out: dict[tuple[str, str], ContextLimit] = {}
     pending: dict[tuple[str, str], list[tuple[str, GpuSpec, int]]] = {}
@@ -206,34 +205,23 @@ def sweep_context_limits(
 
 
 def _gpu_classes(
-    spec: ModelSpec,
-    work: InferenceWorkload,
-    gpu_list: list[GpuSpec],
-    probe: Callable[[GpuSpec], Estimate],
+    work: InferenceWorkload, gpu_list: list[GpuSpec]
 ) -> dict[str, tuple[GpuSpec, int]]:
     """Return ``{slug: (representative GPU, need offset)}``: GPUs sharing a context curve.
 
     ``inference.gpu_dependence`` lists everything the estimate takes from the GPU (device
     overhead, vLLM's batching limits); GPUs that differ only in overhead share a curve,
-    shifted by the difference. Without it, one probe estimate per GPU decides.
+    shifted by the difference.
     """
-    from . import inference
+    from .inference import gpu_dependence
 
-    dependence = getattr(inference, "gpu_dependence", None)
-    rep_by_key: dict[tuple[Any, ...], GpuSpec] = {}
+    rep_by_key: dict[tuple[int, ...], GpuSpec] = {}
     out: dict[str, tuple[GpuSpec, int]] = {}
-    if dependence is not None:
-        keys = {g.slug: dependence(work.runtime, g.slug) for g in gpu_list}
-        for g in gpu_list:
-            overhead, *shape = keys[g.slug]
-            rep = rep_by_key.setdefault(tuple(shape), g)
-            out[g.slug] = (rep, overhead - keys[rep.slug][0])
-        return out
-    probes = {g.slug: probe(g) for g in gpu_list}
+    keys = {g.slug: gpu_dependence(work.runtime, g.slug) for g in gpu_list}
     for g in gpu_list:
-        est = probes[g.slug]
-        rep = rep_by_key.setdefault(_context_key(est), g)
-        out[g.slug] = (rep, need_max(est) - need_max(probes[rep.slug]))
+        overhead, *shape = keys[g.slug]
+        rep = rep_by_key.setdefault(tuple(shape), g)
+        out[g.slug] = (rep, overhead - keys[rep.slug][0])
     return out
 
 
