@@ -4,17 +4,16 @@
 import { el } from "./dom.js";
 import { tn } from "./i18n.js";
 import { localPath } from "./paths.js";
-
-const hasFinetuneMode = () => Boolean(document.querySelector('input[name="mode"][value="finetune"]'));
+import { fieldFor, parseMode } from "./state.js";
 
 /** The calculator state for a preset; keys the form cannot show are returned in `dropped`. */
 export function presetState(preset, defaults) {
-  const training = preset.mode === "training";
-  const finetune = training && hasFinetuneMode() && ["lora", "qlora"].includes(preset.args.method);
-  const state = { ...defaults, model: preset.model, mode: finetune ? "finetune" : training ? "train" : "infer" };
+  // the preset's schema-1 word (inference/training) and its method name the form's mode
+  const mode = parseMode(preset.mode, preset.args.method);
+  const state = { ...defaults, model: preset.model, mode };
   const dropped = [];
   for (const [key, value] of Object.entries(preset.args)) {
-    const target = training && key === "batch" ? "tbatch" : key;
+    const target = fieldFor(mode, key);
     if (!(target in defaults)) dropped.push(key);
     else state[target] = Array.isArray(value) ? value.join(",") : value;
   }

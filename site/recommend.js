@@ -6,7 +6,7 @@ import { Superseded } from "./engine-client.js";
 import { el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
 import { t } from "./i18n.js";
-import { toRequest } from "./state.js";
+import { resultWord, toRequest } from "./state.js";
 
 const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
 const usd2 = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 2 });
@@ -113,7 +113,7 @@ export function initRecommend(ctx) {
     const state = ctx.state;
     const { args } = toRequest(state);
     const training = state.mode !== "infer";
-    if (training) args.mode = "training";
+    args.mode = resultWord(state.mode); // fit's mode: inference or training
     status.textContent = t("Ranking GPUs…");
     box.dataset.state = "pending";
     ctx.client.compute("fit", "fit", args).then(

@@ -54,8 +54,15 @@ export function parseMode(word, method = null) {
   let mode = s.mode_aliases[text] || (MODES.includes(text) ? text : null);
   if (!mode) return s.default_mode;
   // links from before the fine-tuning mode: ?mode=train&method=lora is fine-tuning
-  if (modeInfo(mode).fixed.method && method !== null && method !== modeInfo(mode).fixed.method) mode = "finetune";
+  const fixed = modeInfo(mode).fixed.method;
+  if (fixed && method !== null && method !== undefined && method !== fixed) mode = "finetune";
   return mode;
+}
+
+/** The schema-1 word for a mode's results, presets and fit's `mode` argument
+ *  ("inference" or "training"; engine.form.Mode.result). */
+export function resultWord(mode) {
+  return modeInfo(mode).result;
 }
 
 export function makeDefaults(model) {

@@ -5,7 +5,8 @@ import { test } from "node:test";
 
 import { schema } from "./form-schema.mjs";
 import {
-  MODES, autoRuntime, coerce, fieldFor, fromSearch, makeDefaults, parseMode, sameState, toRequest, toSearch, typedKeys,
+  MODES, autoRuntime, coerce, fieldFor, fromSearch, makeDefaults, parseMode, resultWord, sameState, toRequest, toSearch,
+  typedKeys,
 } from "../../site/state.js";
 
 const d = makeDefaults("llama-3.1-8b");
@@ -64,6 +65,10 @@ test("mode words: the schema's, plus the result words and old spellings in links
   assert.equal(parseMode(" FineTune "), "finetune");
   assert.equal(parseMode("train", "qlora"), "finetune");
   assert.equal(parseMode("nonsense"), "infer");
+  assert.equal(parseMode("training", undefined), "train"); // a preset without a method
+  // schema-1 words (results, presets, fit's mode) are the schema's too
+  assert.deepEqual(MODES.map(resultWord), ["inference", "training", "training"]);
+  for (const m of MODES) assert.equal(parseMode(resultWord(m)), m === "finetune" ? "train" : m);
   assert.equal(fromSearch("?mode=training&method=lora&lora_rank=8", d).mode, "finetune");
   assert.equal(fromSearch("?mode=inference&context=8192", d).mode, "infer");
   // what a link says is always the schema's word
