@@ -71,6 +71,9 @@ test("mode words: the schema's, plus the result words and old spellings in links
   for (const m of MODES) assert.equal(parseMode(resultWord(m)), m === "finetune" ? "train" : m);
   assert.equal(fromSearch("?mode=training&method=lora&lora_rank=8", d).mode, "finetune");
   assert.equal(fromSearch("?mode=inference&context=8192", d).mode, "infer");
+  // a stored history entry's state is opened through its link (features.js ctx.open)
+  const old = { ...d, mode: "training", method: "qlora", lora_rank: 8 };
+  assert.equal(fromSearch(toSearch(old, d), d).mode, "finetune");
   // what a link says is always the schema's word
   assert.equal(toSearch(fromSearch("?mode=training", d), d), "?mode=train");
 });
