@@ -122,15 +122,15 @@ def gpu_usable_bytes(gpu: Mapping[str, Any]) -> int:
 def fits_on(gpu: Mapping[str, Any], need_bytes: int, runtime: str | None = None) -> bool:
     """The engine's verdict: does ``need_bytes`` fit one GPU of this kind under ``runtime``?
 
-    The budget is ``engine.fit.budget_bytes`` (usable bytes; vLLM's default share of them)
-    and the verdict ``engine.gpus.fit_details``, the block every result with a GPU carries.
+    ``engine.verdict`` decides (the rule behind every result's ``details.fit``): the budget
+    is the usable bytes, or vLLM's default share of them.
     """
-    from engine.fit import budget_bytes
-    from engine.gpus import fit_details, get_gpu
+    from engine.gpus import get_gpu
+    from engine.verdict import budget_bytes, fit_verdict
 
     spec = get_gpu(str(gpu["slug"]))
-    work = _budget_workload(runtime)
-    return bool(fit_details(spec, need_bytes, budget_bytes(spec, work))["fits"])
+    budget = budget_bytes(spec, _budget_workload(runtime))
+    return fit_verdict(spec, (need_bytes,), budget_bytes=budget).fits
 
 
 @functools.cache
@@ -321,7 +321,7 @@ def compute_gpu_fits(gpu: Mapping[str, Any], models: Iterable[ModelFacts]) -> tu
 
 
 def load_accuracy(memo: Memo, reference_dir: Path = REFERENCE_DIR) -> tuple[AccuracySection, ...]:
-    """Return the /accuracy/ sections: tests/reference/*.json beside the engine (sitegen)."""
+    """Return the /accuracy/ sections: reference/*.json beside the engine (sitegen)."""
     try:
         return sitegen_accuracy.load_accuracy(reference_dir, ask=memo, root=ROOT)
     except sitegen_accuracy.ReferenceDataError as exc:
