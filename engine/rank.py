@@ -298,6 +298,7 @@ def best_quant(spec: ModelSpec, work: InferenceWorkload, gpu: GpuSpec) -> QuantC
 
 
 def training_estimate(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
+    """``estimate_training``, imported on first use (as ``solve.inference_estimate``)."""
     from .training import estimate_training
 
     return estimate_training(spec, work)

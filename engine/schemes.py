@@ -37,6 +37,7 @@ def half_dtype(spec: ModelSpec) -> str:
 
 
 def float_tensor(t: Tensor, dtype: str) -> QuantizedTensor:
+    """``t`` stored unquantized in ``dtype`` ("fp32", "fp16", "bf16")."""
     return QuantizedTensor(t, dtype, t.numel * FLOAT_BYTES[dtype])
 
 
@@ -50,10 +51,13 @@ def _is_quantizable_linear(t: Tensor) -> bool:
 
 
 def quantize_float(spec: ModelSpec, dtype: str) -> tuple[QuantizedTensor, ...]:
+    """Every tensor in one float dtype (transformers and vLLM load floats as they are)."""
     return tuple(float_tensor(t, dtype) for t in spec.tensors)
 
 
 def quantize_fp8(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[QuantizedTensor, ...]:
+    """FP8 E4M3 linear layers with fp32 scales: per tensor (vLLM ``--quantization fp8``) or
+    per 128x128 block (block checkpoints; transformers' FineGrainedFP8Config)."""
     half = half_dtype(spec)
     # transformers quantizes to FP8 only through FineGrainedFP8Config, whose default
     # weight_block_size is (128, 128); vLLM's online `--quantization fp8` is per-tensor
@@ -90,6 +94,8 @@ def _bnb_converts(t: Tensor, spec: ModelSpec, runtime: str) -> bool:
 
 
 def quantize_bnb(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[QuantizedTensor, ...]:
+    """bitsandbytes: LLM.int8 (int8 + fp32 row scales) or nf4/fp4 blocks (± double quant)
+    on the linear layers the runtime converts."""
     half = half_dtype(spec)
     cfg = row["bnb"]
     out = []
@@ -120,6 +126,8 @@ def quantize_bnb(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[Qu
 
 
 def quantize_gptq(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor, ...]:
+    """GPTQ/AWQ packed ints, fp16 scales and packed zeros per group (+ g_idx for GPTQ) on
+    every decoder linear layer whose shape the kernels take; the rest 16-bit."""
     half = half_dtype(spec)
     cfg = row["gptq"]
     bits, group = cfg["bits"], cfg["group"]
@@ -146,6 +154,7 @@ def quantize_gptq(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor
 
 
 def quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
+    """MXFP4 routed experts (gpt-oss as published), everything else 16-bit."""
     half = half_dtype(spec)
     mx = get_ggml_type(GgmlType.MXFP4)
     if not any(t.routed and t.kind == "linear" for t in spec.tensors):

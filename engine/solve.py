@@ -135,10 +135,12 @@ def with_gpu(work: InferenceWorkload, gpu: GpuSpec) -> InferenceWorkload:
 
 
 def context_curve(spec: ModelSpec, work: InferenceWorkload) -> Curve:
+    """Memoised ``context -> bytes on the most-loaded GPU`` for ``work``."""
     return Curve(lambda c: need_max(inference_estimate(spec, replace(work, context=c))))
 
 
 def batch_curve(spec: ModelSpec, work: InferenceWorkload) -> Curve:
+    """Memoised ``batch -> bytes on the most-loaded GPU`` for ``work``."""
     return Curve(lambda b: need_max(inference_estimate(spec, replace(work, batch=b))))
 
 

@@ -105,6 +105,30 @@ def test_fits_headroom_and_shortfall_per_gpu():
     assert verdict.fits(est, _small_gpu()).fits  # exactly full still fits
 
 
+@pytest.mark.parametrize(
+    ("runtime", "weights", "gpu", "context"),
+    [
+        ("vllm", "bf16", "h100-sxm-80gb", 8192),
+        ("vllm", "bf16", "rtx-4090", 131072),  # does not fit: a shortfall
+        ("transformers", "bf16", "rtx-4090", 4096),
+        ("llamacpp", "q4_k_m", "rtx-3060-12gb", 8192),
+    ],
+)
+def test_estimate_carries_the_one_verdict(runtime, weights, gpu, context):
+    """An estimate's details.fit is verdict.fits against verdict.budget_bytes (vLLM: its
+    memory fraction), the same verdict the fit op reports for the chosen GPU."""
+    from engine.inference import estimate_inference
+
+    spec, g = _spec(LLAMA_8B), _gpu(gpu)
+    work = InferenceWorkload(weights=weights, runtime=runtime, context=context, gpu=gpu)
+    est = estimate_inference(spec, work)
+    judged = verdict.fits(est, g, budget=verdict.budget_bytes(g, work))
+    assert est.details["fit"] == judged.details()
+    assert est.details["fit"] == verdict.fit_details(g, max(est.gpu_bytes), judged.budget_bytes)
+    report = fit.fit_report(spec, work)["gpu"]
+    assert {k: report[k] for k in judged.to_dict()} == judged.to_dict()
+
+
 # ----------------------------------------------------------------------------- real estimates
 
 LLAMA_8B = "llama-3.1-8b"
