@@ -156,7 +156,7 @@ class Field:
     step: int | float | None = None
     runtimes: tuple[str, ...] = ()  # applies only with these runtimes (empty = all)
     methods: tuple[str, ...] = ()  # applies only with these training methods (empty = all)
-    auto: str = ""  # what "auto" means here, when the CLI/page may send "auto"
+    auto: str = ""  # message id: the label of the page's "auto" option (the method decides)
     page: bool = True  # the calculator form has a control for it
     page_default: Default | None = None  # the page starts from another value
     cli_default: Default | None = None  # the CLI starts from another value
@@ -213,7 +213,10 @@ def _choices(values: tuple[str, ...], labels: dict[str, str] | None = None) -> t
     return tuple(Choice(v, labels.get(v, v)) for v in values)
 
 
-def _int_field(cls: type, name: str, label: str, help: str, modes: tuple[Mode, ...], **kw: Any):
+def _int_field(
+    cls: type, name: str, label: str, help: str, modes: tuple[Mode, ...], **kw: Any
+) -> Field:
+    """A whole-number field with its range from ``workload.INT_RANGES``."""
     lo, hi = INT_RANGES[name]
     return Field(
         name,
@@ -275,9 +278,8 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
             RUNTIMES,
             {"transformers": "Transformers (PyTorch)", "vllm": "vLLM", "llamacpp": "llama.cpp"},
         ),
-        auto="llamacpp for GGUF formats, else transformers",
         cli_default=_AUTO_RUNTIME,
-        # the form has no "auto" option: a link without runtime gets auto_runtime(weights)
+        # the form has no "auto" option: a link without a runtime gets auto_runtime(weights)
         # (page_schema's runtime_for_weights), as picking those weights in the form does
     ),
     Field(
