@@ -122,3 +122,31 @@ def test_gpus_split_follows_the_runtime(capsys):
     assert (json.loads(out)["request"]["tp"], json.loads(out)["request"]["pp"]) == (4, 1)
     code, _, err = run(capsys, "infer", "llama-3.1-8b", "--gpus", "3", "--tp", "2")
     assert code == 2 and "gpus (3) must equal tp × pp" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ((), {"double_quant": True, "sequence_parallel": False, "grad_checkpointing": "full"}),
+        (("--no-double-quant",), {"double_quant": False}),
+        (("--sequence-parallel",), {"sequence_parallel": True}),
+        (("--grad-checkpointing",), {"grad_checkpointing": "full"}),  # the bare flag
+        (("--grad-checkpointing", "selective"), {"grad_checkpointing": "selective"}),
+        (("--lora-targets", "q,v"), {"lora_targets": ["q", "v"]}),
+    ],
+)
+def test_options_built_from_the_form_schema_keep_their_meaning(capsys, argv, expected):
+    """Switches, the bare --grad-checkpointing and list options (engine.form → argparse)."""
+    code, out, err = run(capsys, "train", "llama-3.1-8b", "--method", "qlora", *argv, "--json")
+    assert code == 0, err
+    request = json.loads(out)["request"]
+    assert {k: request[k] for k in expected} == expected
+
+
+def test_infer_sends_only_the_options_given_for_optional_settings(capsys):
+    from engine.cli import _inference_request, build_parser
+
+    ns = build_parser().parse_args(["infer", "llama-3.1-8b", "--gpu", ""])
+    request = _inference_request(ns)
+    assert not {"gpu", "gpus", "tp", "pp", "n_gpu_layers"} & set(request)
+    assert request["runtime"] == "auto" and request["weights"] == "bf16"
