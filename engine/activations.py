@@ -19,7 +19,7 @@ distinct storages), e.g. a tiny Llama layer saves exactly
 ``(16h + 8 + 4q + 4kv + 4·heads + 8i)·tokens`` bytes in bf16 with SDPA.
 
 Whole training steps were compared with PyTorch's MemTracker (``tools/reference/
-train_mem.py``, ``tests/reference/training.json``): Llama 3.x, Mistral, Qwen 2.5/3, Phi-3,
+train_mem.py``, ``reference/training.json``): Llama 3.x, Mistral, Qwen 2.5/3, Phi-3,
 Gemma 2/3, OLMo 2, SmolLM2, GPT-2 (eager), Mixtral and Qwen-MoE agree within 0.4% at the
 peak and within 2% in every phase. Known differences, where the CPU reference takes a path a
 GPU does not: with dropout > 0 or an explicit mask, CPU SDPA falls back to the math kernel

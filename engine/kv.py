@@ -6,7 +6,7 @@ Per layer, the cache holds ``elements per token × tokens kept × bytes per elem
   GQA/MQA/MHA ``num_kv_heads × (head_dim + v_head_dim)``; for MLA the compressed latent plus
   the decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim``: what vLLM's
   ``MLAAttentionSpec`` pages hold, what llama.cpp caches, and what transformers 5.x's
-  DeepSeek attention stores (measured: ``tests/reference/kv_cache.json``; transformers 4.x
+  DeepSeek attention stores (measured: ``reference/kv_cache.json``; transformers 4.x
   cached the decompressed ``num_heads × (qk_nope + qk_rope + v_head_dim)`` instead).
 * Tensor parallelism splits KV heads across GPUs; when ``tp > num_kv_heads`` each GPU keeps
   one (replicated) head, as vLLM does. An MLA latent is not split: every TP rank caches it.

@@ -1,13 +1,13 @@
 """Accuracy page data: the engine beside the reference measurements and the naive formulas.
 
 Build-time only: ``build.py`` and the tests import it; it is not part of the engine wheel.
-It reads the reference files under ``tests/reference/`` (written by ``tools/reference/``),
+It reads the reference files under ``reference/`` (written by ``tools/reference/``),
 asks the engine for the same cases through its JSON ops, and adds what the rule-of-thumb
 formulas used by other calculators would have said. Nothing here is a second engine: the
 engine's numbers come from ``engine.api``; the naive formulas exist only to be compared.
 
-The like-for-like rule for training (``comparable_training_bytes``) lives here so that the
-page and ``tests/engine/test_training.py`` compare the same quantity.
+The like-for-like rule for training (``reference.comparable_training_bytes``) is shared with
+``tests/engine/test_training.py``, so the page and the engine tests compare the same quantity.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reference import REFERENCE_DIR, comparable_training_bytes
 from sitegen.i18n import Text, join_texts
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_DIR = ROOT / "tests" / "reference"
 
 # (op, args) -> (result, None) or (None, error dict {type, message, field}); build.py passes
 # its memoizing engine caller, the default calls engine.api in-process.
@@ -89,23 +89,6 @@ def naive_training_bytes(
 
 
 # ---------------------------------------------------------------- like-for-like rule
-
-
-def comparable_training_bytes(
-    components: Mapping[str, int], details: Mapping[str, Any], settings: Mapping[str, Any]
-) -> int:
-    """Return the engine's training peak in bytes as MemTracker counts it.
-
-    ``details["tracked_peak_bytes"]`` is the sum of the components at the peak minus the
-    runtime overhead (CUDA context, cuBLAS workspace), which the tracker cannot see. The
-    reference's SGD runs with momentum 0 (HF Trainer's ``optim="sgd"``) and so keeps no
-    optimizer state, while the engine's SGD keeps a momentum buffer: it is taken off too.
-    """
-    tracked = int(details["tracked_peak_bytes"])
-    optimizer = settings.get("optimizer_settings") or {}
-    if settings.get("optimizer") == "sgd" and optimizer.get("momentum", 0) == 0:
-        tracked -= int(components["optimizer"])
-    return tracked
 
 
 # ---------------------------------------------------------------------------- rows
@@ -246,8 +229,8 @@ def _params_config_path(key: str, root: Path) -> Path | None:
     kind, _, name = key.partition("/")
     paths = {
         "catalog": root / "engine" / "data" / "models" / name / "config.json",
-        "fixture": root / "tests" / "fixtures" / "configs" / f"{name}.json",
-        "variant": root / "tests" / "fixtures" / "configs" / "variants" / f"{name}.json",
+        "fixture": root / "reference" / "configs" / f"{name}.json",
+        "variant": root / "reference" / "configs" / "variants" / f"{name}.json",
     }
     return paths.get(kind)
 
@@ -483,7 +466,7 @@ def _training_detail(settings: Mapping[str, Any]) -> str:
 
 # ----------------------------------------------------------------------------- load
 
-# Readers for tests/reference/<stem>.json, in page order; other files are ignored.
+# Readers for reference/<stem>.json, in page order; other files are ignored.
 READERS: dict[str, Callable[[Mapping[str, Any], Path, Ask], AccuracySection]] = {
     "params": read_params,
     "kv_cache": read_kv,

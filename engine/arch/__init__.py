@@ -2,7 +2,7 @@
 
 ``parse_config(raw)`` lists every parameter tensor that transformers instantiates for the
 config (``AutoModelForCausalLM.from_config``), so parameter counts equal
-``model.num_parameters()`` exactly; ``tests/reference/params.json`` (written by
+``model.num_parameters()`` exactly; ``reference/params.json`` (written by
 ``tools/reference/params.py`` with transformers 5.24.0) checks it.
 
 Modules (STYLE.md §2): ``fields`` (alias table, typed reads raising ConfigError),

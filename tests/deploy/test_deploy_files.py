@@ -106,7 +106,7 @@ def dockerignored(path: str, patterns: list[str]) -> bool:
 
 def test_dockerignore_keeps_every_tracked_file():
     """The image builds from what a fresh clone has: .dockerignore drops generated or local
-    paths only (build.py reads templates/, content/, site/, tests/reference/ ...)."""
+    paths only (build.py reads templates/, content/, site/, reference/ ...)."""
     lines = (ROOT / ".dockerignore").read_text().splitlines()
     patterns = [p.strip() for p in lines if p.strip() and not p.startswith("#")]
     for must in ("node_modules", "public", ".venv", ".git"):

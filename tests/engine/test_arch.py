@@ -2,7 +2,7 @@
 
 Exact expected counts come from transformers 5.24.0 (``AutoModelForCausalLM.from_config`` on
 the meta device, ``model.num_parameters()``), recorded by tools/reference/params.py in
-tests/reference/params.json. Where the model's publisher states a figure it is quoted in the
+reference/params.json. Where the model's publisher states a figure it is quoted in the
 comment next to the exact count.
 """
 
@@ -19,11 +19,12 @@ from hypothesis import strategies as st
 
 from engine.arch import SUPPORTED_MODEL_TYPES, parse_config, parse_quantization
 from engine.errors import ConfigError, UnsupportedArchitecture
+from reference import CONFIGS, PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "configs"
+FIXTURES = CONFIGS
 CATALOG = ROOT / "engine" / "data" / "models"
-REFERENCE = ROOT / "tests" / "reference" / "params.json"
+REFERENCE = PARAMS
 
 
 def fixture(name: str) -> dict:

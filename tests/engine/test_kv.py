@@ -48,7 +48,7 @@ def test_mla_bytes_per_token_deepseek_v3() -> None:
     spec = load_model("deepseek-v3")
     # vLLM/llama.cpp cache the latent: 61 layers × (kv_lora_rank 512 + qk_rope_head_dim 64) × 2
     assert kv.kv_bytes_per_token(spec, kv_dtype="bf16", runtime="vllm") == 61 * 576 * 2
-    # transformers 5.x caches the same latent (tests/reference/kv_cache.json, measured)
+    # transformers 5.x caches the same latent (reference/kv_cache.json, measured)
     assert kv.kv_bytes_per_token(spec, kv_dtype="bf16") == 61 * 576 * 2
 
 

@@ -1,6 +1,6 @@
 """The engine's KV-cache bytes against what transformers really caches.
 
-Reference data: ``tests/reference/kv_cache.json``, written by ``tools/reference/kv_cache.py``
+Reference data: ``reference/kv_cache.json``, written by ``tools/reference/kv_cache.py``
 (tiny same-layout versions of one real config per family, run in bfloat16 with
 ``use_cache=True``; versions recorded in the file). Every comparison is exact.
 
@@ -18,14 +18,14 @@ Two states are recorded per family:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from engine import arch, inference, kv
 from engine.workload import InferenceWorkload
+from reference import KV_CACHE
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "kv_cache.json"
+REFERENCE = KV_CACHE
 DATA = json.loads(REFERENCE.read_text())
 CASES = {case["family"]: case for case in DATA["cases"]}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,9 +19,9 @@ from engine.result import COMPONENT_NAMES
 from engine.training import estimate_training
 from engine.units import ceil_div
 from engine.workload import OPTIMIZERS, TrainingWorkload
-from sitegen.accuracy import comparable_training_bytes
+from reference import TRAINING, comparable_training_bytes
 
-REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "training.json"
+REFERENCE = TRAINING
 LLAMA_8B_PARAMS = 8_030_261_248  # transformers' count for meta-llama/Llama-3.1-8B (issue #2)
 # device context 300 MiB + Hopper cuBLAS workspace 32 MiB (engine/data/runtimes.json)
 CONTEXT = 300 * 2**20 + 32 * 2**20
@@ -245,7 +244,7 @@ def _workload(settings_: dict) -> TrainingWorkload:
 def _tracked(e, settings_: dict) -> int:
     """Engine bytes comparable with MemTracker: no CUDA context; SGD without momentum.
 
-    The rule is shared with the /accuracy/ page (sitegen/accuracy.py), so both compare alike.
+    The rule (reference/__init__.py) is shared with the /accuracy/ page, so both compare alike.
     """
     return comparable_training_bytes(e.components, e.details, settings_)
 

@@ -2,7 +2,7 @@
 
 Dev-only tool (needs torch and transformers; never a project dependency). For each
 architecture family it takes a real ``config.json`` from the catalog (or
-``tests/fixtures/configs/``), shrinks it to a tiny model of the same layout (few layers, small
+``reference/configs/``), shrinks it to a tiny model of the same layout (few layers, small
 hidden size, the same ratio of attention heads to KV heads, the same sliding/full layer
 pattern, windows scaled down so a short prompt exceeds them), and runs it in bfloat16 with
 ``use_cache=True``:
@@ -23,7 +23,7 @@ Usage (from the repository root)::
     /work/refenv/bin/python tools/reference/kv_cache.py            # all families
     /work/refenv/bin/python tools/reference/kv_cache.py --only gemma2,gpt_oss
 
-Writes ``tests/reference/kv_cache.json`` (sorted keys).
+Writes ``reference/kv_cache.json`` (sorted keys).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "tests" / "reference" / "kv_cache.json"
+DEFAULT_OUT = ROOT / "reference" / "kv_cache.json"
 SCHEMA = 1
 BATCH = 2
 PROMPT_TOKENS = 80  # > every scaled window (32) and > 2 × window, so windows bind
@@ -48,7 +48,7 @@ DECODE_STEPS = 3
 DTYPE = torch.bfloat16
 SMALL_VOCAB = 512
 
-# family -> (source config: catalog slug or tests/fixtures/configs name, overrides).
+# family -> (source config: catalog slug or reference/configs name, overrides).
 # Overrides keep the layout: heads / KV heads ratio, sliding pattern, MLA split, MoE shape.
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "llama": (
@@ -253,11 +253,11 @@ MLA_NOTE = (
 def load_source_config(source: str) -> tuple[dict[str, Any], str]:
     for path in (
         ROOT / "engine" / "data" / "models" / source / "config.json",
-        ROOT / "tests" / "fixtures" / "configs" / f"{source}.json",
+        ROOT / "reference" / "configs" / f"{source}.json",
     ):
         if path.exists():
             return json.loads(path.read_text()), str(path.relative_to(ROOT))
-    raise SystemExit(f"no config.json for {source!r} in engine/data/models/ or tests/fixtures/")
+    raise SystemExit(f"no config.json for {source!r} in engine/data/models/ or reference/configs/")
 
 
 def tiny_config(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Run in the reference venv (torch + transformers):
 
     /work/refenv/bin/python tools/reference/params.py
 
-For every config under engine/data/models/*/config.json, tests/fixtures/configs/*.json and
-tests/fixtures/configs/variants/*.json it instantiates ``AutoModelForCausalLM.from_config``
+For every config under engine/data/models/*/config.json, reference/configs/*.json and
+reference/configs/variants/*.json it instantiates ``AutoModelForCausalLM.from_config``
 on the meta device (no memory, no weights; a ``quantization_config`` is dropped so the logical
 parameters are counted) and records, counting each parameter once (tied weights deduplicated,
 as ``model.num_parameters()`` does):
@@ -21,7 +21,7 @@ as ``model.num_parameters()`` does):
 * ``active``     - for MoE: total minus the routed experts a token does not use
                    (each routed expert stack counts num_experts_per_tok / num_experts)
 
-and writes tests/reference/params.json (sorted keys) with the torch/transformers versions and
+and writes reference/params.json (sorted keys) with the torch/transformers versions and
 each config file's sha256, so a test can tell when a config changed after the reference ran.
 Configs this transformers cannot instantiate are listed under ``unloadable`` with the error.
 """
@@ -40,7 +40,7 @@ import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "tests" / "reference" / "params.json"
+OUT = ROOT / "reference" / "params.json"
 
 # ModuleList prefixes of the language model's decoder layers, most specific first
 LAYER_PREFIXES = (
@@ -57,7 +57,7 @@ def config_paths() -> list[tuple[str, Path]]:
     found = []
     for path in sorted((ROOT / "engine" / "data" / "models").glob("*/config.json")):
         found.append((f"catalog/{path.parent.name}", path))
-    fixtures = ROOT / "tests" / "fixtures" / "configs"
+    fixtures = ROOT / "reference" / "configs"
     for path in sorted(fixtures.glob("*.json")):
         found.append((f"fixture/{path.stem}", path))
     # variants: real configs with a flag flipped, to reach code paths no real config uses

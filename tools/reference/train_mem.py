@@ -31,7 +31,7 @@ Usage (from the repository root)::
     /work/refenv/bin/python tools/reference/train_mem.py --cases llama-3.1-8b/bs1-s1024-amp
     /work/refenv/bin/python tools/reference/train_mem.py --validate-only
 
-Writes ``tests/reference/training.json`` (sorted keys) unless ``--out`` says otherwise; with
+Writes ``reference/training.json`` (sorted keys) unless ``--out`` says otherwise; with
 ``--cases`` the selected cases are merged into the existing file.
 """
 
@@ -57,7 +57,7 @@ from torch.distributed._tools.mem_tracker import MemTracker, _MemRefType
 from transformers import AutoConfig, AutoModelForCausalLM
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_OUT = ROOT / "tests" / "reference" / "training.json"
+DEFAULT_OUT = ROOT / "reference" / "training.json"
 SCHEMA = 1
 
 # MemTracker reference types -> our category names (README.md explains each).
@@ -342,11 +342,11 @@ def load_config(model: str) -> dict[str, Any]:
         return dict(TINY_CONFIGS[model])
     for path in (
         ROOT / "engine" / "data" / "models" / model / "config.json",
-        ROOT / "tests" / "fixtures" / "configs" / f"{model}.json",
+        ROOT / "reference" / "configs" / f"{model}.json",
     ):
         if path.exists():
             return json.loads(path.read_text())
-    raise SystemExit(f"no config.json for {model!r} in engine/data/models/ or tests/fixtures/")
+    raise SystemExit(f"no config.json for {model!r} in engine/data/models/ or reference/configs/")
 
 
 def config_source(model: str) -> str:
@@ -355,7 +355,7 @@ def config_source(model: str) -> str:
     path = ROOT / "engine" / "data" / "models" / model / "config.json"
     if path.exists():
         return str(path.relative_to(ROOT))
-    return f"tests/fixtures/configs/{model}.json"
+    return f"reference/configs/{model}.json"
 
 
 def hf_config(raw: dict[str, Any], attention: str) -> transformers.PretrainedConfig:
