@@ -71,3 +71,14 @@ def test_training_parses_targets_and_dp():
 def test_valid_sizes_are_kept_exactly(context, batch):
     work = inference_from_dict({"context": context, "batch": batch})
     assert (work.context, work.batch) == (context, batch)
+
+
+def test_auto_runtime_follows_the_weight_format():
+    from engine.errors import UnknownQuantFormat
+    from engine.workload import auto_runtime
+
+    assert auto_runtime("q4_k_m") == auto_runtime("Q4_K_M") == "llamacpp"
+    assert auto_runtime("bf16") == auto_runtime("auto") == InferenceWorkload.runtime
+    assert auto_runtime(None) == InferenceWorkload.runtime  # the parser names the bad value
+    with pytest.raises(UnknownQuantFormat):
+        auto_runtime("q4_k_zz")
