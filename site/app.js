@@ -84,7 +84,10 @@ function showRetry() {
   message.after(" ", button);
 }
 
+let calculation = 0; // the newest recompute(): an older one that fails (aborted by Retry) shows nothing
+
 async function recompute() {
+  const seq = ++calculation;
   const current = state;
   const { op, args } = toRequest(current);
   const started = performance.now();
@@ -99,11 +102,14 @@ async function recompute() {
     timings.marks.push(shown - started);
     root.dispatchEvent(new CustomEvent("vram:result", { detail: { state: current, result } }));
   } catch (err) {
-    if (err instanceof Superseded) return;
+    if (err instanceof Superseded || seq !== calculation) return;
     clearErrors(form);
-    const field = fieldFor(current.mode, err.field);
-    // an error about a key inside a pasted config.json (model_type, hidden_size...) goes beside it
-    if (!showError(form, field, err.message)) showError(form, current.model === "custom" ? "config" : "model", err.message);
+    // an engine that stopped is not a problem of a field: the panel and the status line say it
+    if (err.type && err.type !== "fatal") {
+      const field = fieldFor(current.mode, err.field);
+      // an error about a key inside a pasted config.json (model_type, hidden_size...) goes beside it
+      if (!showError(form, field, err.message)) showError(form, current.model === "custom" ? "config" : "model", err.message);
+    }
     // no figure of other inputs stays on screen: the panel says what is wrong instead
     showProblem(body, err.message);
     meta.textContent = describe(current);

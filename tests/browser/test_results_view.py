@@ -154,3 +154,17 @@ def test_recommendation_does_not_rank_gpus_for_inputs_with_a_problem(calc):
     open_link(page, "?model=qwen3-0.6b&context=8192")
     expect(page.locator("#recommend")).to_have_attribute("data-state", "ready")
     page.locator("#recommend summary").click()  # close it for the other tests
+
+
+def test_an_engine_that_stops_leaves_no_figure_and_blames_no_field(page, server):
+    page.add_init_script("window.__vramEngineTimeouts = { request: 3000 };")
+    page.goto(server + "/?model=llama-3.2-1b&context=2048")
+    page.wait_for_selector(READY, timeout=ENGINE_START_MS)
+    expect(page.locator(BODY)).to_have_attribute("data-state", "live")
+    page.evaluate("window.__vramEngine.worker.terminate()")
+    page.fill("#f-context", "2500")
+    page.wait_for_selector("html[data-engine=error]", timeout=15_000)
+    expect(page.locator(BODY)).to_have_attribute("data-state", "error")
+    expect(page.locator(f"{BODY} [data-bytes]")).to_have_count(0)
+    expect(page.locator(f'{BODY} [data-role="problem"]')).to_be_visible()
+    expect(page.locator(".field-error:visible")).to_have_count(0)
