@@ -17,7 +17,6 @@ from importlib import resources
 from .errors import UnknownGpu, suggest
 from .memo import cached
 from .messages import msg
-from .verdict import fit_details  # noqa: F401 (estimates import the verdict from here)
 
 
 @dataclass(frozen=True)

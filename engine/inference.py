@@ -46,7 +46,7 @@ from __future__ import annotations
 
 from . import kv
 from .errors import InvalidWorkload
-from .gpus import GpuSpec, fit_details
+from .gpus import GpuSpec
 from .memo import per_spec_cache
 from .messages import msg
 from .model import ModelSpec, Tensor
@@ -57,6 +57,7 @@ from .runtime_transformers import RUNTIME as TRANSFORMERS
 from .runtime_vllm import RUNTIME as VLLM
 from .runtimes import runtime_constants
 from .units import GIB, ceil_div, format_gib
+from .verdict import fit_details
 from .workload import InferenceWorkload, choice_error
 
 # One strategy per runtime: a new runtime is a module with a ``Runtime`` and a row here.

@@ -25,6 +25,7 @@ from .runtime_base import (
 )
 from .runtimes import runtime_constants
 from .units import GIB, format_gib
+from .verdict import budget_bytes
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
@@ -127,7 +128,7 @@ class Vllm:
         """vLLM pre-allocates ``gpu_memory_utilization × usable``; the KV pool is what is
         left of it after everything else."""
         usable = gpu.usable_bytes
-        reserved = int(usable * work.gpu_memory_utilization)
+        reserved = budget_bytes(gpu, work)
         return Budget(
             budget_bytes=reserved,
             offer=f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}",

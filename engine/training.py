@@ -51,12 +51,13 @@ from .activations import (
     layer_tensors,
 )
 from .errors import InvalidWorkload
-from .gpus import fit_details, get_gpu
+from .gpus import get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
 from .messages import msg
 from .model import ModelSpec, Tensor
 from .result import Estimate
 from .units import ceil_div, format_gib
+from .verdict import fit_details
 from .workload import (
     ATTENTION,
     METHODS,

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # gpus.py re-exports fit_details, so it cannot be imported here at run time
+if TYPE_CHECKING:  # annotations only: the runtimes import this module, keep it a leaf
     from .gpus import GpuSpec
     from .result import Estimate
     from .workload import InferenceWorkload
