@@ -40,9 +40,6 @@ from .model import ModelSpec, Tensor
 # spec names that GGUF spells differently (phi3's fused gate+up projection is "ffn_up")
 _GGUF_RENAMES = {"ffn_gate_up": "ffn_up"}
 
-# model_types convert_hf_to_gguf.py writes as LLM_ARCH_LLAMA (a model_type trait)
-_LLAMA_ARCH_TYPES = ("llama", "mistral", "mixtral")
-
 
 def gguf_name(t: Tensor) -> str:
     """The tensor's name in a GGUF file ("blk.3.attn_v.weight", "output_norm.weight")."""
@@ -154,7 +151,7 @@ def gguf_plan(spec: ModelSpec) -> GgufPlan:
         n_gqa = first.num_heads  # convert_hf_to_gguf writes head_count_kv = 1 for MLA
     else:
         n_gqa = first.num_heads // max(1, first.num_kv_heads)
-    arch = "llama" if spec.model_type in _LLAMA_ARCH_TYPES else spec.model_type
+    arch = spec.gguf_arch  # convert_hf_to_gguf's LLM_ARCH (arch.handlers traits)
     return GgufPlan(
         entries=tuple(entries),
         by_index=tuple(sorted(entries, key=lambda e: e.index)),
