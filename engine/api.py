@@ -138,6 +138,10 @@ def _workload_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in args.items() if k not in _MODEL_KEYS}
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
     """Workload args with ``runtime`` "auto" (or absent) resolved from the weight format
     (GGUF files run in llama.cpp, everything else in transformers), and ``gpus`` turned
@@ -158,7 +162,9 @@ def _inference_args(args: dict[str, Any]) -> dict[str, Any]:
             # llama.cpp splits by layers (its default --split-mode layer); the others by tensors
             by_layers = rest["runtime"] == "llamacpp"
             rest["tp"], rest["pp"] = (1, gpus) if by_layers else (gpus, 1)
-        elif rest.get("tp", 1) * rest.get("pp", 1) != gpus:
+        elif _whole(rest.get("tp", 1)) and _whole(rest.get("pp", 1)) and (
+            rest.get("tp", 1) * rest.get("pp", 1) != gpus
+        ):  # a tp or pp that is no whole number is reported by the workload's own check
             raise InvalidWorkload(
                 msg(
                     "gpus ({gpus}) must equal tp × pp ({tp} × {pp})",
@@ -318,7 +324,7 @@ def handle(request_json: str) -> str:
             "result": result,
         }
     except EngineError as exc:
-        error = exc.to_dict(lang)
+        error = exc.to_dict(lang, page=True)  # the worker's reply: worded for the page
         reply = {"v": PROTOCOL_VERSION, "id": request_id, "ok": False, "error": error}
     except Exception as exc:  # the one place where unexpected errors become data
         reply = {

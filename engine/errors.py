@@ -7,7 +7,10 @@ and the worker to ``{ok: false, error: {type, message, field}}``. Messages are b
 
 from __future__ import annotations
 
-from .messages import msg, render
+from collections.abc import Callable
+from functools import cache
+
+from .messages import Message, msg, render
 
 
 class EngineError(Exception):
@@ -20,9 +23,11 @@ class EngineError(Exception):
         self.message = message
         self.field = field
 
-    def to_dict(self, lang: str = "en") -> dict[str, str | None]:
-        """The protocol's ``error`` object, with the message in ``lang`` (English fallback)."""
-        return {"type": self.type_name, "message": render(self.message, lang), "field": self.field}
+    def to_dict(self, lang: str = "en", *, page: bool = False) -> dict[str, str | None]:
+        """The protocol's ``error`` object, with the message in ``lang`` (English fallback);
+        ``page``: worded for the web page (``for_page``), not the shell."""
+        message = for_page(self.message) if page else self.message
+        return {"type": self.type_name, "message": render(message, lang), "field": self.field}
 
 
 class ConfigError(EngineError):
@@ -64,3 +69,43 @@ def suggest(name: str, choices: list[str] | tuple[str, ...], n: int = 3) -> str:
     if not close:
         return ""
     return msg(" Did you mean: {names}?", names=", ".join(by_lower[c] for c in close))
+
+
+def for_page(message: str) -> str:
+    """Return ``message`` as the web page words it: a sentence that tells the user to run a
+    ``vram`` command becomes what to do on the page (same parameters); the CLI keeps its own
+    words. Other messages are returned unchanged."""
+    if not isinstance(message, Message):
+        return message
+    words = page_wording().get(message.template)
+    return message if words is None else words(**message.params)
+
+
+@cache
+def page_wording() -> dict[str, Callable[..., Message]]:
+    """CLI template -> the page's wording of it. tests/engine/test_bounds.py checks that every
+    template naming a ``vram`` command has a row and that every row's key is still in use."""
+    return {
+        "unknown model {name!r}: not a catalog slug, Hugging Face repo id or model name."
+        "{hint} Run 'vram models' for the list, or paste the model's config.json instead.": (
+            lambda **p: msg(
+                "unknown model {name!r}: not a catalog slug, Hugging Face repo id or model "
+                "name.{hint} Pick one from the model list, or paste the model's config.json.",
+                **p,
+            )
+        ),
+        "unknown weight format {name!r}; run 'vram formats' or pick one of {known}.{hint}": (
+            lambda **p: msg(
+                "unknown weight format {name!r}; pick one from the weights list: {known}.{hint}",
+                **p,
+            )
+        ),
+        "unknown GPU {name!r}; `vram gpus` lists the {count} known ones.{hint}": (
+            lambda **p: msg(
+                "unknown GPU {name!r}; pick one of the {count} GPUs in the GPU list.{hint}", **p
+            )
+        ),
+        "unknown preset {id!r}; see 'vram presets' for the list.{hint}": (
+            lambda **p: msg("unknown preset {id!r}; pick one from the presets list.{hint}", **p)
+        ),
+    }

@@ -245,3 +245,52 @@ def test_cli_hostile_input_in_a_fresh_process(tmp_path):
     )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert time.perf_counter() - start < 10  # interpreter start-up included, generous for CI
+
+
+# ---------------------------------------------------------------- the page's words
+
+
+def _engine_templates() -> set[str]:
+    """Every ``msg()`` template literal in engine/**/*.py."""
+    import ast
+
+    import engine
+
+    found: set[str] = set()
+    for path in Path(engine.__file__).resolve().parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "msg":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    found.add(first.value)
+    return found
+
+
+def test_every_shell_hint_has_page_wording_and_no_row_is_stale():
+    from engine.errors import page_wording
+
+    templates = _engine_templates()
+    shell = {t for t in templates if "'vram " in t or "`vram " in t}
+    assert shell, "the CLI's own hints exist"
+    assert sorted(shell - set(page_wording())) == []  # a new shell hint needs page words
+    assert sorted(set(page_wording()) - templates) == []  # a row whose template is gone
+    for words in page_wording().values():
+        assert "vram " not in words(name="x", hint="", known="", count=1, id="x")
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [
+        ("infer", {"model": "llama-3.1-8"}),
+        ("infer", {"model": "llama-3.1-8b", "weights": "q9_x"}),
+        ("infer", {"model": "llama-3.1-8b", "gpu": "rtx-9999"}),
+    ],
+)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_page_errors_never_tell_the_user_to_run_a_shell_command(op, args, lang):
+    reply = json.loads(handle(json.dumps({"v": 1, "id": 1, "op": op, "args": args, "lang": lang})))
+    assert reply["ok"] is False
+    assert "vram " not in reply["error"]["message"], reply["error"]["message"]
+    with pytest.raises(EngineError) as err:  # the CLI keeps naming its command
+        call(op, args)
+    assert "vram " in err.value.message

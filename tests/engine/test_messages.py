@@ -220,11 +220,11 @@ ZH_ERRORS = [
         {"model": "llama-3.1-8"},
         "model",
         "unknown model 'llama-3.1-8': not a catalog slug, Hugging Face repo id or model name. "
-        "Did you mean: llama-3.1-8b, llama-3-8b, llama-3.1-70b? Run 'vram models' for the list, "
-        "or paste the model's config.json instead.",
+        "Did you mean: llama-3.1-8b, llama-3-8b, llama-3.1-70b? Pick one from the model list, "
+        "or paste the model's config.json.",
         "未知模型 'llama-3.1-8'：它不是目录中的 slug、Hugging Face 仓库 ID 或模型名称。"
-        "您是不是要找：llama-3.1-8b, llama-3-8b, llama-3.1-70b？运行 'vram models' 查看列表，"
-        "或改为粘贴该模型的 config.json。",
+        "您是不是要找：llama-3.1-8b, llama-3-8b, llama-3.1-70b？请从模型列表中选择，"
+        "或粘贴该模型的 config.json。",
     ),
     (
         "params",
