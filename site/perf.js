@@ -4,6 +4,7 @@
 // (VRAM_ANALYTICS_URL; same-origin under the CSP); by default nothing leaves the browser.
 import * as config from "./config.js";
 import { el } from "./dom.js";
+import { N_, t, tn } from "./i18n.js";
 
 const vitals = { lcp: null, cls: 0, inp: null, fcp: null };
 const interactions = new Map(); // interactionId -> longest event duration
@@ -71,18 +72,18 @@ export function metrics(client) {
 }
 
 const ROWS = [
-  ["fcp_ms", "First contentful paint", "ms"],
-  ["lcp_ms", "Largest contentful paint (LCP)", "ms"],
-  ["cls", "Cumulative layout shift (CLS)", ""],
-  ["inp_ms", "Interaction to next paint (INP)", "ms"],
-  ["engine_ready_ms", "Engine ready, since navigation", "ms"],
-  ["engine_start_ms", "Engine start inside the worker", "ms"],
-  ["engine_runtime_ms", "of which the Python runtime", "ms"],
-  ["engine_snapshot", "Start-up memory snapshot", ""],
-  ["calculations", "Calculations on this page", ""],
-  ["calc_last_ms", "Last calculation, input to figure", "ms"],
-  ["calc_median_ms", "Median calculation", "ms"],
-  ["chart_median_ms", "Median chart drawing (after the figure)", "ms"],
+  ["fcp_ms", N_("First contentful paint"), "ms"],
+  ["lcp_ms", N_("Largest contentful paint (LCP)"), "ms"],
+  ["cls", N_("Cumulative layout shift (CLS)"), ""],
+  ["inp_ms", N_("Interaction to next paint (INP)"), "ms"],
+  ["engine_ready_ms", N_("Engine ready, since navigation"), "ms"],
+  ["engine_start_ms", N_("Engine start inside the worker"), "ms"],
+  ["engine_runtime_ms", N_("of which the Python runtime"), "ms"],
+  ["engine_snapshot", N_("Start-up memory snapshot"), ""],
+  ["calculations", N_("Calculations on this page"), ""],
+  ["calc_last_ms", N_("Last calculation, input to figure"), "ms"],
+  ["calc_median_ms", N_("Median calculation"), "ms"],
+  ["chart_median_ms", N_("Median chart drawing (after the figure)"), "ms"],
 ];
 
 function show(value, unit) {
@@ -106,11 +107,11 @@ export function initPerf(ctx) {
   const list = document.getElementById("perf-metrics");
   const note = document.getElementById("perf-beacon");
   if (!box || !list) return;
-  if (note) note.textContent = endpoint ? `This build sends these figures (no inputs, no results) to ${endpoint} when you leave the page.` : "Nothing is sent anywhere: this build has no analytics endpoint.";
+  if (note) note.replaceChildren(endpoint ? tn("This build sends these figures (no inputs, no results) to %(endpoint)s when you leave the page.", { endpoint }) : tn("Nothing is sent anywhere: this build has no analytics endpoint."));
   let timer = 0;
   const draw = () => {
     const m = metrics(ctx.client);
-    list.replaceChildren(...ROWS.flatMap(([key, label, unit]) => [el("dt", {}, label), el("dd", { "data-metric": key, "data-value": m[key] == null ? "" : String(m[key]) }, show(m[key], unit))]));
+    list.replaceChildren(...ROWS.flatMap(([key, label, unit]) => [el("dt", {}, t(label)), el("dd", { "data-metric": key, "data-value": m[key] == null ? "" : String(m[key]) }, show(m[key], unit))]));
   };
   box.addEventListener("toggle", () => {
     clearInterval(timer);
