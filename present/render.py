@@ -45,44 +45,32 @@ def fit_line_html(result: dict[str, Any], gettext: Gettext = untranslated) -> st
     if fit is None:
         return '<p class="capacity" data-role="fit"></p>'
     # one whole sentence per case, each a literal msgid (Babel extracts ``_text`` calls)
-    gpu, usable = escape(gpu_where(fit)), _bytes(fit["usable_bytes"], "usable")
-    budget = _bytes(fit["budget_bytes"], "budget")
+    pieces = {
+        "gpu": escape(gpu_where(fit)),
+        "usable": _bytes(fit["usable_bytes"], "usable"),
+        "budget": _bytes(fit["budget_bytes"], "budget"),
+    }
     own_budget = fit["budget_bytes"] != fit["usable_bytes"]  # vLLM: its share of usable
     if fit["fits"]:
-        gap = _bytes(fit["headroom_bytes"], "headroom")
-        if own_budget:
-            text = _text(
-                gettext,
-                "Fits on %(gpu)s: %(gap)s headroom per GPU "
-                "(%(budget)s budget of %(usable)s usable).",
-                gpu=gpu, gap=gap, budget=budget, usable=usable,
-            )
-        else:
-            text = _text(
-                gettext,
-                "Fits on %(gpu)s: %(gap)s headroom per GPU (%(usable)s usable).",
-                gpu=gpu, gap=gap, usable=usable,
-            )
+        pieces["gap"] = _bytes(fit["headroom_bytes"], "headroom")
+        text = (
+            _text(gettext, "Fits on %(gpu)s: %(gap)s headroom per GPU "
+                  "(%(budget)s budget of %(usable)s usable).", **pieces)
+            if own_budget
+            else _text(gettext, "Fits on %(gpu)s: %(gap)s headroom per GPU "
+                       "(%(usable)s usable).", **pieces)
+        )
     else:
-        gap = _bytes(fit["shortfall_bytes"], "shortfall")
-        if own_budget:
-            text = _text(
-                gettext,
-                "Does not fit on %(gpu)s: %(gap)s short per GPU "
-                "(%(budget)s budget of %(usable)s usable).",
-                gpu=gpu, gap=gap, budget=budget, usable=usable,
-            )
-        else:
-            text = _text(
-                gettext,
-                "Does not fit on %(gpu)s: %(gap)s short per GPU (%(usable)s usable).",
-                gpu=gpu, gap=gap, usable=usable,
-            )
+        pieces["gap"] = _bytes(fit["shortfall_bytes"], "shortfall")
+        text = (
+            _text(gettext, "Does not fit on %(gpu)s: %(gap)s short per GPU "
+                  "(%(budget)s budget of %(usable)s usable).", **pieces)
+            if own_budget
+            else _text(gettext, "Does not fit on %(gpu)s: %(gap)s short per GPU "
+                       "(%(usable)s usable).", **pieces)
+        )
     fits = "true" if fit["fits"] else "false"
-    return (
-        f'<p class="capacity" data-role="fit" data-fits="{fits}">'
-        f"{text}</p>"
-    )
+    return f'<p class="capacity" data-role="fit" data-fits="{fits}">{text}</p>'
 
 
 def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
