@@ -294,3 +294,82 @@ def test_page_errors_never_tell_the_user_to_run_a_shell_command(op, args, lang):
     with pytest.raises(EngineError) as err:  # the CLI keeps naming its command
         call(op, args)
     assert "vram " in err.value.message
+
+
+# ---------------------------------------------------------------- any request
+
+
+_ANY = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+_INFER_KEYS = [
+    "weights",
+    "kv_dtype",
+    "context",
+    "batch",
+    "runtime",
+    "gpu",
+    "gpus",
+    "tp",
+    "pp",
+    "gpu_memory_utilization",
+    "n_gpu_layers",
+    "ubatch",
+]
+_TRAIN_KEYS = [
+    "method",
+    "seq",
+    "batch",
+    "precision",
+    "optimizer",
+    "grad_checkpointing",
+    "attention",
+    "zero",
+    "gpus",
+    "tp",
+    "pp",
+    "offload",
+    "lora_rank",
+    "lora_alpha",
+    "lora_targets",
+    "double_quant",
+    "sequence_parallel",
+]
+_CONFIG_KEYS = sorted(
+    {
+        *LLAMA_KEYS.values(),
+        "torch_dtype",
+        "tie_word_embeddings",
+        "model_type",
+        "rope_scaling",
+        "quantization_config",
+        "sliding_window",
+        "layer_types",
+    }
+)
+
+
+@given(
+    op=st.sampled_from(["infer", "train", "fit", "params"]),
+    data=st.data(),
+)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_property_no_request_is_an_internal_error(op: str, data):
+    keys = _TRAIN_KEYS if op == "train" else _INFER_KEYS
+    args = (
+        data.draw(st.dictionaries(st.sampled_from(keys), _ANY, max_size=3))
+        if op != "params"
+        else {}
+    )
+    config = load_config("llama-3.2-1b")
+    config.update(data.draw(st.dictionaries(st.sampled_from(_CONFIG_KEYS), _ANY, max_size=2)))
+    args["config"] = config
+    reply = json.loads(handle(json.dumps({"v": 1, "id": 1, "op": op, "args": args})))
+    if not reply["ok"]:
+        assert reply["error"]["type"] != "internal", (args, reply["error"]["message"])
