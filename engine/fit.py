@@ -37,7 +37,7 @@ from .sweep import sweep_context_limits
 from .verdict import budget_bytes, fits
 from .workload import InferenceWorkload, TrainingWorkload
 
-__all__ = ["FIT_SCHEMA", "budget_bytes", "fit_report", "fit_training"]  # budget_bytes: sitegen
+__all__ = ["FIT_SCHEMA", "fit_report", "fit_training"]
 
 FIT_SCHEMA = 1
 

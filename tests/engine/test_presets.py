@@ -56,8 +56,8 @@ def test_preset_estimates_through_the_api(preset):
 def test_preset_fits_its_gpu(preset):
     # presets are working setups: each fits the GPU it names (vLLM: within its utilisation)
     from engine.api import call
-    from engine.fit import budget_bytes
     from engine.gpus import get_gpu
+    from engine.verdict import budget_bytes
 
     work = preset.workload()
     result = call(preset.op, preset.request())
