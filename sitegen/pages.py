@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, TypedDict
 
 from sitegen.accuracy import AccuracySection
@@ -127,185 +128,186 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class PageKind:
+    """One row of the page table: a URL (``{slug}`` filled per item), its template, the
+    ``<title>`` and description msgids (``%(name)s`` fields from ``args``), the nav section,
+    and the context the template gets besides ``site`` and ``page``. ``items`` makes one
+    page per (slug, item); without it the kind is a single page."""
+
+    url: str
+    template: str
+    title: str
+    description: str
+    section: str
+    context: Callable[[_Plan, Any], dict[str, Any]]
+    args: Callable[[_Plan, Any], dict[str, Any]] = lambda plan, item: {}
+    items: Callable[[_Plan], Iterable[tuple[str, Any]]] | None = None
+
+    def path(self, url: str) -> str:
+        """The output file for ``url``: a directory URL gets its index.html."""
+        return url.lstrip("/") + ("index.html" if url.endswith("/") else "")
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the context builders share: the facts and lookups made once per build."""
+
+    facts: SiteFacts
+    methodology_html: str | Mapping[str, str]
+
+    @cached_property
+    def formats(self) -> dict[str, str]:
+        return dict(pick_formats(self.facts.data.formats))
+
+    @cached_property
+    def gpus(self) -> dict[str, Mapping[str, Any]]:
+        return {g["slug"]: g for g in self.facts.data.gpus}
+
+    @cached_property
+    def models(self) -> dict[str, ModelFacts]:
+        return {m.slug: m for m in self.facts.models}
+
+    @cached_property
+    def matrix_formats(self) -> dict[str, str]:
+        return {f: label for f, label in self.formats.items() if f in MATRIX_FORMATS}
+
+
+def _calculator(plan: _Plan, _: None) -> dict[str, Any]:
+    facts = plan.facts
+    return {
+        "request": facts.default_request,
+        "result": facts.default_result,
+        "formats": [{"id": f, "label": lbl} for f, lbl in plan.formats.items()],
+        "all_formats": [_fmt_option(f) for f in facts.data.formats],
+        "presets": list(facts.data.presets),
+        # the donut, legend and exports, drawn by the code the worker runs (present/)
+        "chart": present_render(facts.default_result),
+    }
+
+
+def _model(plan: _Plan, m: ModelFacts) -> dict[str, Any]:
+    return {"m": m, "name": model_name(m.meta), "gpus": plan.gpus, "formats": plan.formats}
+
+
+def _gpu(plan: _Plan, g: Mapping[str, Any]) -> dict[str, Any]:
+    formats = plan.matrix_formats
+    return {
+        "g": g,
+        "name": gpu_name(g),
+        "capacity": gpu_capacity_bytes(g),
+        "specs": _gpu_specs(g),
+        "formats": formats,
+        "fits": _gpu_fit_rows(plan.facts.gpu_fits[g["slug"]], plan.models, formats),
+    }
+
+
+def _nothing(plan: _Plan, _: None) -> dict[str, Any]:
+    return {}
+
+
+def _methodology(plan: _Plan, _: None) -> dict[str, Any]:
+    html = plan.methodology_html
+    return {"body": html if isinstance(html, str) else PerLanguage(html)}
+
+
+# Every page of the site, in output order (the sitemap's and the tests'). Contexts:
+# CalculatorContext, ModelsContext, GpusContext, ModelContext, GpuContext, ContentContext,
+# AccuracyContext, BaseContext.
+PAGES: tuple[PageKind, ...] = (
+    PageKind(
+        "/",
+        "calculator.html",
+        "%(site)s — GPU memory calculator for LLMs",
+        "How much GPU memory does an LLM need? Exact inference, training, LoRA and "
+        "QLoRA memory for any Hugging Face config, computed in your browser.",
+        "calculator",
+        _calculator,
+    ),
+    PageKind(
+        "/models/",
+        "models.html",
+        "LLM memory requirements — all models · %(site)s",
+        "Parameters, weight sizes and KV cache for %(n)s open LLMs.",
+        "models",
+        lambda plan, _: {"models": [_model_summary(m) for m in plan.facts.models]},
+        args=lambda plan, _: {"n": len(plan.facts.models)},
+    ),
+    PageKind(
+        "/gpus/",
+        "gpus.html",
+        "GPUs for LLMs — memory, bandwidth, price · %(site)s",
+        "Memory, bandwidth and price of %(n)s GPUs, with the models each runs.",
+        "gpus",
+        lambda plan, _: {
+            "gpus": [_gpu_summary(g, plan.facts.gpu_fits[g["slug"]]) for g in plan.gpus.values()]
+        },
+        args=lambda plan, _: {"n": len(plan.gpus)},
+    ),
+    PageKind(
+        "/models/{slug}/",
+        "model.html",
+        "%(name)s GPU memory requirements · %(site)s",
+        "How much VRAM %(name)s needs: weights at every quantization, KV cache per "
+        "1k tokens, memory by context length, GPUs that fit, training and LoRA.",
+        "models",
+        _model,
+        args=lambda plan, m: {"name": model_name(m.meta)},
+        items=lambda plan: ((m.slug, m) for m in plan.facts.models),
+    ),
+    PageKind(
+        "/gpus/{slug}/",
+        "gpu.html",
+        "Which LLMs fit on %(name)s? · %(site)s",
+        "Every catalog model that runs on one %(name)s, at which quantization, "
+        "and the longest context it can serve.",
+        "gpus",
+        _gpu,
+        args=lambda plan, g: {"name": gpu_name(g)},
+        items=lambda plan: ((g["slug"], g) for g in plan.facts.data.gpus),
+    ),
+    PageKind(
+        "/methodology/",
+        "content.html",
+        "Methodology — how the memory is computed · %(site)s",
+        "Every formula behind the estimates, with its source.",
+        "methodology",
+        _methodology,
+    ),
+    PageKind(
+        "/accuracy/",
+        "accuracy.html",
+        "Accuracy — engine vs measured memory · %(site)s",
+        "The engine's figures beside reference measurements, with the error of each.",
+        "accuracy",
+        lambda plan, _: {"sections": list(plan.facts.accuracy)},
+    ),
+    PageKind("/404.html", "404.html", "Not found · %(site)s", "Page not found.", "", _nothing),
+    PageKind(
+        "/offline.html", "offline.html", "Offline · %(site)s", "You are offline.", "", _nothing
+    ),
+)
+
+
 def plan_pages(
     facts: SiteFacts, assets: Assets, methodology_html: str | Mapping[str, str] = ""
 ) -> list[Page]:
-    """Return every HTML page to render (pure: no disk, no engine calls).
+    """Return every HTML page to render (pure: no disk, no engine calls): one per row of
+    ``PAGES``, or one per item of a row that has ``items``.
 
     ``methodology_html`` is the body per page language (``render_methodology``), or one
     body for every language."""
     site = site_context(facts, assets)
-    data = facts.data
-    gpus = {g["slug"]: g for g in data.gpus}
-    formats = dict(pick_formats(data.formats))
-    pages = [
-        Page(
-            "index.html",
-            "/",
-            "calculator.html",
-            CalculatorContext(
-                site=site,
-                page=_page_meta(
-                    "/",
-                    "%(site)s — GPU memory calculator for LLMs",
-                    "How much GPU memory does an LLM need? Exact inference, training, LoRA and "
-                    "QLoRA memory for any Hugging Face config, computed in your browser.",
-                    "calculator",
-                ),
-                request=facts.default_request,
-                result=facts.default_result,
-                formats=[{"id": f, "label": lbl} for f, lbl in formats.items()],
-                all_formats=[_fmt_option(f) for f in data.formats],
-                presets=list(data.presets),
-                # the donut, legend and exports, drawn by the code the worker runs (present/)
-                chart=present_render(facts.default_result),
-            ),
-        ),
-        Page(
-            "models/index.html",
-            "/models/",
-            "models.html",
-            ModelsContext(
-                site=site,
-                page=_page_meta(
-                    "/models/",
-                    "LLM memory requirements — all models · %(site)s",
-                    "Parameters, weight sizes and KV cache for %(n)s open LLMs.",
-                    "models",
-                    n=len(facts.models),
-                ),
-                models=[_model_summary(m) for m in facts.models],
-            ),
-        ),
-        Page(
-            "gpus/index.html",
-            "/gpus/",
-            "gpus.html",
-            GpusContext(
-                site=site,
-                page=_page_meta(
-                    "/gpus/",
-                    "GPUs for LLMs — memory, bandwidth, price · %(site)s",
-                    "Memory, bandwidth and price of %(n)s GPUs, with the models each runs.",
-                    "gpus",
-                    n=len(data.gpus),
-                ),
-                gpus=[_gpu_summary(g, facts.gpu_fits[g["slug"]]) for g in data.gpus],
-            ),
-        ),
-    ]
-    for m in facts.models:
-        name = model_name(m.meta)
-        pages.append(
-            Page(
-                f"models/{m.slug}/index.html",
-                f"/models/{m.slug}/",
-                "model.html",
-                ModelContext(
-                    site=site,
-                    page=_page_meta(
-                        f"/models/{m.slug}/",
-                        "%(name)s GPU memory requirements · %(site)s",
-                        "How much VRAM %(name)s needs: weights at every quantization, KV cache per "
-                        "1k tokens, memory by context length, GPUs that fit, training and LoRA.",
-                        "models",
-                        name=name,
-                    ),
-                    m=m,
-                    name=name,
-                    gpus=gpus,
-                    formats=formats,
-                ),
+    plan = _Plan(facts, methodology_html)
+    pages = []
+    for kind in PAGES:
+        for slug, item in kind.items(plan) if kind.items else (("", None),):
+            url = kind.url.format(slug=slug)
+            meta = _page_meta(
+                url, kind.title, kind.description, kind.section, **kind.args(plan, item)
             )
-        )
-    models_by_slug = {m.slug: m for m in facts.models}
-    matrix_formats = {f: label for f, label in formats.items() if f in MATRIX_FORMATS}
-    for g in data.gpus:
-        name = gpu_name(g)
-        pages.append(
-            Page(
-                f"gpus/{g['slug']}/index.html",
-                f"/gpus/{g['slug']}/",
-                "gpu.html",
-                GpuContext(
-                    site=site,
-                    page=_page_meta(
-                        f"/gpus/{g['slug']}/",
-                        "Which LLMs fit on %(name)s? · %(site)s",
-                        "Every catalog model that runs on one %(name)s, at which quantization, "
-                        "and the longest context it can serve.",
-                        "gpus",
-                        name=name,
-                    ),
-                    g=g,
-                    name=name,
-                    capacity=gpu_capacity_bytes(g),
-                    specs=_gpu_specs(g),
-                    formats=matrix_formats,
-                    fits=_gpu_fit_rows(facts.gpu_fits[g["slug"]], models_by_slug, matrix_formats),
-                ),
-            )
-        )
-    pages.append(
-        Page(
-            "methodology/index.html",
-            "/methodology/",
-            "content.html",
-            ContentContext(
-                site=site,
-                page=_page_meta(
-                    "/methodology/",
-                    "Methodology — how the memory is computed · %(site)s",
-                    "Every formula behind the estimates, with its source.",
-                    "methodology",
-                ),
-                body=(
-                    methodology_html
-                    if isinstance(methodology_html, str)
-                    else PerLanguage(methodology_html)
-                ),
-            ),
-        )
-    )
-    pages.append(
-        Page(
-            "accuracy/index.html",
-            "/accuracy/",
-            "accuracy.html",
-            AccuracyContext(
-                site=site,
-                page=_page_meta(
-                    "/accuracy/",
-                    "Accuracy — engine vs measured memory · %(site)s",
-                    "The engine's figures beside reference measurements, with the error of each.",
-                    "accuracy",
-                ),
-                sections=list(facts.accuracy),
-            ),
-        )
-    )
-    pages.append(
-        Page(
-            "404.html",
-            "/404.html",
-            "404.html",
-            BaseContext(
-                site=site,
-                page=_page_meta("/404.html", "Not found · %(site)s", "Page not found.", ""),
-            ),
-        )
-    )
-    pages.append(
-        Page(
-            "offline.html",
-            "/offline.html",
-            "offline.html",
-            BaseContext(
-                site=site,
-                page=_page_meta("/offline.html", "Offline · %(site)s", "You are offline.", ""),
-            ),
-        )
-    )
+            context = {"site": site, "page": meta, **kind.context(plan, item)}
+            pages.append(Page(kind.path(url), url, kind.template, context))
     return _with_languages(pages)
 
 

@@ -13,7 +13,7 @@ from sitegen.assets import Assets, build_assets, hash_modules
 from sitegen.compute import SiteFacts, compute, gpu_usable_bytes, load_engine_data
 from sitegen.config import ROOT, BuildError
 from sitegen.headers import header_for, render_netlify_toml
-from sitegen.pages import Page, plan_pages
+from sitegen.pages import PAGES, Page, plan_pages
 from sitegen.render import make_env, render_page
 
 
@@ -39,6 +39,24 @@ def test_one_page_per_model_and_gpu(planned):
     for page in pages:
         assert not page.path.startswith("/") and ".." not in page.path
         assert page.path.endswith(".html")
+
+
+def test_the_page_table(planned):
+    """Each row of PAGES: an existing template, a URL and file of its own, and (for the
+    rows made per item) exactly one page per item, in table order."""
+    _, _, pages = planned
+    english = [p for p in pages if p.context["page"]["lang"] == "en"]
+    assert [p.template for p in english][:3] == ["calculator.html", "models.html", "gpus.html"]
+    assert len({k.url for k in PAGES}) == len(PAGES)
+    per_item = {"model.html": len(call("models")), "gpu.html": len(call("gpus"))}
+    for kind in PAGES:
+        assert (ROOT / "templates" / kind.template).is_file(), kind.template
+        assert kind.title and kind.description
+        made = [p for p in english if p.template == kind.template]
+        assert len(made) == per_item.get(kind.template, 1), kind.url
+    assert PAGES[0].path("/") == "index.html"
+    assert PAGES[0].path("/models/x/") == "models/x/index.html"
+    assert PAGES[0].path("/404.html") == "404.html"
 
 
 def test_plan_is_pure_and_deterministic(planned):
@@ -107,9 +125,7 @@ def test_models_that_do_not_fit_list_no_gpu(planned):
 
 
 def test_hash_modules_rewrites_imports_and_detects_cycles():
-    out = hash_modules(
-        {"a.js": 'import { x } from "./b.js";\n', "b.js": "export const x = 1;\n"}
-    )
+    out = hash_modules({"a.js": 'import { x } from "./b.js";\n', "b.js": "export const x = 1;\n"})
     b_name = out["b.js"][0]
     assert b_name.startswith("b.") and b_name.endswith(".js")
     assert f'"./{b_name}"' in out["a.js"][1]
