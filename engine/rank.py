@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from .errors import EngineError, InvalidWorkload
+from .formats import QuantFormat, get_format, list_formats
 from .gpus import GpuSpec, list_gpus
 from .messages import msg
 from .model import ModelSpec
-from .quant import QuantFormat, get_format, list_formats, resolve_auto
+from .quant import resolve_auto
 from .result import Estimate
 from .roofline import decode_tokens_per_s
 from .solve import (

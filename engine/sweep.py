@@ -29,9 +29,9 @@ from dataclasses import replace
 from typing import Any
 
 from .errors import EngineError
+from .formats import list_formats
 from .gpus import GpuSpec, list_gpus
 from .model import ModelSpec
-from .quant import list_formats
 from .result import Estimate
 from .solve import (
     ContextLimit,
