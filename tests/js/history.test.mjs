@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./page-globals.mjs"; // site/history.js loads i18n.js, which reads document and navigator
 import "./form-schema.mjs"; // the engine's form schema, as the page embeds it
 
 import {

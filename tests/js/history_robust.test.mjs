@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./page-globals.mjs"; // site/history.js loads i18n.js, which reads document and navigator
 import "./form-schema.mjs"; // the engine's form schema, as the page embeds it
 
 import { HISTORY_KEY, SET_ASIDE_KEY, loadHistory, partitionEntries, record, validEntry } from "../../site/history.js";
@@ -49,11 +50,14 @@ test("unreadable stored text is kept aside, not overwritten into oblivion", () =
 
 test("stepping one number field (ArrowUp held on Context) is one entry", () => {
   const data = { schema: 1, entries: [] };
-  for (let i = 0; i < 40; i++) record(data, { model: "m", context: 4096 + i }, result(100 + i), 1000 + i * 50);
-  assert.equal(data.entries.length, 1);
-  assert.equal(data.entries[0].state.context, 4135);
-  assert.equal(data.entries[0].total_bytes, 139);
-  // another field, or the same field after the window, is a new calculation
-  record(data, { model: "n", context: 4135 }, result(1), 4000);
-  assert.equal(data.entries.length, 2);
+  record(data, { model: "m", weights: "bf16", context: 4096 }, result(99), 0);
+  record(data, { model: "m", weights: "q8_0", context: 4096 }, result(98), 500);
+  for (let i = 1; i <= 40; i++) record(data, { model: "m", weights: "q8_0", context: 4096 + i }, result(100 + i), 1000 + i * 50);
+  assert.equal(data.entries.length, 3); // bf16, q8_0 at 4096 (kept), the stepped one
+  assert.equal(data.entries[0].state.context, 4136);
+  assert.equal(data.entries[0].total_bytes, 140);
+  assert.equal(data.entries[1].state.context, 4096); // the calculation before the steps stays
+  // another field is a new calculation
+  record(data, { model: "n", weights: "q8_0", context: 4136 }, result(1), 4000);
+  assert.equal(data.entries.length, 4);
 });
