@@ -12,8 +12,9 @@ export const MAX_ENTRIES = 100;
 export const HISTORY_SETTLE_MS = 250;
 const DELETE_GUARD_MS = 400; // clicks on Delete closer than this are one double click
 // Fields typed or stepped: a result that differs from the latest entry only in one of these,
-// within COALESCE_MS of it, is the same calculation being adjusted (typing 4 -> 40 -> 4096,
-// holding ArrowUp on Context), so it updates that entry instead of adding one per step.
+// within COALESCE_MS of it, and either in the field that made that entry or by characters
+// added or removed at the end, is the same calculation being adjusted (typing 4 -> 40 ->
+// 4096, holding ArrowUp on Context), so it updates that entry instead of adding one per step.
 const isTyped = (key) => key === "config" || typedKeys().includes(key); // number fields (form schema)
 const COALESCE_MS = 10_000;
 
@@ -157,15 +158,22 @@ function changedKeys(a, b) {
 /** Add a result to the list (newest first); returns the entry that now holds it. */
 export function record(data, state, result, now = Date.now()) {
   const latest = data.entries[0];
+  const diff = latest ? changedKeys(latest.state, state) : [];
   if (latest) {
-    const diff = changedKeys(latest.state, state);
-    const typing = (key) => isTyped(key) && now - latest.at < COALESCE_MS;
-    if (diff.length === 0 || (diff.length === 1 && typing(diff[0]))) {
-      Object.assign(latest, makeEntry(state, result, now), { id: latest.id });
+    // the same field again: the latest entry was made by changing it (a step of a held key)
+    // or this value extends or shortens the latest one (typing)
+    const adjusting = (key) => {
+      const [a, b] = [String(latest.state[key]), String(state[key])];
+      const again = latest.adjusted === key || a.startsWith(b) || b.startsWith(a);
+      return isTyped(key) && now - latest.at < COALESCE_MS && again;
+    };
+    if (diff.length === 0 || (diff.length === 1 && adjusting(diff[0]))) {
+      Object.assign(latest, makeEntry(state, result, now), { id: latest.id, adjusted: latest.adjusted });
       return latest;
     }
   }
   const entry = makeEntry(state, result, now);
+  entry.adjusted = diff.length === 1 ? diff[0] : null; // the one field this calculation changed
   data.entries.unshift(entry);
   data.entries.length = Math.min(data.entries.length, MAX_ENTRIES);
   return entry;

@@ -93,7 +93,7 @@ def test_unreadable_history_does_not_stop_the_page(browser, server):
 def test_holding_arrow_up_on_context_stores_one_entry(browser, server):
     context = browser.new_context()
     page = open_page(context, server)
-    settle_empty(page)
+    expect(page.locator(ITEMS)).to_have_count(1, timeout=30_000)  # the page's calculation
     page.focus("#f-context")
     for _ in range(40):  # key repeat: one step per event, faster than the engine answers
         page.keyboard.press("ArrowUp")
@@ -102,9 +102,10 @@ def test_holding_arrow_up_on_context_stores_one_entry(browser, server):
     args = {"model": "llama-3.2-1b", "weights": "bf16", "context": value, "batch": 1}
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", total("infer", args))
     page.wait_for_timeout(1000)  # past the settle time of the history
-    expect(page.locator(ITEMS)).to_have_count(1)
+    expect(page.locator(ITEMS)).to_have_count(2)  # the first calculation, and one for the steps
     stored = page.evaluate(f"JSON.parse(localStorage.getItem('{KEY}'))")
-    assert len(stored["entries"]) == 1 and int(stored["entries"][0]["state"]["context"]) == value
+    assert len(stored["entries"]) == 2 and int(stored["entries"][0]["state"]["context"]) == value
+    assert int(stored["entries"][1]["state"]["context"]) == 2048
     context.close()
 
 
