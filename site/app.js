@@ -25,16 +25,8 @@ function runtimesFor(weights) {
   return (option?.dataset.runtimes || "").split(" ").filter(Boolean);
 }
 
-/** A link's state with the defaults the form applies: a link that names a weight format but no
- *  runtime gets the first runtime that loads it, as picking the format in the form does. */
-function stateFromLink(search) {
-  const s = fromSearch(search, defaults);
-  if (new URLSearchParams(search).has("runtime")) return s;
-  const runtimes = runtimesFor(s.weights);
-  return runtimes.length && !runtimes.includes(s.runtime) ? { ...s, runtime: runtimes[0] } : s;
-}
-
-let state = stateFromLink(location.search);
+// A link applies the defaults the form would (fromSearch: the runtime the weights imply).
+let state = fromSearch(location.search, defaults);
 
 /** The line under the result: which inputs the panel shows (in the page's language). */
 function describe(s) {
@@ -163,7 +155,7 @@ form.addEventListener("change", (e) => {
 });
 form.addEventListener("submit", (e) => e.preventDefault());
 window.addEventListener("popstate", () => {
-  state = stateFromLink(location.search);
+  state = fromSearch(location.search, defaults);
   writeForm(form, state);
   recompute();
 });
