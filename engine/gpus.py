@@ -5,6 +5,9 @@ memory figure and a dated price. ``memory_bytes`` is the marketing capacity ("80
 ``usable_bytes`` is what a runtime can allocate: the CUDA total that
 ``torch.cuda.mem_get_info()`` reports (an "80 GB" H100 shows 79.22 GiB), or, on Apple
 Silicon, the default GPU wired limit (``recommendedMaxWorkingSetSize``), not all of RAM.
+Other unified-memory devices follow what their runtime allocates by default: the CUDA total
+on DGX Spark (the OS shares it), the kernel's default GTT cap on Strix Halo (half of RAM);
+each row's ``usable_source`` says how to raise it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .messages import msg
 class GpuSpec:
     slug: str
     name: str
-    vendor: str  # "nvidia" | "amd" | "apple"
+    vendor: str  # "nvidia" | "amd" | "intel" | "apple"
     kind: str  # "consumer" | "workstation" | "datacenter" | "apple"
     compute_capability: str | None  # CUDA "major.minor" (NVIDIA only): picks cuBLAS workspace
     memory_bytes: int  # physical capacity: the marketed "80 GB" is 80 GiB of HBM/GDDR
@@ -44,6 +47,7 @@ class GpuSpec:
     checked: str
     aliases: tuple[str, ...] = ()
     notes: str = ""
+    fp4_tflops: float | None = None  # dense FP4 (NVFP4/MXFP4) where the chip has FP4 tensor cores
 
     @property
     def tflops_16bit(self) -> float:
@@ -66,6 +70,7 @@ class GpuSpec:
             "bf16_tflops": self.bf16_tflops,
             "fp16_tflops": self.fp16_tflops,
             "fp8_tflops": self.fp8_tflops,
+            "fp4_tflops": self.fp4_tflops,
             "tdp_w": self.tdp_w,
             "price_usd": self.price_usd,
             "price_kind": self.price_kind,
