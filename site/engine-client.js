@@ -93,10 +93,8 @@ export class EngineClient {
   }
 
   _rejectAll(makeError) {
-    for (const entry of this.pending.values()) {
-      clearTimeout(entry.timer);
-      entry.reject(makeError());
-    }
+    clearTimeout(this._watchdog);
+    for (const entry of this.pending.values()) entry.reject(makeError());
     for (const entry of this.queued.values()) entry.reject(makeError());
     this.pending.clear();
     this.queued.clear();
@@ -111,6 +109,7 @@ export class EngineClient {
       clearTimeout(this._startTimer);
       this.readyInfo = msg;
       this._resolveReady(msg);
+      this._watch();
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
@@ -122,7 +121,7 @@ export class EngineClient {
     const entry = this.pending.get(reply.id);
     if (!entry) return console.warn("engine: reply with unknown id", reply.id);
     this.pending.delete(reply.id);
-    clearTimeout(entry.timer);
+    this._watch(); // an answer: the engine is alive, the next one gets the full time
     if (entry.key !== undefined) this._sendQueued(entry.key);
     if (entry.key !== undefined && this.latest.get(entry.key) !== reply.id) return entry.reject(new Superseded());
     if (reply.ok) entry.resolve(reply.result);
@@ -134,21 +133,25 @@ export class EngineClient {
     const id = this.nextId++;
     if (this.state === "error") return Promise.reject(this._fatalError());
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject, key, timer: null };
-      this.pending.set(id, entry);
+      this.pending.set(id, { resolve, reject, key });
       if (key !== undefined) this.latest.set(key, id);
       this.worker.postMessage(makeRequest(id, op, args, pageLang()));
-      // the watchdog counts from when the engine can answer, not from page load
-      this.ready.then(() => {
-        if (!this.pending.has(id)) return;
-        entry.timer = setTimeout(() => {
-          if (this.pending.get(id) === entry) {
-            this._fail(`it did not answer within ${Math.round(this.timeouts.request / 1000)} s`);
-          }
-        }, this.timeouts.request);
-        entry.timer?.unref?.();
-      }, () => {});
+      if (this.pending.size === 1) this._watch(); // (before ready, "ready" arms it)
     });
+  }
+
+  /** The watchdog: while requests wait, the engine must answer one of them within the
+   *  request timeout (counted from ready, and again from each answer), or it is stuck or dead. */
+  _watch() {
+    clearTimeout(this._watchdog);
+    if (this.pending.size === 0 || this.state !== "ready") return;
+    const worker = this.worker;
+    this._watchdog = setTimeout(() => {
+      if (worker === this.worker && this.pending.size > 0) {
+        this._fail(`it did not answer within ${Math.round(this.timeouts.request / 1000)} s`);
+      }
+    }, this.timeouts.request);
+    this._watchdog?.unref?.(); // Node (unit tests): a pending watchdog never keeps it alive
   }
 
   /** Latest wins for `key`: while one request is in flight only the newest waits behind it;
