@@ -34,8 +34,58 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+def _hub_args(model: str) -> dict[str, Any] | None:
+    """A local .gguf, or a Hub repo id/URL that is not a catalog name: the config the Hub
+    lookup resolved (engine.hub), with the lookup under "_hub"; else None."""
+    from .catalog import resolve_model
+    from .errors import UnknownModel
+    from .hub.ref import looks_like_hub
+
+    if model.endswith(".json"):
+        return None
+    is_url = model.startswith(("http://", "https://"))
+    if model.endswith(".gguf") and not is_url and (Path(model).is_file() or model.count("/") < 2):
+        if not Path(model).is_file():
+            raise ConfigError(msg("no such GGUF file: {path}", path=model), field="config")
+        from .hub.local import local_gguf
+
+        hub = local_gguf(Path(model))
+    else:
+        from .hub.transport_urllib import hub_endpoint, lookup
+
+        if not looks_like_hub(model, hub_endpoint()) or Path(model).exists():
+            return None
+        try:
+            resolve_model(model)
+            return None  # the catalog answers first
+        except UnknownModel:
+            pass
+        hub = lookup(model)
+    if hub["kind"] == "choose":
+        from .hub.errors import HubChoice
+
+        files = "; ".join(
+            f"{f['file']} ({format_gib(f['size_bytes'])})" if f["size_bytes"] else f["file"]
+            for f in hub["gguf_files"]
+        )
+        raise HubChoice(
+            msg(
+                "{repo} holds several GGUF files; name one, e.g. {repo}/{first}. Files: {files}",
+                repo=hub["label"],
+                first=hub["gguf_files"][0]["file"],
+                files=files,
+            ),
+            files=hub["gguf_files"],
+        )
+    return {"config": hub["config"], "_hub": hub}
+
+
 def _model_args(model: str) -> dict[str, Any]:
-    """A catalog name, or a path to a config.json (anything ending in .json or existing)."""
+    """A catalog name, a path to a config.json (anything ending in .json or existing) or
+    a .gguf, or a Hugging Face repo id/URL (engine.hub)."""
+    hub = _hub_args(model)
+    if hub is not None:
+        return hub
     path = Path(model)
     if model.endswith(".json") or path.is_file():
         if not path.is_file():
@@ -55,7 +105,9 @@ def _model_args(model: str) -> dict[str, Any]:
 
 def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "model", help="catalog slug (see 'vram models'), HF repo id, or path to a config.json"
+        "model",
+        help="catalog slug (see 'vram models'), Hugging Face repo id (org/name[@rev]) or link, "
+        "or path to a config.json or .gguf",
     )
     p.add_argument("--json", action="store_true", help="print schema-1 JSON (integers in bytes)")
 
@@ -235,6 +287,25 @@ def _print_params(result: dict[str, Any]) -> None:
     print(f"  layers                {result['num_layers']:>20}")
 
 
+_HUB_KEYS = ("label", "commit", "endpoint", "format", "files", "stored", "check", "notes", "read")
+
+
+def _print_hub(hub: dict[str, Any]) -> None:
+    """What a Hub lookup read: the stored weights and the parameter cross-check."""
+    where = f"{hub['endpoint']} @ {hub['commit'][:12]}" if hub.get("commit") else "local file"
+    print(f"  read from             {where:>20}")
+    stored = hub.get("stored")
+    if stored:
+        kinds = ", ".join(stored["by_dtype"])
+        print(f"  stored weights        {stored['weights_bytes']:>20,} bytes ({kinds})")
+        print(f"  stored parameters     {stored['parameters']:>20,}")
+    check = hub.get("check")
+    if check and check.get("reason"):
+        print(f"  note: {check['reason']}")
+    for note in hub.get("notes") or []:
+        print(f"  note: {note}")
+
+
 def _print_list(command: str, rows: list[dict[str, Any]]) -> None:
     if command == "models":
         for r in rows:
@@ -264,18 +335,26 @@ def run(argv: list[str]) -> int:
             _print_list(command, rows)
         return 0
     args = _model_args(ns.model)
+    hub = args.pop("_hub", None)
     if command == "params":
         result = call("params", args)
     elif command in ("infer", "fit"):
-        result = call(command, {**args, **_inference_request(ns)})
+        req = _inference_request(ns)
+        if hub and hub["format"] == "gguf" and not any(a.startswith("--weights") for a in argv):
+            req["weights"] = hub["weights"]  # the file's own type (general.file_type)
+        result = call(command, {**args, **req})
     elif command == "fit-train":
         result = call("fit", {**args, **_training_request(ns), "mode": Mode.TRAIN.result})
     else:
         result = call("train", {**args, **_training_request(ns)})
+    if hub:
+        result["hub"] = {k: hub.get(k) for k in _HUB_KEYS}
     if ns.json:
         print(json.dumps(result, indent=2, sort_keys=True, allow_nan=False))
     elif command == "params":
         _print_params(result)
+        if hub:
+            _print_hub(hub)
     elif command in ("fit", "fit-train"):
         _print_fit(result)
     else:

@@ -412,11 +412,11 @@ class HubReader:
             headers = [self._gguf[p]["header"] for p in self._gguf]
             self._result = {
                 **base,
-                **finish_gguf(self.ref, list(self._gguf), headers, self.siblings),
+                **finish_gguf(self.ref.label, list(self._gguf), headers, self.siblings),
             }
         elif self.config is not None:
             shards = {f: s["header"] for f, s in self._st.items()}
-            self._result = {**base, **finish_safetensors(self.ref, self.config, shards)}
+            self._result = {**base, **finish_safetensors(self.ref.label, self.config, shards)}
         else:  # pragma: no cover - every path above asks for a file or sets a result
             raise EngineError(msg("the Hub lookup of {repo} read nothing", repo=self.ref.repo))
 

@@ -19,7 +19,6 @@ from ..messages import msg
 from . import safetensors as st
 from .errors import HubBadFile
 from .gguf import GgufArray, GgufHeader
-from .ref import HubRef
 
 # gguf general.architecture → HF model_type (convert_hf_to_gguf.py's model classes)
 GGUF_ARCHES: dict[str, str] = {
@@ -197,9 +196,9 @@ def _check(config_total: int, stored: int, extras: dict[str, int]) -> dict[str, 
 
 
 def finish_safetensors(
-    ref: HubRef, config: dict[str, Any], shards: dict[str, dict[str, tuple[str, tuple[int, ...]]]]
+    label: str, config: dict[str, Any], shards: dict[str, dict[str, tuple[str, tuple[int, ...]]]]
 ) -> dict[str, Any]:
-    spec, cfg, notes = _parse(config, ref.label)
+    spec, cfg, notes = _parse(config, label)
     quant = cfg.get("quantization_config") or config.get("quantization_config")
     tensors: list[st.StoredTensor] = []
     for f in sorted(shards):
@@ -220,14 +219,14 @@ def finish_safetensors(
 
 
 def finish_gguf(
-    ref: HubRef, parts: list[str], headers: list[GgufHeader], siblings: dict[str, int | None]
+    label: str, parts: list[str], headers: list[GgufHeader], siblings: dict[str, int | None]
 ) -> dict[str, Any]:
     from ..formats import gguf_file_types
 
     first = headers[0]
     tensors = [t for h in headers for t in h.tensors]
     cfg = gguf_to_config(first, tensors, file=parts[0])
-    spec, cfg, notes = _parse(cfg, ref.label)
+    spec, cfg, notes = _parse(cfg, label)
     by: dict[str, dict[str, int]] = {}
     for t in tensors:
         row = by.setdefault(t.type_name, {"tensors": 0, "bytes": 0, "parameters": 0})

@@ -27,19 +27,48 @@ MAX_TENSORS = 1_000_000
 
 # bits per element of each safetensors dtype (safetensors ``Dtype``, src/tensor.rs)
 DTYPE_BITS: dict[str, int] = {
-    "BOOL": 8, "U8": 8, "I8": 8, "F8_E4M3": 8, "F8_E5M2": 8, "F8_E8M0": 8,
-    "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
-    "I32": 32, "U32": 32, "F32": 32,
-    "I64": 64, "U64": 64, "F64": 64,
-    "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6,
-}  # fmt: skip
+    "BOOL": 8,
+    "U8": 8,
+    "I8": 8,
+    "F8_E4M3": 8,
+    "F8_E5M2": 8,
+    "F8_E8M0": 8,
+    "I16": 16,
+    "U16": 16,
+    "F16": 16,
+    "BF16": 16,
+    "I32": 32,
+    "U32": 32,
+    "F32": 32,
+    "I64": 64,
+    "U64": 64,
+    "F64": 64,
+    "F4": 4,
+    "F6_E2M3": 6,
+    "F6_E3M2": 6,
+}
 
 # tensors that hold quantization metadata, not parameters (suffixes of the tensor name)
 _META_SUFFIXES = (
-    "weight_scale_inv", "weight_scale", "input_scale", "output_scale", "k_scale", "v_scale",
-    ".scales", ".qzeros", ".g_idx", ".SCB", ".absmax", ".quant_map", ".nested_absmax",
-    ".nested_quant_map", "weight_format", "_scales", ".weight_scale_2", ".input_global_scale",
-)  # fmt: skip
+    "weight_scale_inv",
+    "weight_scale",
+    "input_scale",
+    "output_scale",
+    "k_scale",
+    "v_scale",
+    ".scales",
+    ".qzeros",
+    ".g_idx",
+    ".SCB",
+    ".absmax",
+    ".quant_map",
+    ".nested_absmax",
+    ".nested_quant_map",
+    "weight_format",
+    "_scales",
+    ".weight_scale_2",
+    ".input_global_scale",
+)
 
 
 @dataclass(frozen=True)

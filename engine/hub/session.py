@@ -40,8 +40,12 @@ def _error(exc: Exception, lang: str) -> str:
         if isinstance(exc, HubError) and getattr(exc, "base_model", None):
             err["base_model"] = exc.base_model  # type: ignore[attr-defined]
     else:
-        err = {"type": "internal", "message": f"internal error: {type(exc).__name__}: {exc}",
-               "field": None, "url": ""}  # fmt: skip
+        err = {
+            "type": "internal",
+            "message": f"internal error: {type(exc).__name__}: {exc}",
+            "field": None,
+            "url": "",
+        }
     return json.dumps({"ok": False, "error": err}, sort_keys=True)
 
 
@@ -50,11 +54,11 @@ def _reply(sid: str) -> str:
     if reader.done:
         del _SESSIONS[sid]
         result = localize(reader.result(), lang)
-        return json.dumps({"ok": True, "session": sid, "done": True, "result": result},
-                          sort_keys=True)  # fmt: skip
+        return json.dumps(
+            {"ok": True, "session": sid, "done": True, "result": result}, sort_keys=True
+        )
     reqs = [r.to_dict() for r in reader.pending()]
-    return json.dumps({"ok": True, "session": sid, "done": False, "requests": reqs},
-                      sort_keys=True)  # fmt: skip
+    return json.dumps({"ok": True, "session": sid, "done": False, "requests": reqs}, sort_keys=True)
 
 
 def hub_start(args_json: str) -> str:
