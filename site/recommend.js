@@ -37,26 +37,40 @@ function bytes(n) {
   return el("span", { class: "bytes", "data-bytes": String(n) }, formatGib(n));
 }
 
+/** A translated template (its placeholders kept) with its %(name)s slots filled by nodes
+ *  or text: figures stay elements carrying their exact bytes. */
+function sentence(template, parts) {
+  return template.split(/(%\(\w+\)s)/).filter(Boolean).map((chunk) => {
+    const slot = /^%\((\w+)\)s$/.exec(chunk);
+    if (!slot) return chunk;
+    const part = parts[slot[1]];
+    return part instanceof Node ? part : String(part);
+  });
+}
+
+/** The engine's verdict for the chosen GPU (fit op), in words; nothing is judged here. */
 function chosenSummary(g, training) {
   if (!g) return null;
-  if (training) {
-    const gap = g.fits ? Math.min(...g.headroom_bytes) : Math.max(...g.shortfall_bytes);
-    return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, el("strong", {}, g.name),
-      g.fits ? ": fits, " : ": does not fit, ", bytes(gap), g.fits ? " headroom per GPU." : " short per GPU.");
-  }
   const gap = g.fits ? Math.min(...g.headroom_bytes) : Math.max(...g.shortfall_bytes);
-  const parts = [
-    el("strong", {}, g.name), g.fits ? ": fits, " : ": does not fit, ",
-    el("span", { class: "bytes", "data-bytes": String(gap) }, formatGib(gap)),
-    g.fits ? " headroom. " : " short. ",
-    `Largest context ${formatTokens(g.max_context)} tokens (limited by ${g.context_limited_by}), largest batch ${g.max_batch}`,
-  ];
-  if (g.decode_tokens_per_s != null) parts.push(`, decode at most ${num.format(g.decode_tokens_per_s)} tokens/s`);
-  parts.push(".");
-  if (g.fewest_gpus && g.fewest_gpus.num_gpus > 1) parts.push(` Needs ${g.fewest_gpus.num_gpus} of them.`);
-  if (g.best_quant) parts.push(` Best weight format that fits: ${g.best_quant.format}.`);
-  if (g.n_gpu_layers != null) parts.push(` llama.cpp layers on the GPU: ${g.n_gpu_layers}.`);
-  return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...parts);
+  const parts = { gpu: el("strong", {}, g.name), gap: bytes(gap) };
+  let verdict;
+  if (training) {
+    verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom per GPU.") : t("%(gpu)s: does not fit, %(gap)s short per GPU.");
+    return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...sentence(verdict, parts));
+  }
+  verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom.") : t("%(gpu)s: does not fit, %(gap)s short.");
+  const limits = { context: formatTokens(g.max_context), limit: g.context_limited_by, batch: g.max_batch };
+  const out = [...sentence(verdict, parts), " "];
+  if (g.decode_tokens_per_s == null) {
+    out.push(t("Largest context %(context)s tokens (limited by %(limit)s), largest batch %(batch)s.", limits));
+  } else {
+    out.push(t("Largest context %(context)s tokens (limited by %(limit)s), largest batch %(batch)s, decode at most %(speed)s tokens/s.",
+      { ...limits, speed: num.format(g.decode_tokens_per_s) }));
+  }
+  if (g.fewest_gpus && g.fewest_gpus.num_gpus > 1) out.push(" ", t("Needs %(n)s of them.", { n: g.fewest_gpus.num_gpus }));
+  if (g.best_quant) out.push(" ", t("Best weight format that fits: %(format)s.", { format: g.best_quant.format }));
+  if (g.n_gpu_layers != null) out.push(" ", t("llama.cpp layers on the GPU: %(n)s.", { n: g.n_gpu_layers }));
+  return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...out);
 }
 
 export function initRecommend(ctx) {
