@@ -303,6 +303,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     details.update(peak.details)
     placed = rt.place(inp, peak)
     assumptions: list[str] = [*peak.assumptions, *placed.assumptions]
+    assumptions.extend(kv.recurrent_notes(spec, runtime=runtime, kv_dtype=kv_dtype, tp=tp))
     warnings: list[str] = []
 
     per_stage = placed.stages

@@ -31,6 +31,27 @@ Per layer, the cache holds ``elements per token × tokens kept × bytes per elem
 
 Bytes per element come from ``kv_bytes_per_element`` (the ``kv_dtypes`` table of
 ``data/quant_formats.json``; q8_0 is 34/32 bytes).
+
+Recurrent layers (``LayerSpec.state``: Gated DeltaNet, Mamba-2...) cache no K/V; each
+sequence keeps a fixed-size state there, added to the layer's bytes by ``kv_layer_bytes``
+(``state_layer_bytes``): a conv window of ``conv_channels × columns`` and an SSM/delta state
+of ``state_heads × state_head_elems``. Per runtime:
+
+* transformers (5.25 ``cache_utils.LinearAttentionLayer``): ``conv_kernel`` columns in the
+  compute dtype; the state in float32 where the layer computes it in float32 (Gated
+  DeltaNet's ``torch_chunk_gated_delta_rule``), else the compute dtype
+  (``reference/kv_cache.json`` measures both).
+* vLLM (``model_executor/layers/mamba/mamba_utils.py`` ``MambaStateShapeCalculator``;
+  ``model_executor/models/config.py`` ``HybridAttentionMambaModelConfig``): ``conv_kernel
+  - 1`` columns, conv and state in the model dtype (``--mamba-cache-dtype auto``), heads and
+  channels split by TP (Mamba-2 groups replicated up to the TP size). Without prefix
+  caching, the attention block grows to ``16 × ceil(state page / (16 × one token's K/V
+  page))`` tokens so that one attention page holds a state, and each state is padded to
+  that page.
+* llama.cpp (``llama-model.cpp`` ``create_memory``: ``recurrent_type_k/v = GGML_TYPE_F32``;
+  ``llama-hparams.cpp`` ``n_embd_r``/``n_embd_s``): ``conv_kernel - 1`` columns and the
+  state in F32, one cell per sequence (``n_seq_max``); the KV cache holds the attention
+  layers only.
 """
 
 from __future__ import annotations
@@ -41,7 +62,7 @@ from .errors import InvalidWorkload
 from .ggml import get_ggml_type
 from .memo import cached, per_spec_cache
 from .messages import msg
-from .model import AttentionSpec, ModelSpec
+from .model import AttentionSpec, ModelSpec, RecurrentSpec
 from .quant_data import rows
 from .runtimes import constant
 from .units import ceil_div
@@ -171,15 +192,17 @@ def tokens_kept(
     runtime: str,
     max_num_batched_tokens: int = 2048,
     full_pages: bool = False,
+    block: int = 0,
 ) -> int:
     """Return cache slots one sequence holds in a layer (transformers, vLLM).
 
     ``window`` is the layer's sliding window (0 = full attention). ``full_pages`` is vLLM
     without the hybrid manager on a model that mixes full and sliding layers: every layer
-    then gets full-size pages.
+    then gets full-size pages. ``block`` overrides vLLM's block size (hybrid recurrent
+    models, ``vllm_block_tokens``).
     """
     if runtime == "vllm":
-        block = constant("vllm", "block_tokens")
+        block = block or constant("vllm", "block_tokens")
         if window and not full_pages:
             tokens = min(window - 1 + max_num_batched_tokens, context)
             return (ceil_div(tokens, block) + 1) * block
@@ -245,6 +268,8 @@ def kv_layer_bytes(
     if runtime == "llamacpp":
         full_cells, swa_cells = llamacpp_cells(spec, context=context, batch=batch, ubatch=ubatch)
     full_pages = runtime == "vllm" and not hybrid and interleaved
+    states = has_recurrent_state(spec)
+    block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp) if states and runtime == "vllm" else 0
     memo: dict[tuple[int, int], int] = {}
     out = []
     for key in keys:
@@ -260,10 +285,17 @@ def kv_layer_bytes(
                     runtime=runtime,
                     max_num_batched_tokens=max_num_batched_tokens,
                     full_pages=full_pages,
+                    block=block,
                 )
             value = ceil_div(elems * slots * num, den)
             memo[key] = value
         out.append(value)
+    if states:
+        for i, layer in enumerate(spec.layers):
+            if layer.state is not None:
+                out[i] += batch * state_layer_bytes(
+                    spec, layer.state, runtime=runtime, kv_dtype=kv_dtype, tp=tp
+                )
     return tuple(out)
 
 
@@ -279,3 +311,135 @@ def kv_bytes_per_token(
     elem_bytes = kv_element_bytes(kv_dtype)
     elems = sum(layer_elems_per_token(layer.attention, runtime=runtime) for layer in spec.layers)
     return int(-(-(elems * elem_bytes) // 1))
+
+
+# --------------------------------------------------------------------------- recurrent state
+
+
+@per_spec_cache
+def has_recurrent_state(spec: ModelSpec) -> bool:
+    """True when some layer keeps a fixed-size recurrent state (Mamba, Gated DeltaNet...)."""
+    return any(layer.state is not None for layer in spec.layers)
+
+
+def state_elems_per_gpu(st: RecurrentSpec, *, runtime: str, tp: int = 1) -> tuple[int, int]:
+    """Return (conv-window elements, SSM/delta-state elements) of one sequence in one layer
+    on one TP rank, as ``runtime`` lays them out (see the module docstring)."""
+    columns = st.conv_kernel if runtime == "transformers" else st.conv_kernel - 1
+    groups = st.groups
+    if runtime == "vllm" and groups % tp:  # extra_groups_for_head_shards
+        groups = tp
+    channels = st.conv_base + groups * st.group_channels
+    return channels // tp * columns, st.state_heads // tp * st.state_head_elems
+
+
+def state_dtypes(st: RecurrentSpec, *, runtime: str, kv_dtype: str) -> tuple[str, str]:
+    """Return the (conv, state) dtypes ``runtime`` keeps a recurrent layer's state in.
+
+    ``kv_dtype`` is the concrete KV dtype; for transformers it is the compute dtype.
+    """
+    if runtime == "llamacpp":
+        return "fp32", "fp32"
+    if runtime == "vllm":
+        return "bf16", "bf16"  # the model dtype: vLLM runs 16-bit (fp16 is as large)
+    return kv_dtype, "fp32" if st.hf_fp32_state else kv_dtype
+
+
+def state_page_bytes(
+    spec: ModelSpec, st: RecurrentSpec, *, runtime: str, kv_dtype: str, tp: int = 1
+) -> int:
+    """Return the bytes of one sequence's state in one layer, before vLLM's page padding."""
+    conv, ssm = state_elems_per_gpu(st, runtime=runtime, tp=tp)
+    conv_dtype, ssm_dtype = state_dtypes(st, runtime=runtime, kv_dtype=kv_dtype)
+    return int(conv * kv_element_bytes(conv_dtype) + ssm * kv_element_bytes(ssm_dtype))
+
+
+def state_layer_bytes(
+    spec: ModelSpec, st: RecurrentSpec, *, runtime: str, kv_dtype: str, tp: int = 1
+) -> int:
+    """Return the bytes one sequence's state takes in one layer on one TP rank (vLLM: one
+    page, padded to the attention page when the model also has attention layers)."""
+    raw = state_page_bytes(spec, st, runtime=runtime, kv_dtype=kv_dtype, tp=tp)
+    if runtime != "vllm":
+        return raw
+    token = _vllm_attention_token_bytes(spec, kv_dtype=kv_dtype, tp=tp)
+    if token == 0:
+        return raw
+    return vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp) * token
+
+
+def _vllm_attention_token_bytes(spec: ModelSpec, *, kv_dtype: str, tp: int) -> int:
+    """One token's K/V page bytes in one attention layer on one rank (0: no attention)."""
+    elems = max(
+        (
+            layer_elems_per_token_per_gpu(layer.attention, runtime="vllm", tp=tp)
+            for layer in spec.layers
+            if layer.state is None
+        ),
+        default=0,
+    )
+    return int(-(-(elems * kv_element_bytes(kv_dtype)) // 1))
+
+
+def vllm_block_tokens(spec: ModelSpec, *, kv_dtype: str, tp: int = 1) -> int:
+    """Return vLLM's attention block size for a model with recurrent layers (prefix caching
+    off): the smallest multiple of 16 tokens whose K/V page holds the largest state page
+    (``HybridAttentionMambaModelConfig``); 16 when nothing needs more."""
+    base = constant("vllm", "block_tokens")
+    token = _vllm_attention_token_bytes(spec, kv_dtype=kv_dtype, tp=tp)
+    pages = [
+        state_page_bytes(spec, layer.state, runtime="vllm", kv_dtype=kv_dtype, tp=tp)
+        for layer in spec.layers
+        if layer.state is not None
+    ]
+    if token == 0 or not pages:
+        return base
+    return max(base, base * ceil_div(max(pages), base * token))
+
+
+def recurrent_summary(spec: ModelSpec) -> tuple[int, int]:
+    """Return (layers that keep no KV cache, all layers)."""
+    return sum(1 for layer in spec.layers if layer.attention.kv_elems_per_token == 0), len(
+        spec.layers
+    )
+
+
+def recurrent_notes(
+    spec: ModelSpec, *, runtime: str, kv_dtype: str, tp: int = 1
+) -> tuple[str, ...]:
+    """The sentences that explain a hybrid model's cache: which layers keep no KV cache and
+    the fixed state each sequence keeps there instead (empty for a pure-attention model)."""
+    if not has_recurrent_state(spec):
+        return ()
+    from .units import format_gib
+
+    stateful = [layer for layer in spec.layers if layer.state is not None]
+    per_seq = sum(
+        state_layer_bytes(spec, layer.state, runtime=runtime, kv_dtype=kv_dtype, tp=tp)
+        for layer in stateful
+        if layer.state is not None
+    )
+    conv_dtype, ssm_dtype = state_dtypes(stateful[0].state, runtime=runtime, kv_dtype=kv_dtype)
+    free, total = recurrent_summary(spec)
+    notes = [
+        msg(
+            "{free} of {layers} layers keep no KV cache: each sequence keeps a fixed "
+            "{state} of recurrent state there instead (conv window in {conv_dtype}, "
+            "SSM/delta state in {ssm_dtype}), whatever the context",
+            free=free,
+            layers=total,
+            state=format_gib(per_seq),
+            conv_dtype=conv_dtype,
+            ssm_dtype=ssm_dtype,
+        )
+    ]
+    block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp) if runtime == "vllm" else 0
+    if block > constant("vllm", "block_tokens"):
+        notes.append(
+            msg(
+                "vLLM pads each recurrent state to one attention page: attention layers "
+                "use {block}-token blocks (prefix caching off)",
+                block=block,
+            )
+        )
+    return tuple(notes)

@@ -48,7 +48,7 @@ class AttentionSpec:
     plus the decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim`` (as vLLM caches it).
     """
 
-    kind: Literal["gqa", "mla"]
+    kind: Literal["gqa", "mla", "recurrent"]  # "recurrent": no KV cache (see RecurrentSpec)
     num_heads: int
     num_kv_heads: int
     head_dim: int
@@ -80,10 +80,35 @@ class MlpSpec:
 
 
 @dataclass(frozen=True)
+class RecurrentSpec:
+    """The fixed-size state one sequence keeps in a recurrent layer (Mamba, Gated DeltaNet,
+    short convolution) instead of a growing KV cache: a causal-conv window plus an SSM /
+    delta-rule state. ``engine.kv.state_layer_bytes`` lays it out per runtime.
+
+    ``conv_channels`` = ``conv_base + groups × group_channels`` (Mamba-2 B/C groups, which
+    vLLM replicates up to the TP size); the state is ``state_heads × state_head_elems``.
+    """
+
+    kind: Literal["gated_deltanet", "mamba2", "mamba", "short_conv"]
+    conv_base: int
+    conv_kernel: int
+    state_heads: int = 0
+    state_head_elems: int = 0
+    groups: int = 0
+    group_channels: int = 0
+    hf_fp32_state: bool = False  # transformers keeps the SSM/delta state in float32
+
+    @property
+    def conv_channels(self) -> int:
+        return self.conv_base + self.groups * self.group_channels
+
+
+@dataclass(frozen=True)
 class LayerSpec:
     index: int
     attention: AttentionSpec
     mlp: MlpSpec
+    state: RecurrentSpec | None = None  # recurrent layers only
 
 
 @dataclass(frozen=True)

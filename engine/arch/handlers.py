@@ -15,6 +15,7 @@ from .blocks import Builder
 from .classic import build_falcon, build_gpt2, build_gpt_neox, build_phi
 from .dense import build_llama_like
 from .fields import Config
+from .hybrid import build_qwen3_next
 from .mla import build_deepseek
 from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
@@ -69,6 +70,13 @@ HANDLERS: dict[str, Handler] = {
     "falcon": Handler(
         build_falcon,
         ModelTraits(norm="layer", parallel_residual=True, softmax_in_compute_dtype=True),
+    ),
+    # hybrid: recurrent layers keep a fixed-size state, no KV cache (arch.hybrid)
+    "qwen3_next": Handler(
+        build_qwen3_next,
+        ModelTraits(
+            norm="gemma", fp32_weight_norm=True, peft_fused_experts=True, gguf_arch="qwen3next"
+        ),
     ),
 }
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(HANDLERS))

@@ -105,6 +105,8 @@ PUBLISHED = [
     # OpenAI gpt-oss model card, Table 1: gpt-oss-20b 20.91B total
     ("gpt-oss-20b", 20_914_757_184),
 ]
+# Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
+PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])

@@ -237,6 +237,25 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "sliding_window": 32,
         },
     ),
+    "qwen3_next": (
+        "qwen3-next-80b-a3b-instruct",  # Gated DeltaNet ×3 + gated attention, 512 experts
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,  # 16 / 2 heads
+            "head_dim": 32,
+            "linear_num_key_heads": 2,  # 16 key / 32 value heads
+            "linear_num_value_heads": 4,
+            "linear_key_head_dim": 16,
+            "linear_value_head_dim": 24,  # != key dim: the state is [v heads, dk, dv]
+            "intermediate_size": 256,
+            "moe_intermediate_size": 32,
+            "shared_expert_intermediate_size": 32,
+            "num_experts": 8,
+            "num_experts_per_tok": 2,
+            "num_hidden_layers": 4,
+        },
+    ),
 }
 
 # MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
@@ -288,14 +307,43 @@ def _storage_bytes(tensors: list[torch.Tensor]) -> int:
     return sum(seen.values())
 
 
+def _state_fields(layer: Any) -> tuple[dict[str, Any], list[torch.Tensor]]:
+    """Conv/recurrent state of a linear-attention (Mamba, Gated DeltaNet) cache layer."""
+    conv = [t for t in getattr(layer, "conv_states", {}).values() if isinstance(t, torch.Tensor)]
+    rec = [
+        t for t in getattr(layer, "recurrent_states", {}).values() if isinstance(t, torch.Tensor)
+    ]
+
+    def dtype(ts: list[torch.Tensor]) -> str | None:
+        return str(ts[0].dtype).removeprefix("torch.") if ts else None
+
+    fields = {
+        "conv_shapes": [list(t.shape) for t in conv],
+        "conv_dtype": dtype(conv),
+        "conv_bytes": sum(t.numel() * t.element_size() for t in conv),
+        "state_shapes": [list(t.shape) for t in rec],
+        "state_dtype": dtype(rec),
+        "state_bytes": sum(t.numel() * t.element_size() for t in rec),
+    }
+    return fields, conv + rec
+
+
 def snapshot(cache: Any) -> list[dict[str, Any]]:
-    """Per-layer view of a transformers Cache: tokens, tensor bytes, storage bytes."""
+    """Per-layer view of a transformers Cache: tokens, tensor bytes, storage bytes (K/V and,
+    for linear-attention layers, the conv and recurrent states)."""
     layers = []
     for index, layer in enumerate(cache.layers):
-        keys, values = layer.keys, layer.values
+        keys, values = getattr(layer, "keys", None), getattr(layer, "values", None)
+        if not isinstance(keys, torch.Tensor) or keys.dim() != 4:
+            keys = values = None  # a linear-attention layer (or K/V not yet allocated)
         tensors = [t for t in (keys, values) if isinstance(t, torch.Tensor)]
+        state: dict[str, Any] = {}
+        if hasattr(layer, "conv_states"):
+            state, state_tensors = _state_fields(layer)
+            tensors += state_tensors
         layers.append(
             {
+                **state,
                 "layer": index,
                 "cache_class": type(layer).__name__,
                 "sliding_window": getattr(layer, "sliding_window", None),
@@ -337,6 +385,7 @@ def measure(family: str) -> dict[str, Any]:
         decode = snapshot(cache)
     windows = sorted({layer["sliding_window"] for layer in prefill if layer["sliding_window"]})
     record: dict[str, Any] = {
+        "versions": versions(),
         "family": family,
         "model_type": cfg_dict["model_type"],
         "source_config": source_path,
@@ -396,13 +445,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     families = list(CASES)
     cases: dict[str, Any] = {}
+    kept_versions = None  # a merge keeps the file's versions; each case records its own
     if args.only:
         families = [f for f in args.only.split(",") if f]
         unknown = [f for f in families if f not in CASES]
         if unknown:
             raise SystemExit(f"unknown family {unknown[0]!r}; known: {', '.join(CASES)}")
         if args.out.exists():
-            cases = {c["family"]: c for c in json.loads(args.out.read_text())["cases"]}
+            previous = json.loads(args.out.read_text())
+            cases = {c["family"]: c for c in previous["cases"]}
+            kept_versions = previous.get("versions")
     for family in families:
         print(f"measuring {family} ...", file=sys.stderr, flush=True)
         rec = measure(family)
@@ -416,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "schema": SCHEMA,
         "tool": "tools/reference/kv_cache.py",
-        "versions": versions(),
+        "versions": kept_versions or versions(),
         "fields": {
             "tokens": "keys.shape[-2]: tokens the cache tensors cover",
             "tensor_bytes": "numel x element_size of this layer's key and value tensors",

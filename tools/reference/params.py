@@ -3,6 +3,7 @@
 Run in the reference venv (torch + transformers):
 
     /work/refenv/bin/python tools/reference/params.py
+    /work/refenv/bin/python tools/reference/params.py --only catalog/qwen3-next-80b-a3b-instruct
 
 For every config under engine/data/models/*/config.json, reference/configs/*.json and
 reference/configs/variants/*.json it instantiates ``AutoModelForCausalLM.from_config``
@@ -28,6 +29,7 @@ Configs this transformers cannot instantiate are listed under ``unloadable`` wit
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
@@ -153,11 +155,16 @@ def layer_kv_elems(model, prefix: str) -> list[int]:
     kv = []
     for layer in model.get_submodule(prefix.rstrip(".")):
         attn = next(
-            getattr(layer, n)
-            for n in ("self_attn", "attention", "self_attention", "attn")
-            if hasattr(layer, n)
+            (
+                getattr(layer, n)
+                for n in ("self_attn", "attention", "self_attention", "attn", "mixer")
+                if hasattr(layer, n)
+            ),
+            None,
         )
-        if hasattr(attn, "kv_a_proj_with_mqa"):
+        if attn is None or (attn is getattr(layer, "mixer", None) and not hasattr(attn, "k_proj")):
+            kv.append(0)  # a recurrent (Mamba, Gated DeltaNet) or MLP-only layer: no K/V
+        elif hasattr(attn, "kv_a_proj_with_mqa"):
             kv.append(attn.kv_a_proj_with_mqa.out_features)
         elif hasattr(attn, "k_proj"):
             kv.append(attn.k_proj.out_features + attn.v_proj.out_features)
@@ -192,15 +199,31 @@ def dump(doc: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--only",
+        help="comma-separated keys (catalog/<slug>, fixture/<name>): measure just these and "
+        "merge them into the existing file, each entry recording its transformers version",
+    )
+    args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
     results: dict[str, dict] = {}
     unloadable: dict[str, dict] = {}
+    previous = json.loads(OUT.read_text()) if only and OUT.exists() else None
+    if previous:
+        results, unloadable = previous["models"], previous.get("unloadable", {})
     for key, path in config_paths():
+        if only is not None and key not in only:
+            continue
+        unloadable.pop(key, None)
         data = path.read_bytes()
         raw = json.loads(data)
         try:
             results[key] = count(raw)
             results[key]["config_sha256"] = hashlib.sha256(data).hexdigest()
+            if previous:  # a merged entry may be newer than the file's versions
+                results[key]["transformers"] = transformers.__version__
         except Exception as exc:  # record and continue: one odd config must not stop the rest
             message = f"{type(exc).__name__}: {exc}"
             print(f"{key}: FAILED {message}", file=sys.stderr)
@@ -214,8 +237,8 @@ def main() -> int:
         "generated_by": "tools/reference/params.py",
         "method": "AutoModelForCausalLM.from_config(cfg) on torch.device('meta'); "
         "model.num_parameters() (tied weights counted once)",
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
+        "torch": previous["torch"] if previous else torch.__version__,
+        "transformers": previous["transformers"] if previous else transformers.__version__,
         "models": results,
         # configs this transformers version cannot instantiate (no reference for them)
         "unloadable": unloadable,
