@@ -130,7 +130,7 @@ def chart_parts(result: dict[str, Any], gettext: Gettext = untranslated) -> dict
         "donut_svg": donut_svg(
             result["components"],
             title=f"{model} memory by component",
-            caption="per GPU" if many else "total",
+            caption=gettext("per GPU") if many else gettext("total"),
             gettext=gettext,
         ),
         "legend_html": legend_html(result["components"], gettext=gettext),
