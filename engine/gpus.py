@@ -48,6 +48,7 @@ class GpuSpec:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     fp4_tflops: float | None = None  # dense FP4 (NVFP4/MXFP4) where the chip has FP4 tensor cores
+    multi_gpu: bool = True  # False: no link to gang several (an APU's GPU, Ryzen AI Max)
 
     @property
     def tflops_16bit(self) -> float:
@@ -80,6 +81,7 @@ class GpuSpec:
             "checked": self.checked,
             "aliases": list(self.aliases),
             "notes": self.notes,
+            "multi_gpu": self.multi_gpu,
         }
 
 

@@ -89,8 +89,9 @@ def price_usd(gpu: GpuSpec) -> float | None:
 
 
 def single_only(gpu: GpuSpec) -> bool:
-    """True for GPUs that cannot be ganged with tensor parallelism (Apple unified memory)."""
-    return gpu.vendor == "apple"
+    """True for GPUs that cannot be ganged with tensor parallelism (Apple unified memory, and
+    APUs such as Ryzen AI Max, whose GPU has no link to a second machine's)."""
+    return gpu.vendor == "apple" or not gpu.multi_gpu
 
 
 def runtime_runs_on(runtime: str, gpu: GpuSpec) -> bool:

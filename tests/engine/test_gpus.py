@@ -123,6 +123,16 @@ def test_unified_memory_devices_use_the_default_share() -> None:
     assert "ttm.pages_limit" in strix.usable_source and "BIOS" in strix.usable_source
 
 
+def test_an_apu_is_never_ganged_but_dgx_spark_is() -> None:
+    """Ryzen AI Max's GPU has no link to a second box's: the ranking offers one, like a Mac;
+    DGX Sparks pair over ConnectX-7."""
+    from engine.rank import single_only
+
+    assert single_only(get_gpu("ryzen-ai-max-395")) and not get_gpu("ryzen-ai-max-395").multi_gpu
+    assert single_only(get_gpu("m4-max-128gb"))
+    assert not single_only(get_gpu("dgx-spark")) and not single_only(get_gpu("rtx-5090"))
+
+
 @pytest.mark.parametrize(
     ("name", "slug"),
     [
