@@ -168,3 +168,19 @@ def test_an_engine_that_stops_leaves_no_figure_and_blames_no_field(page, server)
     expect(page.locator(f"{BODY} [data-bytes]")).to_have_count(0)
     expect(page.locator(f'{BODY} [data-role="problem"]')).to_be_visible()
     expect(page.locator(".field-error:visible")).to_have_count(0)
+
+
+def test_the_page_reads_presents_one_label_table(calc):
+    from present.labels import COMPONENT_LABELS
+
+    page = calc
+    baked = page.evaluate(
+        "JSON.parse(document.getElementById('initial-state').textContent).component_labels"
+    )
+    assert baked == COMPONENT_LABELS  # what compare.js labels its rows with (results.js)
+    open_link(page, "?model=qwen3-0.6b&mode=finetune&method=lora")
+    expect(page.locator(BODY)).to_have_attribute("data-state", "live")
+    row = page.locator(f'{BODY} tr[data-component="adapters"] th')
+    expect(row).to_have_text(COMPONENT_LABELS["adapters"])
+    legend = page.locator('#chart-legend li[data-component="adapters"] .legend-label')
+    expect(legend).to_have_text(COMPONENT_LABELS["adapters"])
