@@ -41,3 +41,14 @@ def site_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def build_site():
     """A function building the site into a given directory (fixed build date)."""
     return build_into
+
+
+@pytest.fixture(scope="session")
+def hub_server(tmp_path_factory: pytest.TempPathFactory):
+    """A local server speaking the Hugging Face Hub protocol (tests/hub/server.py), serving
+    the catalog's configs and the repos of tests/hub/repos.py; ``.endpoint`` is its URL."""
+    from tests.hub.repos import start_fixture
+
+    hub = start_fixture(tmp_path_factory.mktemp("hub"))
+    yield hub
+    hub.stop()

@@ -78,12 +78,11 @@ def _check_file(text: str, path: str) -> str | None:
 
 
 def looks_like_hub(text: str, endpoint: str = DEFAULT_ENDPOINT) -> bool:
-    """True when ``text`` is meant for the Hub: a URL on the Hub or the endpoint, or an
-    ``org/name`` id (a slash, no spaces); the caller tries the catalog first."""
+    """True when ``text`` is meant for the Hub: a link, or an ``org/name`` id (a slash, no
+    spaces); the caller tries the catalog first."""
     t = text.strip()
     if t.startswith(("http://", "https://")):
-        host = urlsplit(t).hostname or ""
-        return host in _HUB_HOSTS or host == (urlsplit(endpoint).hostname or "")
+        return True  # parse_ref names the host a link must be on
     return "/" in t and not any(c.isspace() for c in t)
 
 

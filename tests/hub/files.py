@@ -159,7 +159,10 @@ def gguf_model(
     from engine.hub.resolve import _GGUF_FIELDS
 
     ft = gguf_file_types()[ft_id]
-    arch = spec.gguf_arch
+    # llama.cpp's LLM_ARCH names (llama-arch.cpp); spec.gguf_arch falls back to model_type
+    arch = {"qwen3_moe": "qwen3moe", "qwen2_moe": "qwen2moe", "gemma3_text": "gemma3"}.get(
+        spec.gguf_arch, spec.gguf_arch
+    )
     att = spec.layers[0].attention
     meta: dict[str, Any] = {"general.name": name, "general.file_type": int(ft.ftype)}
     values = {
