@@ -167,17 +167,8 @@ def layer_transient_per_token(
     split by tp), fp32 router logits, and with ``rope_tables`` the RoPE cos/sin tables.
     """
     att = layer.attention
-    if att.kind == "mla":
-        q = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim)
-        kv_width = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim)
-        attn = ceil_div(q + kv_width + att.num_heads * att.v_head_dim, tp)
-        rope = att.qk_rope_head_dim
-    else:
-        q = att.num_heads * att.head_dim
-        kv_width = att.num_kv_heads * (att.head_dim + att.v_head_dim)
-        attn = ceil_div(q, tp) + ceil_div(kv_width, min(tp, max(1, att.num_kv_heads)))
-        attn += ceil_div(att.num_heads * att.v_head_dim, tp)
-        rope = att.head_dim
+    attn = attention_elems_per_token(layer, tp)
+    rope = att.qk_rope_head_dim if att.kind == "mla" else att.head_dim
     mlp = layer.mlp
     width = mlp.intermediate_size
     if mlp.kind == "moe":
@@ -186,6 +177,20 @@ def layer_transient_per_token(
     router = mlp.num_experts * 2 if mlp.kind == "moe" else 0  # fp32 router logits
     tables = 2 * rope if rope_tables else 0
     return hidden_tensors * hidden + max(attn, mlp_elems) + router + tables
+
+
+def attention_elems_per_token(layer: LayerSpec, tp: int) -> int:
+    """Return the elements per token of one layer's q, k, v and attention output on one
+    TP rank (MLA: the uncompressed q, k, v)."""
+    att = layer.attention
+    if att.kind == "mla":
+        q = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim)
+        kv_width = att.num_heads * (att.qk_nope_head_dim + att.qk_rope_head_dim + att.v_head_dim)
+        return ceil_div(q + kv_width + att.num_heads * att.v_head_dim, tp)
+    q = att.num_heads * att.head_dim
+    kv_width = att.num_kv_heads * (att.head_dim + att.v_head_dim)
+    attn = ceil_div(q, tp) + ceil_div(kv_width, min(tp, max(1, att.num_kv_heads)))
+    return attn + ceil_div(att.num_heads * att.v_head_dim, tp)
 
 
 @per_spec_cache

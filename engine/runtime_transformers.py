@@ -5,6 +5,16 @@ four hidden-sized tensors alive plus RoPE cos/sin and int64 position ids (measur
 tensor-tracking dispatch mode, see tests/engine/test_inference.py). Logits: the last
 position's plus an fp32 copy, ``batch × vocab × (dtype + 4)``. Overhead: device context
 and BLAS workspace only.
+
+``attn_implementation`` (transformers ``TRANSFORMERS_VERSION``, the pinned reference venv):
+``sdpa`` (the default) and ``flash_attention_2`` run fused kernels that keep no score
+matrix; ``flex_attention`` keeps a block mask of a few bytes per 128 × 128 tile;
+``eager`` (models/llama/modeling_llama.py ``eager_attention_forward``) materializes
+``batch × heads × q × kv`` scores in the model dtype, their fp32 softmax and its cast back
+(dtype + 4 + dtype bytes per score, one layer at a time) and reads a float
+``batch × 1 × q × kv`` mask in the model dtype (masking_utils.py ``eager_mask``) that
+lives for the whole forward pass. ``attention_scores_bytes`` is the one rule, for
+inference here and for training.
 """
 
 from __future__ import annotations
@@ -22,11 +32,42 @@ from .runtime_base import (
     place_layers,
     usable_budget,
 )
+from .units import format_gib
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
     from .model import ModelSpec
     from .workload import InferenceWorkload
+
+TRANSFORMERS_VERSION = "5.25.0"
+
+
+def attention_scores_bytes(
+    spec: ModelSpec,
+    implementation: str,
+    *,
+    batch: int,
+    q_tokens: int,
+    kv_tokens: int,
+    dtype_bytes: int,
+    tp: int = 1,
+) -> tuple[int, int]:
+    """Return (per-layer score bytes at one layer's peak, mask bytes alive all pass) that
+    ``implementation`` materializes for ``q_tokens`` queries over ``kv_tokens`` keys."""
+    if implementation != "eager":
+        return 0, 0
+    heads = max(
+        (
+            -(-layer.attention.num_heads // tp)
+            for layer in spec.layers
+            if layer.attention.kind != "recurrent"
+        ),
+        default=0,
+    )
+    elems = batch * heads * q_tokens * kv_tokens
+    scores = elems * (dtype_bytes + 4 + dtype_bytes)
+    mask = batch * q_tokens * kv_tokens * dtype_bytes if heads else 0
+    return scores, mask
 
 
 class Transformers:
@@ -50,17 +91,47 @@ class Transformers:
         tokens = work.batch * work.context
         per_token = max_transient_per_token(spec, work.tp, 4, True)
         windows = any(layer.attention.window for layer in spec.layers)
+        impl = work.attn_implementation
+        scores, mask = attention_scores_bytes(
+            spec,
+            impl,
+            batch=work.batch,
+            q_tokens=work.context,
+            kv_tokens=work.context,
+            dtype_bytes=act,
+            tp=work.tp,
+        )
+        attention_note = (
+            msg(
+                "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
+                "forward pass with sdpa attention (no score matrix kept); int64 position "
+                "ids add 8 bytes per token",
+                tokens=tokens,
+            )
+            if impl == "sdpa"
+            else msg(
+                "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
+                "forward pass with attn_implementation={impl}{scores}; int64 position ids "
+                "add 8 bytes per token",
+                tokens=tokens,
+                impl=impl,
+                scores=msg(
+                    " (eager keeps one layer's scores, their fp32 softmax and its cast: "
+                    "{scores}, and a float mask of {mask})",
+                    scores=format_gib(scores),
+                    mask=format_gib(mask),
+                )
+                if scores
+                else msg(" (no score matrix kept)"),
+            )
+        )
         return Transients(
-            activations=tokens * (per_token * act + 8),
+            activations=tokens * (per_token * act + 8) + scores + mask,
             logits=work.batch * spec.vocab_size * (act + 4),
             overhead=inp.overhead,
+            details={"transformers_version": TRANSFORMERS_VERSION} if impl != "sdpa" else {},
             assumptions=(
-                msg(
-                    "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
-                    "forward pass with sdpa attention (no score matrix kept); int64 position "
-                    "ids add 8 bytes per token",
-                    tokens=tokens,
-                ),
+                attention_note,
                 msg(
                     "logits are kept for the last position only (logits_to_keep=1) plus an "
                     "fp32 copy"

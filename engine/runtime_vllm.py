@@ -7,12 +7,31 @@ rows of full-vocabulary logits at ``dtype + 12`` bytes (fp32 logits, probabiliti
 more fp32 tensor). Overhead adds non-torch memory, CUDA graphs and, with tp > 1,
 communication buffers. The vocabulary is padded to a multiple of 64. The budget is
 ``gpu_memory_utilization × usable``, reported as ``reserved_bytes``.
+
+Rules follow vLLM ``VLLM_VERSION`` (files under ``vllm/`` of its wheel):
+
+* defaults (engine/arg_utils.py ``get_batch_defaults``, ``vllm serve``): 16384 batched
+  tokens / 1024 sequences on GPUs with >= 160 GiB, 8192 / 1024 on >= 70 GiB except A100
+  and GB10 (compute capability 12.1), else 2048 / 256;
+  ``_set_default_chunked_prefill_and_prefix_caching_args``: without chunked prefill the
+  default becomes ``max(max_model_len, default)``; a default is capped at ``max_num_seqs ×
+  max_model_len`` and ``max_num_seqs`` at ``max_num_batched_tokens``.
+* config/scheduler.py ``verify_max_model_len``: without chunked prefill,
+  ``max_num_batched_tokens < max_model_len`` is refused, and ``max_num_batched_tokens <
+  max_num_seqs`` always.
+* v1/worker/gpu_worker.py ``determine_available_memory``: the KV pool is the requested
+  memory minus the profiled non-KV memory minus the CUDA-graph estimate (none with
+  ``--enforce-eager``); v1/core/kv_cache_utils.py ``update_kv_cache_capacity`` logs "GPU KV
+  cache size: N tokens, Maximum concurrency for L tokens per request: Xx" (N = int(X × L));
+  v1/core/kv_cache_planning.py ``_check_enough_kv_cache_memory`` refuses to start when one
+  request of max_model_len does not fit.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .errors import InvalidWorkload
 from .messages import msg
 from .runtime_base import (
     Budget,
@@ -24,13 +43,30 @@ from .runtime_base import (
     place_layers,
 )
 from .runtimes import runtime_constants
-from .units import GIB, format_gib
+from .units import GIB, ceil_div, format_gib
 from .verdict import budget_bytes
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
     from .model import ModelSpec
     from .workload import InferenceWorkload
+
+VLLM_VERSION = "0.34.0"
+
+
+def batch_limits(work: InferenceWorkload, defaults: tuple[int, int]) -> tuple[int, int]:
+    """Return (max_num_batched_tokens, max_num_seqs) as ``vllm serve`` resolves them from the
+    user's values, the GPU's ``defaults`` and chunked prefill (arg_utils.py)."""
+    default_nbt, default_seqs = defaults
+    seqs = work.max_num_seqs if work.max_num_seqs is not None else default_seqs
+    if work.max_num_batched_tokens is not None:
+        nbt = work.max_num_batched_tokens
+    else:
+        nbt = default_nbt if work.chunked_prefill else max(work.context, default_nbt)
+        nbt = min(seqs * work.context, nbt)
+    if work.max_num_seqs is None:
+        seqs = min(seqs, nbt)
+    return nbt, seqs
 
 
 def vllm_profile_peak_bytes(
@@ -65,7 +101,27 @@ class Vllm:
         return int(runtime_constants()["vllm"]["vocab_padding"]["value"])
 
     def check(self, spec: ModelSpec, work: InferenceWorkload) -> None:
-        return None
+        """Refuse what vLLM's SchedulerConfig.verify_max_model_len refuses."""
+        nbt, seqs = work.max_num_batched_tokens, work.max_num_seqs
+        if nbt is not None and not work.chunked_prefill and nbt < work.context:
+            raise InvalidWorkload(
+                msg(
+                    "vLLM refuses max_num_batched_tokens ({tokens:,}) below max_model_len "
+                    "({context:,}) without chunked prefill; raise it or enable chunked prefill",
+                    tokens=nbt,
+                    context=work.context,
+                ),
+                field="max_num_batched_tokens",
+            )
+        if nbt is not None and seqs is not None and nbt < seqs:
+            raise InvalidWorkload(
+                msg(
+                    "vLLM needs max_num_batched_tokens ({tokens:,}) >= max_num_seqs ({seqs:,})",
+                    tokens=nbt,
+                    seqs=seqs,
+                ),
+                field="max_num_batched_tokens",
+            )
 
     def activation_bytes(self, weights_format: str) -> int:
         return 2
@@ -73,18 +129,23 @@ class Vllm:
     def gpu_limits(self, gpu: GpuSpec | None) -> tuple[int, int]:
         """Return vllm serve's default (max_num_batched_tokens, max_num_seqs) for this GPU."""
         c = runtime_constants()["vllm"]
-        large = (
-            gpu is not None
-            and gpu.vendor in ("nvidia", "amd")
+        vendor_ok = gpu is not None and gpu.vendor in ("nvidia", "amd")
+        key = "default"
+        if vendor_ok and gpu is not None and gpu.usable_bytes >= 160 * GIB:
+            key = "huge_gpu"
+        elif (
+            vendor_ok
+            and gpu is not None
             and gpu.usable_bytes >= 70 * GIB
             and "a100" not in gpu.slug
-        )
-        key = "large_gpu" if large else "default"
+            and gpu.compute_capability != "12.1"  # GB10 (DGX Spark) keeps the small tier
+        ):
+            key = "large_gpu"
         return int(c["max_num_batched_tokens"][key]), int(c["max_num_seqs"][key])
 
     def transients(self, inp: Inputs) -> Transients:
         tp = inp.work.tp
-        max_nbt, max_seqs = inp.limits
+        max_nbt, max_seqs = batch_limits(inp.work, inp.limits)
         activations, logits = vllm_profile_peak_bytes(
             inp.spec,
             max_num_batched_tokens=max_nbt,
@@ -93,14 +154,19 @@ class Vllm:
             tp=tp,
         )
         v = runtime_constants()["vllm"]
-        extra = int(v["non_torch_bytes"]["value"]) + int(v["cuda_graph_bytes"]["value"])
+        graphs = 0 if inp.work.enforce_eager else int(v["cuda_graph_bytes"]["value"])
+        extra = int(v["non_torch_bytes"]["value"]) + graphs
         if tp > 1:
             extra += int(v["tp_comm_bytes"]["value"])
         return Transients(
             activations=activations,
             logits=logits,
             overhead=inp.overhead + extra,
-            details={"max_num_batched_tokens": max_nbt, "max_num_seqs": max_seqs},
+            details={
+                "max_num_batched_tokens": max_nbt,
+                "max_num_seqs": max_seqs,
+                "vllm_version": VLLM_VERSION,
+            },
             assumptions=(
                 msg(
                     "vLLM defaults for this GPU: max_num_batched_tokens={max_nbt}, "
@@ -117,6 +183,13 @@ class Vllm:
                     "overhead: {overhead} + non-torch memory + CUDA graphs{tp_buffers}",
                     overhead=inp.overhead_text,
                     tp_buffers=msg(" + tensor-parallel communication buffers") if tp > 1 else "",
+                )
+                if not inp.work.enforce_eager
+                else msg(
+                    "overhead: {overhead} + non-torch memory{tp_buffers}; no CUDA graphs "
+                    "(--enforce-eager)",
+                    overhead=inp.overhead_text,
+                    tp_buffers=msg(" + tensor-parallel communication buffers") if tp > 1 else "",
                 ),
             ),
         )
@@ -126,20 +199,54 @@ class Vllm:
 
     def budget(self, gpu: GpuSpec, work: InferenceWorkload, worst: GpuBytes) -> Budget:
         """vLLM pre-allocates ``gpu_memory_utilization × usable``; the KV pool is what is
-        left of it after everything else."""
+        left of it after everything else, in whole 16-token blocks."""
         usable = gpu.usable_bytes
         reserved = budget_bytes(gpu, work)
-        return Budget(
-            budget_bytes=reserved,
-            offer=f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}",
-            reserved_bytes=reserved,
-            details={"vllm_kv_pool_bytes": max(0, reserved - (worst.total - worst.kv_cache))},
-        )
+        pool = max(0, reserved - (worst.total - worst.kv_cache))
+        offer = f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}"
+        details: dict[str, object] = {"vllm_kv_pool_bytes": pool}
+        capacity = kv_capacity(pool, worst.kv_cache, context=work.context, batch=work.batch)
+        if capacity is not None:
+            tokens, concurrency, per_request = capacity
+            details["vllm_kv_cache_tokens"] = tokens
+            details["vllm_max_concurrency"] = concurrency
+            details["vllm_log"] = (
+                f"GPU KV cache size: {tokens:,} tokens, Maximum concurrency for "
+                f"{work.context:,} tokens per request: {concurrency:.2f}x"
+            )
+            details["vllm_starts"] = per_request <= pool
+            if per_request > pool:
+                offer = msg(
+                    "{offer}; vLLM refuses to start: one request of max_model_len "
+                    "{context:,} needs {needed} of KV cache but {pool} is left for it",
+                    offer=offer,
+                    context=work.context,
+                    needed=format_gib(per_request),
+                    pool=format_gib(pool),
+                )
+        return Budget(budget_bytes=reserved, offer=offer, reserved_bytes=reserved, details=details)
 
     def gpu_warnings(self, gpu: GpuSpec) -> tuple[str, ...]:
         if gpu.vendor == "apple":
             return (msg("vLLM does not run on Apple GPUs; use llama.cpp"),)
         return ()
+
+
+def kv_capacity(
+    pool_bytes: int, kv_bytes: int, *, context: int, batch: int
+) -> tuple[int, float, int] | None:
+    """Return (GPU KV cache tokens, maximum concurrency, KV bytes of one request) as vLLM
+    logs them for a pool of ``pool_bytes``, given ``kv_bytes`` for ``batch`` requests of
+    ``context`` tokens on this GPU; None when the model keeps no KV cache."""
+    if kv_bytes <= 0 or context <= 0:
+        return None
+    block = int(runtime_constants()["vllm"]["block_tokens"]["value"])
+    blocks_per_request = ceil_div(context, block)
+    per_request = ceil_div(kv_bytes, batch)
+    per_block = ceil_div(per_request, blocks_per_request)
+    num_blocks = pool_bytes // per_block
+    concurrency = num_blocks / blocks_per_request
+    return int(concurrency * context), round(concurrency, 2), per_request
 
 
 RUNTIME = Vllm()

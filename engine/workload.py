@@ -21,6 +21,9 @@ OPTIMIZERS = ("adamw", "adamw-8bit", "paged-adamw-8bit", "adafactor", "sgd", "li
 RECOMPUTE = ("none", "selective", "full")
 ATTENTION = ("sdpa", "flash", "eager")
 OFFLOAD = ("none", "optimizer", "optimizer+params")
+FLASH_ATTN = ("auto", "on", "off")  # llama.cpp -fa
+SPLIT_MODES = ("layer", "row")  # llama.cpp -sm
+ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flex_attention")  # transformers
 LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 
 MAX_TOKENS = 10 * 1024 * 1024  # 10M tokens: above every released context length
@@ -38,6 +41,10 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "gpus": (1, MAX_GPUS),
     "n_gpu_layers": (0, 100_000),
     "ubatch": (1, 65_536),
+    "n_batch": (1, 1_048_576),
+    "n_cpu_moe": (0, 100_000),
+    "max_num_batched_tokens": (1, MAX_TOKENS),
+    "max_num_seqs": (1, MAX_BATCH),
     "zero": (0, 3),
     "lora_rank": (1, 65_536),
     "lora_alpha": (1, 1_000_000),
@@ -59,6 +66,16 @@ class InferenceWorkload:
     gpu_memory_utilization: float = 0.9  # vLLM's pre-allocation fraction
     n_gpu_layers: int | None = None  # llama.cpp: layers on the GPU (None = all)
     ubatch: int = 512  # llama.cpp n_ubatch (logits and compute buffers scale with it)
+    n_batch: int = 2048  # llama.cpp -b: logical batch; n_ubatch = min(n_batch, n_ubatch)
+    flash_attn: str = "auto"  # llama.cpp -fa: auto = on where the backend supports it
+    kv_offload: bool = True  # llama.cpp: False = --no-kv-offload (KV and attention on the CPU)
+    n_cpu_moe: int = 0  # llama.cpp --n-cpu-moe: expert weights of the first N layers on CPU
+    split_mode: str = "layer"  # llama.cpp -sm: layer (whole layers per GPU) or row
+    max_num_batched_tokens: int | None = None  # vLLM; None = vLLM's default for the GPU
+    max_num_seqs: int | None = None  # vLLM; None = vLLM's default for the GPU
+    chunked_prefill: bool = True  # vLLM --enable-chunked-prefill (on by default in V1)
+    enforce_eager: bool = False  # vLLM --enforce-eager: no CUDA graphs
+    attn_implementation: str = "sdpa"  # transformers attn_implementation
 
     @property
     def num_gpus(self) -> int:
@@ -224,6 +241,18 @@ def inference_from_dict(
     gpu = raw.get("gpu")
     if gpu is not None and (not isinstance(gpu, str) or not gpu):
         raise InvalidWorkload(msg("gpu must be a GPU slug, got {value!r}", value=gpu), field="gpu")
+    optional: dict[str, int | None] = {}
+    for key, what in (
+        ("max_num_batched_tokens", msg("vLLM tokens per step")),
+        ("max_num_seqs", msg("vLLM sequences per step")),
+    ):
+        optional[key] = None if raw.get(key) is None else _int(raw, key, 0, what)
+    for flag in ("kv_offload", "chunked_prefill", "enforce_eager"):
+        if flag in raw and not isinstance(raw[flag], bool):
+            raise InvalidWorkload(
+                msg("{key} must be true or false, got {value!r}", key=flag, value=raw[flag]),
+                field=flag,
+            )
     weights = raw.get("weights", d.weights)
     if not isinstance(weights, str) or not weights:
         raise InvalidWorkload(
@@ -241,6 +270,18 @@ def inference_from_dict(
         gpu_memory_utilization=float(util),
         n_gpu_layers=n_gpu_layers,
         ubatch=_int(raw, "ubatch", d.ubatch, msg("llama.cpp micro-batch")),
+        n_batch=_int(raw, "n_batch", d.n_batch, msg("llama.cpp logical batch")),
+        flash_attn=_choice(raw, "flash_attn", d.flash_attn, FLASH_ATTN),
+        kv_offload=bool(raw.get("kv_offload", d.kv_offload)),
+        n_cpu_moe=_int(raw, "n_cpu_moe", d.n_cpu_moe, msg("layers with experts on the CPU")),
+        split_mode=_choice(raw, "split_mode", d.split_mode, SPLIT_MODES),
+        max_num_batched_tokens=optional["max_num_batched_tokens"],
+        max_num_seqs=optional["max_num_seqs"],
+        chunked_prefill=bool(raw.get("chunked_prefill", d.chunked_prefill)),
+        enforce_eager=bool(raw.get("enforce_eager", d.enforce_eager)),
+        attn_implementation=_choice(
+            raw, "attn_implementation", d.attn_implementation, ATTN_IMPLEMENTATIONS
+        ),
     )
 
 
