@@ -12,6 +12,7 @@ comes from input (model names from a pasted config, GPU names, engine prose) is 
 from __future__ import annotations
 
 import json
+import traceback
 from html import escape
 from typing import Any
 
@@ -185,7 +186,13 @@ def handle_json(request_json: str) -> str:
         return reply_json
     # the result's engine prose is in ``lang`` already; present/'s own words follow it
     gettext = translator(str(lang)) if lang else untranslated
-    reply["result"]["view"] = render(reply["result"], gettext, state="live")
+    try:
+        reply["result"]["view"] = render(reply["result"], gettext, state="live")
+    except Exception as exc:  # a drawing bug is an error reply, never a dead worker
+        message = f"internal error while drawing the result: {type(exc).__name__}: {exc}"
+        error = {"type": "internal", "message": message, "field": None}
+        error["trace"] = traceback.format_exc()
+        return json.dumps({"v": reply.get("v"), "id": reply.get("id"), "ok": False, "error": error})
     return json.dumps(reply)
 
 

@@ -272,3 +272,16 @@ def test_the_workers_view_speaks_the_request_language():
     assert "<summary>假设</summary>" in view["panel_html"]
     english = json.loads(handle_json(json.dumps({**request, "lang": "en"})))["result"]["view"]
     assert '<span class="total-label">Total</span>' in english["panel_html"]
+
+
+def test_a_drawing_bug_is_an_error_reply_not_a_dead_worker(monkeypatch):
+    import present.render
+
+    def broken(*args, **kwargs):
+        raise KeyError("per_gpu_bytes")
+
+    monkeypatch.setattr(present.render, "render", broken)
+    request = {"v": 1, "id": 9, "op": "infer", "args": {"model": "qwen3-0.6b"}}
+    reply = json.loads(handle_json(json.dumps(request)))
+    assert reply["ok"] is False and reply["id"] == 9
+    assert reply["error"]["type"] == "internal" and "KeyError" in reply["error"]["message"]
