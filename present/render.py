@@ -143,7 +143,10 @@ def chart_html(
     result: dict[str, Any], gettext: Gettext = untranslated, *, state: str = "initial"
 ) -> str:
     """Return the chart figure (``#chart``): donut, legend and capacity bar."""
-    parts = chart_parts(result, gettext)
+    return _figure(result, chart_parts(result, gettext), state)
+
+
+def _figure(result: dict[str, Any], parts: dict[str, str], state: str) -> str:
     hidden = "" if parts["capacity_svg"] else " hidden"
     return (
         f'<figure id="chart" class="chart" data-state="{escape(state)}" '
@@ -159,10 +162,11 @@ def render(
     result: dict[str, Any], gettext: Gettext = untranslated, *, state: str = "initial"
 ) -> dict[str, str]:
     """Return the view of a result: ``panel_html``, ``chart_html`` and the chart's parts."""
+    parts = chart_parts(result, gettext)
     return {
-        **chart_parts(result, gettext),
+        **parts,
         "panel_html": panel_html(result, gettext),
-        "chart_html": chart_html(result, gettext, state=state),
+        "chart_html": _figure(result, parts, state),
     }
 
 
