@@ -43,7 +43,9 @@ of ``state_heads × state_head_elems``. Per runtime:
   (``reference/kv_cache.json`` measures both).
 * vLLM (``model_executor/layers/mamba/mamba_utils.py`` ``MambaStateShapeCalculator``;
   ``model_executor/models/config.py`` ``HybridAttentionMambaModelConfig``): ``conv_kernel
-  - 1`` columns, conv and state in the model dtype (``--mamba-cache-dtype auto``), heads and
+  - 1`` columns, conv and state in the model dtype (``--mamba-cache-dtype auto``; Nemotron-H's
+  SSM state takes config.json's ``mamba_ssm_cache_dtype``, default float32:
+  ``NemotronHForCausalLMConfig.update_mamba_ssm_cache_dtype``), heads and
   channels split by TP (Mamba-2 groups replicated up to the TP size). Without prefix
   caching, the attention block grows to ``16 × ceil(state page / (16 × one token's K/V
   page))`` tokens so that one attention page holds a state, and each state is padded to
@@ -340,8 +342,8 @@ def state_dtypes(st: RecurrentSpec, *, runtime: str, kv_dtype: str) -> tuple[str
     """
     if runtime == "llamacpp":
         return "fp32", "fp32"
-    if runtime == "vllm":
-        return "bf16", "bf16"  # the model dtype: vLLM runs 16-bit (fp16 is as large)
+    if runtime == "vllm":  # the model dtype: vLLM runs 16-bit (fp16 is as large)
+        return "bf16", "fp32" if st.vllm_fp32_state else "bf16"
     return kv_dtype, "fp32" if st.hf_fp32_state else kv_dtype
 
 
@@ -423,11 +425,12 @@ def recurrent_notes(
     free, total = recurrent_summary(spec)
     notes = [
         msg(
-            "{free} of {layers} layers keep no KV cache: each sequence keeps a fixed "
-            "{state} of recurrent state there instead (conv window in {conv_dtype}, "
-            "SSM/delta state in {ssm_dtype}), whatever the context",
+            "{free} of {layers} layers keep no KV cache: the {recurrent} recurrent ones keep "
+            "a fixed {state} per sequence instead (conv window in {conv_dtype}, SSM/delta "
+            "state in {ssm_dtype}), whatever the context",
             free=free,
             layers=total,
+            recurrent=len(stateful),
             state=format_gib(per_seq),
             conv_dtype=conv_dtype,
             ssm_dtype=ssm_dtype,

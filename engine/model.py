@@ -97,6 +97,7 @@ class RecurrentSpec:
     groups: int = 0
     group_channels: int = 0
     hf_fp32_state: bool = False  # transformers keeps the SSM/delta state in float32
+    vllm_fp32_state: bool = False  # vLLM's SSM state dtype is float32 (Nemotron-H's default)
 
     @property
     def conv_channels(self) -> int:

@@ -56,7 +56,33 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "num_experts": 512,
         "mlp_only_layers": None,
     },
+    "nemotron_h": {  # NemotronHConfig
+        "vocab_size": 131072,
+        "hidden_size": 4096,
+        "num_heads": 32,
+        "num_kv_heads": 8,
+        "head_dim": 128,
+        "max_position_embeddings": 4096,
+        "intermediate_size": 21504,
+        "ssm_state_size": 128,
+        "mamba_num_heads": 128,
+        "mamba_head_dim": 64,
+        "n_groups": 8,
+        "conv_kernel": 4,
+        "use_conv_bias": True,
+        "use_bias": False,
+        "num_experts": 8,
+        "experts_per_token": 2,
+        "moe_intermediate_size": 7688,
+        "moe_shared_expert_intermediate_size": 7688,
+        "moe_latent_size": None,
+    },
 }
+
+# Nemotron-H's hybrid_override_pattern letters and the legacy layers_block_type names
+_NEMOTRON_PATTERN = {"M": "linear_attention", "E": "moe", "*": "full_attention", "-": "mlp"}
+_LEGACY_KINDS = {"mamba": "linear_attention", "attention": "full_attention"}
+_NO_MLP = MlpSpec(kind="dense", intermediate_size=0, gated=False)
 
 
 def _with_defaults(c: Config) -> None:
@@ -83,8 +109,9 @@ def _layer_kinds(c: Config, n: int, allowed: tuple[str, ...], fallback: list[str
     return types
 
 
-def recurrent_attention(heads: int, head_dim: int, v_head_dim: int) -> AttentionSpec:
-    """The AttentionSpec of a layer without KV cache (its mixer's heads, for TP checks)."""
+def recurrent_attention(heads: int = 0, head_dim: int = 0, v_head_dim: int = 0) -> AttentionSpec:
+    """The AttentionSpec of a layer without KV cache (its mixer's heads, for TP checks;
+    none for a layer that is only an MLP)."""
     return AttentionSpec(
         kind="recurrent",
         num_heads=heads,
@@ -182,4 +209,147 @@ def build_qwen3_next(c: Config, b: Builder) -> bool:
             mlp_gated(b, i, hidden, inter)
             mlp = dense_spec(c, inter)
         b.layers.append(LayerSpec(i, att, mlp, layer_state))
+    return finish_head(b, c, d)
+
+
+def _key(c: Config, name: str, legacy: str) -> str:
+    """``name``, or its legacy spelling when only that is in config.json."""
+    return legacy if legacy in c.raw and name not in c.raw else name
+
+
+def mamba2_mixer(
+    c: Config,
+    b: Builder,
+    i: int,
+    hidden: int,
+    *,
+    prefix: str = "ssm",
+    hf_fp32_state: bool = False,
+    vllm_fp32_state: bool = False,
+) -> RecurrentSpec:
+    """A Mamba-2 mixer's tensors (in_proj, depthwise conv1d, dt_bias/A_log/D, gated RMSNorm,
+    out_proj) and its per-sequence state: conv over x, B, C; state [heads, head_dim, d_state]."""
+    heads = c.int("mamba_num_heads")
+    head_dim = c.int("mamba_head_dim")
+    d_state = c.int("ssm_state_size")
+    groups = c.int(_key(c, "n_groups", "mamba_n_groups"))
+    kernel = c.int(_key(c, "conv_kernel", "mamba_d_conv"))
+    conv_bias = c.bool(_key(c, "use_conv_bias", "mamba_conv_bias"))
+    bias = c.bool("use_bias")
+    inner = heads * head_dim
+    conv_dim = inner + 2 * groups * d_state
+    b.linear(f"{prefix}_in", inner + conv_dim + heads, hidden, i, bias=bias)
+    b.add(f"{prefix}_conv1d", (conv_dim, 1, kernel), "other", i)
+    if conv_bias:
+        b.add(f"{prefix}_conv1d.bias", (conv_dim,), "bias", i)
+    b.add(f"{prefix}_dt", (heads,), "other", i)
+    b.add(f"{prefix}_a", (heads,), "other", i)
+    b.add(f"{prefix}_d", (heads,), "other", i)
+    b.norm(f"{prefix}_norm", inner, i)
+    b.linear(f"{prefix}_out", hidden, inner, i, bias=bias)
+    return RecurrentSpec(
+        kind="mamba2",
+        conv_base=inner,
+        conv_kernel=kernel,
+        state_heads=heads,
+        state_head_elems=head_dim * d_state,
+        groups=groups,
+        group_channels=2 * d_state,
+        hf_fp32_state=hf_fp32_state,
+        vllm_fp32_state=vllm_fp32_state,
+    )
+
+
+def _nemotron_kinds(c: Config) -> list[str]:
+    """layers_block_type / layer_types, else hybrid_override_pattern, else the class default."""
+    raw = c.raw
+    allowed = ("linear_attention", "full_attention", "moe", "mlp")
+    value = raw.get("layers_block_type", raw.get("layer_types"))
+    key = "layers_block_type" if "layers_block_type" in raw else "layer_types"
+    if value is None and "hybrid_override_pattern" in raw:
+        pattern, key = raw["hybrid_override_pattern"], "hybrid_override_pattern"
+        if isinstance(pattern, str) and pattern and set(pattern) <= set(_NEMOTRON_PATTERN):
+            return [_NEMOTRON_PATTERN[ch] for ch in pattern]
+        value = pattern
+    elif value is None:
+        return ["linear_attention", "moe", "full_attention", "mlp"]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        kinds = [_LEGACY_KINDS.get(v, v) for v in value]
+        if all(k in allowed for k in kinds):
+            return kinds
+    raise ConfigError(
+        msg(
+            "{key!r} in config.json ({model_type}) must list one layer kind per layer "
+            "({allowed}; or a pattern of M, E, * and -); got {value!r}.",
+            key=key,
+            model_type=c.model_type,
+            allowed=", ".join(repr(a) for a in allowed),
+            value=value,
+        ),
+        field=key,
+    )
+
+
+def build_nemotron_h(c: Config, b: Builder) -> bool:
+    """nemotron_h (Nemotron-H, Nemotron 3): one mixer per layer, each with a pre-norm: Mamba-2
+    (M), attention (*), a squared-ReLU MLP (-) or MoE with a shared expert (E).
+
+    The layer count is the pattern's length (transformers ignores num_hidden_layers); the
+    router weight is an fp32 parameter and its ``e_score_correction_bias`` a buffer."""
+    _with_defaults(c)
+    hidden = c.int("hidden_size")
+    heads = c.int("num_heads")
+    kv_heads = c.int("num_kv_heads")
+    head_dim = c.int("head_dim")
+    d = Dims(hidden, heads, kv_heads, head_dim, c.int("vocab_size"))
+    kinds = _nemotron_kinds(c)
+    mlp_bias = c.bool("mlp_bias")
+    act = str(c.raw.get("mlp_hidden_act", "relu2"))
+    vllm_fp32 = c.raw.get("mamba_ssm_cache_dtype", "float32") in ("float32", "fp32")
+    embeddings(b, d)
+    for i, kind in enumerate(kinds):
+        b.norm("attn_norm", hidden, i)  # the block's only norm
+        state = None
+        mlp = _NO_MLP
+        if kind == "linear_attention":
+            state = mamba2_mixer(c, b, i, hidden, hf_fp32_state=True, vllm_fp32_state=vllm_fp32)
+            att = recurrent_attention(state.state_heads, c.int("mamba_head_dim"), 0)
+        elif kind == "full_attention":
+            b.linear("attn_q", heads * head_dim, hidden, i)
+            b.linear("attn_k", kv_heads * head_dim, hidden, i)
+            b.linear("attn_v", kv_heads * head_dim, hidden, i)
+            b.linear("attn_output", hidden, heads * head_dim, i)
+            att = gqa_spec(d, None)
+        elif kind == "mlp":
+            inter = c.int("intermediate_size")
+            b.linear("ffn_up", inter, hidden, i, bias=mlp_bias)
+            b.linear("ffn_down", hidden, inter, i, bias=mlp_bias)
+            att = recurrent_attention()
+            mlp = MlpSpec(kind="dense", intermediate_size=inter, gated=False, activation=act)
+        else:  # moe
+            n_exp = c.int("num_experts")
+            top_k = c.int("experts_per_token")
+            inter = c.int("moe_intermediate_size")
+            shared = c.int("moe_shared_expert_intermediate_size")
+            latent = c.opt_int("moe_latent_size")
+            width = latent or hidden
+            b.add("ffn_gate_inp", (n_exp, hidden), "linear", i)  # fp32 parameter
+            b.linear("ffn_up_exps", inter, width, i, experts=n_exp, routed=True)
+            b.linear("ffn_down_exps", width, inter, i, experts=n_exp, routed=True)
+            b.linear("ffn_up_shexp", shared, hidden, i, bias=mlp_bias)
+            b.linear("ffn_down_shexp", hidden, shared, i, bias=mlp_bias)
+            if latent:
+                b.linear("ffn_latent_in", latent, hidden, i, bias=mlp_bias)
+                b.linear("ffn_latent_out", hidden, latent, i, bias=mlp_bias)
+            att = recurrent_attention()
+            mlp = MlpSpec(
+                kind="moe",
+                intermediate_size=inter,
+                gated=False,
+                activation=act,
+                num_experts=n_exp,
+                experts_per_token=top_k,
+                shared_intermediate_size=shared,
+            )
+        b.layers.append(LayerSpec(i, att, mlp, state))
     return finish_head(b, c, d)

@@ -120,7 +120,7 @@ def test_qwen3_next_estimate_explains_the_cache() -> None:
         spec, InferenceWorkload(weights="bf16", context=8192, batch=1, runtime="vllm")
     )
     notes = [a for a in est.assumptions if "keep no KV cache" in a]
-    assert notes and notes[0].startswith("36 of 48 layers keep no KV cache")
+    assert notes and notes[0].startswith("36 of 48 layers keep no KV cache: the 36 recurrent")
     assert any("544-token blocks" in a for a in est.assumptions)
     dense = inference.estimate_inference(
         catalog_spec("qwen3-30b-a3b"), InferenceWorkload(weights="bf16", context=8192)
@@ -152,3 +152,110 @@ def test_qwen3_next_layer_types_checked() -> None:
     raw["layer_types"] = ["full_attention", "linear_attention"]
     spec = arch.parse_config(raw)
     assert [layer.state is None for layer in spec.layers] == [True, False]
+
+
+# --- nemotron_h ---------------------------------------------------------------------------
+
+NEMOTRON = "nemotron-3-nano-30b-a3b"
+
+
+def test_nemotron_h_counts_equal_transformers() -> None:
+    spec = catalog_spec(NEMOTRON)
+    ref = _reference(f"catalog/{NEMOTRON}")
+    assert ref["transformers"] == "5.25.0"
+    assert spec.total_params == ref["total"] == 31_577_937_344
+    assert list(spec.per_layer_params) == ref["per_layer"]
+    assert spec.active_params_per_token == ref["active"]
+    assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+
+
+def test_nemotron_h_layout() -> None:
+    spec = catalog_spec(NEMOTRON)
+    kinds = [
+        "M" if layer.state else "*" if layer.attention.kv_elems_per_token else
+        "E" if layer.mlp.kind == "moe" else "-"
+        for layer in spec.layers
+    ]  # fmt: skip
+    assert (
+        "".join(kinds)
+        == json.loads((CATALOG / NEMOTRON / "config.json").read_text())["hybrid_override_pattern"]
+    )
+    assert kv.recurrent_summary(spec) == (46, 52)
+    st = spec.layers[0].state
+    assert st is not None and st.kind == "mamba2"
+    # conv over x, B, C: 64 × 64 + 2 × 8 × 128; state [64 heads, 64, 128]
+    assert (st.conv_channels, st.conv_kernel, st.state_heads, st.state_head_elems) == (
+        6144,
+        4,
+        64,
+        64 * 128,
+    )
+    assert st.hf_fp32_state and st.vllm_fp32_state  # config: mamba_ssm_cache_dtype float32
+
+
+NEMOTRON_STATE = {
+    # transformers: conv [6144, 4] bf16 + state [64, 64, 128] fp32 (measured layout)
+    "transformers": 6144 * 4 * 2 + 64 * 64 * 128 * 4,
+    # llama.cpp: n_embd_r = 3 × (4096 + 2 × 8 × 128), n_embd_s = 128 × 4096, both F32
+    "llamacpp": 3 * 6144 * 4 + 128 * 4096 * 4,
+    # vLLM: conv [3, 6144] bf16 + state fp32 = 2,134,016 B, padded to one attention page
+    # of 16 × ceil(2,134,016 / (16 × 1,024)) = 2,096 tokens × 1,024 B
+    "vllm": 2096 * 1024,
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(NEMOTRON_STATE))
+def test_nemotron_h_state_bytes(runtime: str) -> None:
+    spec = catalog_spec(NEMOTRON)
+    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+    layers = kv.kv_layer_bytes(spec, context=4096, batch=2, kv_dtype=kv_dtype, runtime=runtime)
+    assert layers[0] == 2 * NEMOTRON_STATE[runtime]
+    assert layers[1] == 0  # an MoE layer keeps nothing
+    if runtime == "vllm":
+        st = spec.layers[0].state
+        assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == 2_134_016
+        assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 2096
+        assert layers[5] == 2 * 2 * 2096 * 1024  # ceil(4096 / 2096) = 2 blocks per sequence
+
+
+def test_nemotron_h_vllm_tensor_parallel() -> None:
+    """tp=2: 8 groups split evenly; tp=16 > 8 groups: vLLM replicates them up to 16."""
+    spec = catalog_spec(NEMOTRON)
+    st = spec.layers[0].state
+    assert kv.state_elems_per_gpu(st, runtime="vllm", tp=2) == (3 * 3072, 32 * 64 * 128)
+    conv, _ = kv.state_elems_per_gpu(st, runtime="vllm", tp=16)
+    assert conv == 3 * ((4096 + 16 * 256) // 16)
+
+
+def test_nemotron_h_state_dtype_follows_config() -> None:
+    raw = json.loads((CATALOG / NEMOTRON / "config.json").read_text())
+    spec = arch.parse_config({**raw, "mamba_ssm_cache_dtype": "bfloat16"})
+    st = spec.layers[0].state
+    assert not st.vllm_fp32_state
+    assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == (
+        3 * 6144 * 2 + 64 * 64 * 128 * 2
+    )
+
+
+def test_nemotron_h_layer_kinds() -> None:
+    raw = json.loads((CATALOG / NEMOTRON / "config.json").read_text())
+    legacy = {k: v for k, v in raw.items() if k != "hybrid_override_pattern"}
+    spec = arch.parse_config({**legacy, "layers_block_type": ["mamba", "attention", "mlp"]})
+    assert spec.num_layers == 3 and spec.layers[0].state and spec.layers[1].state is None
+    with pytest.raises(ConfigError, match="hybrid_override_pattern"):
+        arch.parse_config({**raw, "hybrid_override_pattern": "MX*"})
+
+
+def test_nemotron_h_measured_state_matches() -> None:
+    case = next(c for c in json.loads(KV_CACHE.read_text())["cases"] if c["family"] == "nemotron_h")
+    spec = arch.parse_config(case["config"], name="nemotron_h")
+    batch = case["batch"]
+    for layer_spec, measured in zip(spec.layers, case["stages"]["decode"]["layers"], strict=True):
+        st = layer_spec.state
+        if st is None:
+            continue
+        assert measured["conv_shapes"] == [[batch, st.conv_channels, st.conv_kernel]]
+        assert measured["state_dtype"] == "float32"
+        head_dim = case["config"]["mamba_head_dim"]
+        d_state = st.state_head_elems // head_dim
+        assert measured["state_shapes"] == [[batch, st.state_heads, head_dim, d_state]]

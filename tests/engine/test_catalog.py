@@ -22,7 +22,7 @@ CATALOG_MODEL_TYPES = {
     "gemma3", "gemma3_text", "phi", "phi3", "gpt2", "gpt_neox", "falcon", "starcoder2", "olmo2",
     "deepseek_v2", "deepseek_v3", "gpt_oss",
 }  # fmt: skip
-CATALOG_MODEL_TYPES |= {"qwen3_next"}  # hybrid recurrent (arch.hybrid)
+CATALOG_MODEL_TYPES |= {"qwen3_next", "nemotron_h"}  # hybrid recurrent (arch.hybrid)
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 

@@ -256,6 +256,26 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "num_hidden_layers": 4,
         },
     ),
+    "nemotron_h": (
+        "nemotron-3-nano-30b-a3b",  # Mamba-2 (64 heads × 64, 8 groups, d_state 128) / attn / MoE
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,  # 32 / 2 heads
+            "head_dim": 32,
+            "mamba_num_heads": 8,
+            "mamba_head_dim": 16,
+            "n_groups": 2,
+            "ssm_state_size": 24,
+            "intermediate_size": 64,
+            "moe_intermediate_size": 32,
+            "moe_shared_expert_intermediate_size": 64,
+            "n_routed_experts": 8,
+            "num_experts_per_tok": 2,
+            "num_hidden_layers": 4,
+            "hybrid_override_pattern": "M*EM",
+        },
+    ),
 }
 
 # MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
