@@ -115,8 +115,9 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
 
 @per_spec_cache
 def params_summary(spec: ModelSpec) -> dict[str, Any]:
-    """Parameter counts (integers) in the CLI's documented ``params`` schema."""
-    return {
+    """Parameter counts (integers) in the CLI's documented ``params`` schema; a multimodal
+    checkpoint adds ``text_total``, its language model alone (no vision/audio tower)."""
+    summary = {
         "model_type": spec.model_type,
         "total": spec.total_params,
         "embedding": spec.embedding_params,
@@ -132,6 +133,15 @@ def params_summary(spec: ModelSpec) -> dict[str, Any]:
         "checkpoint_quant": spec.checkpoint_quant,
         "is_moe": spec.is_moe,
     }
+    towers = sum(t.numel for t in spec.tensors if t.layer is None and t.name.startswith(TOWERS))
+    if towers:
+        summary["text_total"] = spec.total_params - towers
+    return summary
+
+
+# name prefixes of the vision (``v.``), audio (``a.``) and projector (``mm.``) tensors the
+# multimodal builders list outside any layer (arch.multimodal, arch.towers)
+TOWERS = ("v.", "a.", "mm.")
 
 
 def _workload_args(args: dict[str, Any]) -> dict[str, Any]:

@@ -14,11 +14,15 @@ from ..model import ModelTraits
 from .blocks import Builder
 from .classic import build_falcon, build_gpt2, build_gpt_neox, build_phi
 from .dense import build_llama_like
+from .dsa import build_dsa
 from .fields import Config
-from .hybrid import build_nemotron_h, build_qwen3_next
+from .hybrid import build_qwen3_next
 from .mla import build_deepseek
+from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
+from .towers import build_llama4, build_qwen3_vl
+from .variants import build_variant
 
 # A builder appends tensors and layers and returns whether lm_head is tied to the embedding.
 Build = Callable[[Config, Builder], bool]
@@ -71,6 +75,35 @@ HANDLERS: dict[str, Handler] = {
         build_falcon,
         ModelTraits(norm="layer", parallel_residual=True, softmax_in_compute_dtype=True),
     ),
+    # 2025-26 text decoders (arch.modern) and vision-language wrappers (arch.towers)
+    "minimax_m2": Handler(
+        build_minimax_m2, ModelTraits(peft_fused_experts=True, gguf_arch="minimax-m2")
+    ),
+    "glm4_moe": Handler(
+        build_glm4_moe,
+        ModelTraits(fp32_router=True, peft_fused_experts=True, gguf_arch="glm4moe"),
+    ),
+    "smollm3": Handler(build_variant),
+    "seed_oss": Handler(build_variant),
+    "granite": Handler(build_variant),
+    "ernie4_5": Handler(build_variant),
+    # one bias-free LayerNorm feeds attention and MLP side by side
+    "cohere": Handler(
+        build_variant,
+        ModelTraits(norm="layer", parallel_residual=True, gguf_arch="command-r"),
+    ),
+    # DeepSeek sparse attention: MLA plus a top-k indexer with its own key cache (arch.dsa)
+    "deepseek_v32": Handler(build_dsa, _DEEPSEEK),
+    "glm_moe_dsa": Handler(build_dsa, _DEEPSEEK),
+    # attention sinks: no SDPA path in transformers; the router runs in fp32
+    "mimo_v2_flash": Handler(
+        build_mimo_v2_flash, ModelTraits(sdpa=False, fp32_router=True, peft_fused_experts=True)
+    ),
+    "llama4": Handler(build_llama4, ModelTraits(peft_fused_experts=True)),
+    "qwen3_vl": Handler(build_qwen3_vl, ModelTraits(gguf_arch="qwen3vl")),
+    "qwen3_vl_moe": Handler(
+        build_qwen3_vl, ModelTraits(peft_fused_experts=True, gguf_arch="qwen3vlmoe")
+    ),
     # hybrid: recurrent layers keep a fixed-size state, no KV cache (arch.hybrid)
     "qwen3_next": Handler(
         build_qwen3_next,
@@ -78,7 +111,6 @@ HANDLERS: dict[str, Handler] = {
             norm="gemma", fp32_weight_norm=True, peft_fused_experts=True, gguf_arch="qwen3next"
         ),
     ),
-    "nemotron_h": Handler(build_nemotron_h, ModelTraits(fp32_weight_norm=True, fp32_router=True)),
 }
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(HANDLERS))
 # remote-code model_types of early checkpoints, later rewritten to a native one

@@ -9,6 +9,7 @@ from .blocks import Builder
 from .defaults import siglip_defaults
 from .dense import build_llama_like
 from .fields import Config
+from .towers import TEXT_MODEL_TYPES, text_part
 
 
 def build_gemma3_multimodal(c: Config, b: Builder) -> bool:
@@ -82,4 +83,6 @@ def text_config(c: Config) -> Config:
     if c.model_type == "gemma3":
         text = c.raw.get("text_config") or {}
         return Config({**text, "model_type": "gemma3_text"}, "gemma3_text")
+    if c.model_type in TEXT_MODEL_TYPES:  # arch.towers wrappers
+        return text_part(c)
     return c

@@ -107,8 +107,26 @@ PUBLISHED = [
 ]
 # Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
 PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
-# Nemotron 3 Nano model card: "31.6B total parameters, approximately 3.6B active"
-PUBLISHED += [("nemotron-3-nano-30b-a3b", 31_577_937_344)]
+# 2025-26 model_types (arch.modern/towers/dsa/variants); MTP layers are not built by
+# transformers. Llama 4 model card: Scout 109B total, 17B active
+PUBLISHED += [("llama-4-scout-17b-16e-instruct", 108_641_793_536)]
+# Qwen3-VL model cards: 8B; 30B-A3B (31B total, 3B active)
+PUBLISHED += [("qwen3-vl-8b-instruct", 8_767_123_696)]
+PUBLISHED += [("qwen3-vl-30b-a3b-instruct", 31_070_754_032)]
+# MiniMax-M2 model card: 230B total, 10B active
+PUBLISHED += [("minimax-m2.5", 228_689_748_992)]
+# GLM-4.5 model card: GLM-4.5-Air 106B total, 12B active
+PUBLISHED += [("glm-4.5-air", 106_852_245_504)]
+# DeepSeek-V3.2: 671B + the indexers (685B on disk with the MTP module)
+PUBLISHED += [("deepseek-v3.2", 671_877_929_216)]
+# GLM-5 model card: 744B total, 40B active
+PUBLISHED += [("glm-5", 743_911_199_232)]
+# MiMo-V2-Flash model card: 309B total, 15B active
+PUBLISHED += [("mimo-v2-flash", 308_778_768_832)]
+# Aya 23 model card: 8B; SmolLM3: 3B; Seed-OSS: 36B; Granite 3.1: 2.5B; ERNIE 4.5: 0.3B
+PUBLISHED += [("aya-23-8b", 8_028_033_024), ("smollm3-3b", 3_075_098_624)]
+PUBLISHED += [("seed-oss-36b", 36_151_104_512), ("granite-3.1-2b-base", 2_533_525_504)]
+PUBLISHED += [("ernie-4.5-0.3b-base", 360_748_032)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])
@@ -457,7 +475,7 @@ def test_tying_and_vocab_move_counts_by_whole_rows(path: Path, extra_vocab: int)
     """Untying adds exactly one vocab x hidden matrix; each extra token adds one row to the
     embedding and, when untied, one to the output (plus its bias where the head has one)."""
     raw = json.loads(path.read_text())
-    text = raw.get("text_config", raw) if raw.get("model_type") == "gemma3" else raw
+    text = raw.get("text_config", raw)  # a multimodal wrapper's language model
     base = parse_config(raw)
     untied = parse_config({**raw, "tie_word_embeddings": False})
     tied = parse_config({**raw, "tie_word_embeddings": True})

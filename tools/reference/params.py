@@ -47,12 +47,17 @@ OUT = ROOT / "reference" / "params.json"
 # ModuleList prefixes of the language model's decoder layers, most specific first
 LAYER_PREFIXES = (
     "model.language_model.layers.",
+    "language_model.model.layers.",  # Llama4ForConditionalGeneration
     "model.layers.",
     "transformer.h.",
     "gpt_neox.layers.",
 )
 POSITION_NAMES = ("wpe.", "embed_positions.")
 EXPERT_RE = re.compile(r"(^|\.)experts\.")
+# vision-language wrappers not (or not only) in AutoModelForCausalLM's table: built with the
+# class their config's ``architectures`` names, and their language model is counted alone
+# as ``text_total`` (everything under the language model plus lm_head)
+ARCHITECTURE_CLASS_TYPES = ("llama4", "qwen3_vl", "qwen3_vl_moe")
 
 
 def config_paths() -> list[tuple[str, Path]]:
@@ -79,7 +84,10 @@ def count(raw: dict) -> dict:
     cfg = load_config(raw)
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = AutoModelForCausalLM.from_config(cfg)
+        if raw["model_type"] in ARCHITECTURE_CLASS_TYPES:
+            model = getattr(transformers, raw["architectures"][0])._from_config(cfg)
+        else:
+            model = AutoModelForCausalLM.from_config(cfg)
     named = list(model.named_parameters())  # deduplicated: a tied weight appears once
     total = model.num_parameters()
     assert total == sum(p.numel() for _, p in named)
@@ -113,6 +121,10 @@ def count(raw: dict) -> dict:
         "per_layer": per_layer,
         "other": total - embedding - lm_head - sum(per_layer),
     }
+    if raw["model_type"] in ARCHITECTURE_CLASS_TYPES:
+        entry["text_total"] = sum(
+            p.numel() for n, p in named if "language_model." in n or n.startswith("lm_head.")
+        )
     n_exp = getattr(text_cfg, "num_experts", None) or getattr(text_cfg, "num_local_experts", None)
     top_k = getattr(text_cfg, "num_experts_per_tok", None)
     if n_exp and top_k:
@@ -131,6 +143,10 @@ def layer_windows(model, text_cfg, prefix: str) -> list:
     layers = model.get_submodule(prefix.rstrip("."))
     windows = []
     for layer in layers:
+        if text_cfg.model_type == "llama4_text":  # chunked layers cache like a window
+            kind = text_cfg.layer_types[len(windows)]
+            windows.append(text_cfg.attention_chunk_size if kind == "chunked_attention" else None)
+            continue
         if text_cfg.model_type in UNIFORM_WINDOW_TYPES:
             windows.append(getattr(text_cfg, "sliding_window", None))
             continue
@@ -165,7 +181,10 @@ def layer_kv_elems(model, prefix: str) -> list[int]:
         if attn is None or (attn is getattr(layer, "mixer", None) and not hasattr(attn, "k_proj")):
             kv.append(0)  # a recurrent (Mamba, Gated DeltaNet) or MLP-only layer: no K/V
         elif hasattr(attn, "kv_a_proj_with_mqa"):
-            kv.append(attn.kv_a_proj_with_mqa.out_features)
+            # DSA (DeepSeek-V3.2, GLM-5): the indexer's key is cached beside the latent
+            indexer = getattr(attn, "indexer", None)
+            extra = indexer.wk.out_features if indexer is not None else 0
+            kv.append(attn.kv_a_proj_with_mqa.out_features + extra)
         elif hasattr(attn, "k_proj"):
             kv.append(attn.k_proj.out_features + attn.v_proj.out_features)
         else:

@@ -1,0 +1,156 @@
+"""Multimodal checkpoints whose language model is one of the engine's text layouts, plus a
+vision tower: ``llama4`` (Llama4ForConditionalGeneration), ``qwen3_vl`` and ``qwen3_vl_moe``
+(Qwen3VL[Moe]ForConditionalGeneration).
+
+The text tower comes from ``text_config`` and fills ``layers``; the vision tower and its
+projector are ``kind="other"`` tensors outside any layer (names ``v.*`` / ``mm.*``), counted
+in the total as transformers instantiates them. ``TEXT_MODEL_TYPES`` tells
+``multimodal.text_config`` which text layout a wrapper's ``text_config`` takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ConfigError
+from ..messages import msg
+from .blocks import Builder
+from .dense import build_llama_like
+from .fields import Config
+from .modern import build_llama4_text, with_defaults
+from .moe import build_moe
+
+# wrapper model_type -> the engine model_type its text_config is built as
+TEXT_MODEL_TYPES: dict[str, str] = {
+    "llama4": "llama4_text",
+    "qwen3_vl": "qwen3",
+    "qwen3_vl_moe": "qwen3_moe",
+}
+
+# transformers 5.25.0 vision-config class defaults
+VISION_DEFAULTS: dict[str, dict[str, Any]] = {
+    "llama4": {  # Llama4VisionConfig
+        "hidden_size": 768,
+        "num_layers": 34,
+        "intermediate_size": 5632,
+        "num_channels": 3,
+        "vision_output_dim": 7680,
+        "image_size": 448,
+        "patch_size": 14,
+        "projector_input_dim": 4096,
+        "projector_output_dim": 4096,
+    },
+    "qwen3_vl": {  # Qwen3VLVisionConfig (Qwen3VLMoe's is the same)
+        "depth": 27,
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "in_channels": 3,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 3584,
+        "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": [8, 16, 24],
+    },
+}
+
+
+def _sub(c: Config, key: str) -> dict[str, Any]:
+    value = c.raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(
+            msg(
+                "{key!r} in a {model_type} config.json must be an object.",
+                key=key,
+                model_type=c.model_type,
+            ),
+            field=key,
+        )
+    return value
+
+
+def text_part(c: Config) -> Config:
+    """The language model's config, read as the engine's text model_type; the wrapper's
+    ``tie_word_embeddings`` (what the ForConditionalGeneration class reads) wins."""
+    kind = TEXT_MODEL_TYPES[c.model_type]
+    raw = {**_sub(c, "text_config"), "model_type": kind}
+    if "tie_word_embeddings" in c.raw:
+        raw["tie_word_embeddings"] = c.raw["tie_word_embeddings"]
+    return with_defaults(Config(raw, kind))
+
+
+def _vision(c: Config, family: str) -> Config:
+    vc = Config(_sub(c, "vision_config"), f"{family}_vision")
+    vc.defaults = {**VISION_DEFAULTS[family]}
+    return vc
+
+
+def _other(b: Builder, name: str, *shape: int) -> None:
+    b.add(name, tuple(shape), "other")
+
+
+def _linear(b: Builder, name: str, out: int, inp: int, *, bias: bool) -> None:
+    _other(b, name, out, inp)
+    if bias:
+        _other(b, f"{name}.bias", out)
+
+
+def _layernorm(b: Builder, name: str, size: int) -> None:
+    _other(b, name, size)
+    _other(b, f"{name}.bias", size)
+
+
+def build_llama4(c: Config, b: Builder) -> bool:
+    """llama4: the MoE text tower plus the ViT (class token, learned positions, unfold patch
+    linear) with its pixel-shuffle MLP adapter and the linear projector."""
+    text = text_part(c)
+    tied = build_llama4_text(text, b)
+    vc = _vision(c, "llama4")
+    h, inter = vc.int("hidden_size"), vc.int("intermediate_size")
+    patch, image, ch = vc.int("patch_size"), vc.int("image_size"), vc.int("num_channels")
+    _other(b, "v.class_embd", h)
+    _other(b, "v.position_embd", (image // patch) ** 2 + 1, h)
+    _linear(b, "v.patch_embd", h, ch * patch * patch, bias=False)
+    _layernorm(b, "v.pre_ln", h)
+    _layernorm(b, "v.post_ln", h)
+    for j in range(vc.int("num_layers")):
+        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _linear(b, f"v.blk.{j}.{part}", h, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+        _layernorm(b, f"v.blk.{j}.ln1", h)
+        _layernorm(b, f"v.blk.{j}.ln2", h)
+    out = vc.int("projector_output_dim")
+    _linear(b, "v.adapter.fc1", vc.int("projector_input_dim"), inter, bias=False)
+    _linear(b, "v.adapter.fc2", out, out, bias=False)
+    _linear(b, "mm.linear_1", text.int("hidden_size"), vc.int("vision_output_dim"), bias=False)
+    return tied
+
+
+def build_qwen3_vl(c: Config, b: Builder) -> bool:
+    """qwen3_vl / qwen3_vl_moe: the Qwen3 (MoE) text tower plus the ViT (3-D patch conv,
+    learned position table), its 2x2 patch merger and the DeepStack mergers."""
+    text = text_part(c)
+    tied = build_llama_like(text, b) if text.model_type == "qwen3" else build_moe(text, b)
+    vc = _vision(c, "qwen3_vl")
+    h, inter = vc.int("hidden_size"), vc.int("intermediate_size")
+    patch, temporal = vc.int("patch_size"), vc.int("temporal_patch_size")
+    _other(b, "v.patch_embd", h, vc.int("in_channels"), temporal, patch, patch)
+    _other(b, "v.patch_embd.bias", h)
+    _other(b, "v.position_embd", vc.int("num_position_embeddings"), h)
+    for j in range(vc.int("depth")):
+        _layernorm(b, f"v.blk.{j}.ln1", h)
+        _layernorm(b, f"v.blk.{j}.ln2", h)
+        _linear(b, f"v.blk.{j}.attn_qkv", 3 * h, h, bias=True)
+        _linear(b, f"v.blk.{j}.attn_out", h, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    merged = h * vc.int("spatial_merge_size") ** 2
+    out = vc.int("out_hidden_size")
+    deepstack = vc.get("deepstack_visual_indexes")
+    n_deep = len(deepstack) if isinstance(deepstack, list) else 0
+    for name, norm in [("mm.merger", h)] + [(f"mm.deepstack.{k}", merged) for k in range(n_deep)]:
+        _layernorm(b, f"{name}.norm", norm)
+        _linear(b, f"{name}.fc1", merged, merged, bias=True)
+        _linear(b, f"{name}.fc2", out, merged, bias=True)
+    return tied
