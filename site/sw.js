@@ -80,6 +80,18 @@ async function cacheFirst(request, cacheName) {
   }
 }
 
+/** HEAD (the engine worker asks whether a runtime file exists): from the cache when it holds
+ *  the file, so an offline start is not mistaken for a missing runtime. */
+async function head(request) {
+  const hit = await caches.match(request.url);
+  if (hit) return new Response(null, { status: hit.status, headers: hit.headers });
+  try {
+    return await fetch(request);
+  } catch {
+    return offline();
+  }
+}
+
 async function networkFirst(request, cacheName, fallback, clientId) {
   try {
     const response = await Promise.race([
@@ -98,6 +110,7 @@ async function networkFirst(request, cacheName, fallback, clientId) {
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);
+  if (request.method === "HEAD" && url.origin === self.location.origin) return event.respondWith(head(request));
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, offlinePage(url), event.resultingClientId));
   if (url.pathname === "/version.json" || url.pathname.startsWith("/api/")) return event.respondWith(networkFirst(request, PAGES));

@@ -20,16 +20,16 @@ async function download(url, what) {
 }
 
 /** Fail fast when a file Pyodide needs cannot be fetched: Pyodide itself waits for minutes on
- *  a missing pyodide.asm.wasm and starts "ready" without its standard library. One byte is
- *  asked for (a Range request); the rest of the body is dropped. */
+ *  a missing pyodide.asm.wasm and starts "ready" without its standard library. A HEAD request
+ *  (the service worker answers it from its cache when offline): a Range GET whose body is
+ *  dropped leaves Chromium's HTTP cache with a truncated wasm. */
 async function probe(url, what) {
   let response;
   try {
-    response = await fetch(url, { headers: { Range: "bytes=0-0" } });
+    response = await fetch(url, { method: "HEAD" });
   } catch (err) {
     throw new Error(`${what} could not be downloaded (${err.message})`);
   }
-  response.body?.cancel().catch(() => {});
   if (!response.ok) throw new Error(`${what} could not be downloaded (HTTP ${response.status})`);
 }
 
