@@ -107,6 +107,8 @@ PUBLISHED = [
 ]
 # Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
 PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
+# Nemotron 3 Nano model card: "31.6B total parameters, approximately 3.6B active"
+PUBLISHED += [("nemotron-3-nano-30b-a3b", 31_577_937_344)]
 # 2025-26 model_types (arch.modern/towers/dsa/variants); MTP layers are not built by
 # transformers. Llama 4 model card: Scout 109B total, 17B active
 PUBLISHED += [("llama-4-scout-17b-16e-instruct", 108_641_793_536)]
