@@ -70,8 +70,11 @@ def test_llamacpp_llama3_8b_q4_k_m_buffers() -> None:
     # compute buffer = f32 logits (128256 × 512 × 4) + f32 hidden state (4096 × 512 × 4)
     assert est.components["logits"] == 128256 * 512 * 4
     assert est.components["logits"] + est.components["activations"] == int(258.5 * MIB)
-    # host: token_embd + the 0.49 MiB output buffer (n_vocab × 1 sequence × f32)
-    assert est.host_bytes == est.details["host_weights_bytes"] + 128256 * 4
+    # host: token_embd + the 0.49 MiB output buffer (n_vocab × 1 sequence × f32) + the
+    # CUDA_Host compute buffer: f32 embeddings, KQ mask and 3 int32 inputs of 512 tokens
+    host_compute = 512 * 4 * (4096 + 512 + 3)
+    assert est.details["host_compute_bytes"] == host_compute
+    assert est.host_bytes == est.details["host_weights_bytes"] + 128256 * 4 + host_compute
 
 
 def test_llamacpp_llama3_8b_kv_1024_mib() -> None:
