@@ -52,9 +52,25 @@ def swap_in(new_dir: Path, out_dir: Path) -> None:
     # No atomic exchange (macOS, Windows, some file systems): two renames, a gap of
     # microseconds instead of the whole write.
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    out_dir.rename(old)
+    try:
+        out_dir.rename(old)
+    except OSError:  # out_dir cannot move (a mount point, a volume): replace its contents
+        _replace_contents(new_dir, out_dir)
+        return
     new_dir.rename(out_dir)
     shutil.rmtree(old)
+
+
+def _replace_contents(new_dir: Path, out_dir: Path) -> None:
+    """Empty ``out_dir`` and move ``new_dir``'s entries into it (not atomic: the last resort)."""
+    for entry in out_dir.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    for entry in new_dir.iterdir():
+        entry.rename(out_dir / entry.name)
+    new_dir.rmdir()
 
 
 def write_site(out_dir: Path, files: Mapping[str, bytes], copies: Mapping[str, Path]) -> None:

@@ -114,3 +114,22 @@ def test_site_version_follows_the_sources_not_the_clock():
     changed = {**page("2026-12-07T11:30:00Z"), "assets/app.js": b"new"}
     assert site_version("1.0", changed, {}, "2026-12-07T11:30:00Z") != a
     assert site_version("1.1", page("2026-12-06T10:00:00Z"), {}, "2026-12-06T10:00:00Z") != a
+
+
+def test_an_output_directory_that_cannot_move_is_refilled(tmp_path: Path, monkeypatch):
+    from sitegen import write
+
+    out = tmp_path / "public"
+    write_site(out, {"index.html": b"v1", "old.txt": b"x"}, {})
+    monkeypatch.setattr(write, "_exchange", lambda a, b: False)
+    real_rename = Path.rename
+
+    def no_move(self: Path, target):  # out_dir is a mount point: it cannot be renamed
+        if self == out:
+            raise OSError(16, "Device or resource busy")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", no_move)
+    write_site(out, {"index.html": b"v2"}, {})
+    assert (out / "index.html").read_bytes() == b"v2" and not (out / "old.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["public"]
