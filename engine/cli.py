@@ -287,7 +287,9 @@ def _print_params(result: dict[str, Any]) -> None:
     print(f"  layers                {result['num_layers']:>20}")
 
 
-_HUB_KEYS = ("label", "commit", "endpoint", "format", "files", "stored", "check", "notes", "read")
+_HUB_KEYS = (
+    "label", "commit", "endpoint", "format", "files", "stored", "check", "preset", "notes", "read",
+)
 
 
 def _print_hub(hub: dict[str, Any]) -> None:

@@ -249,7 +249,21 @@ def finish_gguf(
                 ft=ftype,
             )
         )
+    preset = _preset_check(spec, weights, tensors, total)
+    if preset and preset["tensors_differing"]:
+        notes.append(
+            msg(
+                "{n} tensors of this file have other types than llama-quantize's {id} preset "
+                "writes (a dynamic mix): the file stores {stored:,} bytes of weights, the "
+                "estimate's {id} weights are {est:,} bytes",
+                n=preset["tensors_differing"],
+                id=weights,
+                stored=total,
+                est=preset["weights_bytes"],
+            )
+        )
     return {
+        "preset": preset,
         "format": "gguf",
         "config": cfg,
         "weights": weights,
@@ -271,4 +285,22 @@ def finish_gguf(
             "file_type": ftype,
             "split_count": len(parts),
         },
+    }
+
+
+def _preset_check(spec: Any, fid: str, tensors: list[Any], stored: int) -> dict[str, Any] | None:
+    """How the file's tensor types compare with the preset the estimate uses."""
+    if fid == "auto":
+        return None
+    from ..quant import gguf_tensor_types, weights_bytes
+
+    want = gguf_tensor_types(spec, fid)
+    have = {t.name: t.type_name for t in tensors}
+    differing = sorted(n for n, ty in have.items() if n in want and want[n] != ty)
+    return {
+        "id": fid,
+        "weights_bytes": weights_bytes(spec, fid, runtime="llamacpp"),
+        "stored_weights_bytes": stored,
+        "tensors_differing": len(differing),
+        "differing": differing[:50],
     }

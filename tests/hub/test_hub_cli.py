@@ -127,6 +127,7 @@ def test_gguf_weights_are_the_sum_of_tensor_sizes(vram, hub_server):
     assert hub["stored"]["weights_bytes"] == sum(int(t.n_bytes) for t in reader.tensors)
     assert out["request"]["weights"] == "q4_k_m" and out["request"]["runtime"] == "llamacpp"
     assert out["components"]["weights"] == hub["stored"]["weights_bytes"]
+    assert hub["preset"]["tensors_differing"] == 0
     cat = _json(vram("params", "llama-3.2-1b", "--json"))
     assert _json(vram("params", CASES["gguf_one"], "--json"))["total"] == cat["total"]
 
@@ -142,6 +143,10 @@ def test_gguf_split_dynamic_mix_and_file_url(vram, hub_server):
     assert len(repo.files) > 1 and hub["stored"]["weights_bytes"] == total
     assert hub["check"]["matches"]
     assert "Q8_0" in hub["stored"]["by_dtype"]  # the mix no preset predicts is read as stored
+    out = _json(vram("infer", url, "--json"))
+    assert out["hub"]["preset"]["tensors_differing"] == 3
+    text = vram("params", url).stdout
+    assert "3 tensors of this file have other types than llama-quantize's q4_k_m" in text
 
 
 def test_gguf_repo_with_many_files_lists_them(vram):
