@@ -97,6 +97,9 @@ def parse_ref(text: str, endpoint: str = DEFAULT_ENDPOINT) -> HubRef:
     body = raw
     if "@" in raw:
         body, rev = raw.split("@", 1)
+        if rev.endswith(".gguf") and "/" in rev and not rev.startswith("refs/"):
+            rev, file = rev.split("/", 1)  # org/name@rev/file.gguf
+            body = f"{body}/{file}"
         rev = _check_rev(raw, rev)
     parts = body.strip("/").split("/")
     if len(parts) < 2:

@@ -32,6 +32,8 @@ from engine.hub.safetensors import header_length, parse_header, stored_tensors, 
         ),
         ("https://huggingface.co/a/b/tree/dev/sub", HubRef("a/b", "dev")),
         ("a/b/x.gguf", HubRef("a/b", "main", "x.gguf")),
+        ("a/b@v1/d/x.gguf", HubRef("a/b", "v1", "d/x.gguf")),
+        ("a/b@refs/pr/1", HubRef("a/b", "refs/pr/1")),
     ],
 )
 def test_parse_ref(text, ref):
