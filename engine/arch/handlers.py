@@ -16,7 +16,7 @@ from .classic import build_falcon, build_gpt2, build_gpt_neox, build_phi
 from .dense import build_llama_like
 from .dsa import build_dsa
 from .fields import Config
-from .hybrid import build_nemotron_h, build_qwen3_next
+from .hybrid import build_granitemoehybrid, build_nemotron_h, build_qwen3_next
 from .mla import build_deepseek
 from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
@@ -112,6 +112,9 @@ HANDLERS: dict[str, Handler] = {
         ),
     ),
     "nemotron_h": Handler(build_nemotron_h, ModelTraits(fp32_weight_norm=True, fp32_router=True)),
+    "granitemoehybrid": Handler(
+        build_granitemoehybrid, ModelTraits(peft_fused_experts=True, gguf_arch="granitehybrid")
+    ),
 }
 SUPPORTED_MODEL_TYPES: tuple[str, ...] = tuple(sorted(HANDLERS))
 # remote-code model_types of early checkpoints, later rewritten to a native one

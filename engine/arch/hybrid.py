@@ -4,6 +4,10 @@ fixed-size per-sequence state instead of a KV cache.
 * ``qwen3_next``: Gated DeltaNet linear attention in 3 of every 4 layers (``layer_types``,
   else ``full_attention_interval``), gated full attention (``q_proj`` twice as wide: the
   output gate) in the rest; a sparse MoE block with one gated shared expert in every layer.
+* ``nemotron_h`` (Nemotron-H, Nemotron 3): one mixer per layer (``hybrid_override_pattern``):
+  Mamba-2, attention, a squared-ReLU MLP or an MoE block.
+* ``granitemoehybrid`` (Granite 4.0-H): Mamba-2 or attention, then routed experts plus a
+  shared MLP.
 
 The recurrent layers get an ``AttentionSpec`` of kind ``"recurrent"`` (no KV elements) and a
 ``RecurrentSpec`` (the conv window and the delta/SSM state, laid out per runtime by
@@ -13,6 +17,7 @@ The recurrent layers get an ``AttentionSpec`` of kind ``"recurrent"`` (no KV ele
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
@@ -22,7 +27,9 @@ from .blocks import (
     Builder,
     Dims,
     activation,
+    attn_qkvo,
     dense_spec,
+    dims,
     embeddings,
     finish_head,
     gqa_spec,
@@ -31,6 +38,17 @@ from .blocks import (
     shared_expert,
 )
 from .fields import Config
+
+_GRANITE_MAMBA: dict[str, Any] = {  # GraniteMoeHybridConfig's Mamba-2 defaults
+    "mamba_n_heads": 128,
+    "mamba_d_head": "auto",
+    "mamba_n_groups": 1,
+    "mamba_d_state": 256,
+    "mamba_d_conv": 4,
+    "mamba_expand": 2,
+    "mamba_conv_bias": True,
+    "mamba_proj_bias": False,
+}
 
 # transformers 5.25.0 config-class defaults (configuration_<model_type>.py)
 HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -76,6 +94,18 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "moe_intermediate_size": 7688,
         "moe_shared_expert_intermediate_size": 7688,
         "moe_latent_size": None,
+    },
+    "granitemoehybrid": {  # GraniteMoeHybridConfig
+        "vocab_size": 32000,
+        "hidden_size": 4096,
+        "intermediate_size": 11008,
+        "num_layers": 32,
+        "num_heads": 32,
+        "max_position_embeddings": 2048,
+        "num_experts": 8,
+        "experts_per_token": 2,
+        "shared_intermediate_size": 1024,
+        **_GRANITE_MAMBA,
     },
 }
 
@@ -212,41 +242,77 @@ def build_qwen3_next(c: Config, b: Builder) -> bool:
     return finish_head(b, c, d)
 
 
+@dataclass(frozen=True)
+class Mamba2Dims:
+    heads: int
+    head_dim: int
+    d_state: int
+    groups: int
+    kernel: int
+    conv_bias: bool
+    bias: bool
+
+
+def nemotron_mamba2(c: Config) -> Mamba2Dims:
+    """NemotronHConfig's Mamba-2 keys (and their legacy mamba_* spellings)."""
+    return Mamba2Dims(
+        heads=c.int("mamba_num_heads"),
+        head_dim=c.int("mamba_head_dim"),
+        d_state=c.int("ssm_state_size"),
+        groups=c.int(_key(c, "n_groups", "mamba_n_groups")),
+        kernel=c.int(_key(c, "conv_kernel", "mamba_d_conv")),
+        conv_bias=c.bool(_key(c, "use_conv_bias", "mamba_conv_bias")),
+        bias=c.bool("use_bias"),
+    )
+
+
+def granite_mamba2(c: Config) -> Mamba2Dims:
+    """GraniteMoeHybrid keys: ``mamba_d_head`` "auto" = expand × hidden / heads."""
+    heads = c.int("mamba_n_heads")
+    if c.get("mamba_d_head", "auto") in (None, "auto"):
+        head_dim = c.int("mamba_expand") * c.int("hidden_size") // heads
+    else:
+        head_dim = c.int("mamba_d_head")
+    return Mamba2Dims(
+        heads=heads,
+        head_dim=head_dim,
+        d_state=c.int("mamba_d_state"),
+        groups=c.int("mamba_n_groups"),
+        kernel=c.int("mamba_d_conv"),
+        conv_bias=c.bool("mamba_conv_bias"),
+        bias=c.bool("mamba_proj_bias"),
+    )
+
+
 def _key(c: Config, name: str, legacy: str) -> str:
     """``name``, or its legacy spelling when only that is in config.json."""
     return legacy if legacy in c.raw and name not in c.raw else name
 
 
 def mamba2_mixer(
-    c: Config,
     b: Builder,
     i: int,
     hidden: int,
+    m: Mamba2Dims,
     *,
-    prefix: str = "ssm",
-    hf_fp32_state: bool = False,
+    hf_fp32_state: bool = True,
     vllm_fp32_state: bool = False,
 ) -> RecurrentSpec:
     """A Mamba-2 mixer's tensors (in_proj, depthwise conv1d, dt_bias/A_log/D, gated RMSNorm,
-    out_proj) and its per-sequence state: conv over x, B, C; state [heads, head_dim, d_state]."""
-    heads = c.int("mamba_num_heads")
-    head_dim = c.int("mamba_head_dim")
-    d_state = c.int("ssm_state_size")
-    groups = c.int(_key(c, "n_groups", "mamba_n_groups"))
-    kernel = c.int(_key(c, "conv_kernel", "mamba_d_conv"))
-    conv_bias = c.bool(_key(c, "use_conv_bias", "mamba_conv_bias"))
-    bias = c.bool("use_bias")
+    out_proj) and its per-sequence state: conv over x, B, C; state [heads, head_dim, d_state].
+    transformers keeps that state in float32 (measured for Nemotron-H)."""
+    heads, head_dim, d_state, groups, kernel = m.heads, m.head_dim, m.d_state, m.groups, m.kernel
     inner = heads * head_dim
     conv_dim = inner + 2 * groups * d_state
-    b.linear(f"{prefix}_in", inner + conv_dim + heads, hidden, i, bias=bias)
-    b.add(f"{prefix}_conv1d", (conv_dim, 1, kernel), "other", i)
-    if conv_bias:
-        b.add(f"{prefix}_conv1d.bias", (conv_dim,), "bias", i)
-    b.add(f"{prefix}_dt", (heads,), "other", i)
-    b.add(f"{prefix}_a", (heads,), "other", i)
-    b.add(f"{prefix}_d", (heads,), "other", i)
-    b.norm(f"{prefix}_norm", inner, i)
-    b.linear(f"{prefix}_out", hidden, inner, i, bias=bias)
+    b.linear("ssm_in", inner + conv_dim + heads, hidden, i, bias=m.bias)
+    b.add("ssm_conv1d", (conv_dim, 1, kernel), "other", i)
+    if m.conv_bias:
+        b.add("ssm_conv1d.bias", (conv_dim,), "bias", i)
+    b.add("ssm_dt", (heads,), "other", i)
+    b.add("ssm_a", (heads,), "other", i)
+    b.add("ssm_d", (heads,), "other", i)
+    b.norm("ssm_norm", inner, i)
+    b.linear("ssm_out", hidden, inner, i, bias=m.bias)
     return RecurrentSpec(
         kind="mamba2",
         conv_base=inner,
@@ -306,14 +372,15 @@ def build_nemotron_h(c: Config, b: Builder) -> bool:
     mlp_bias = c.bool("mlp_bias")
     act = str(c.raw.get("mlp_hidden_act", "relu2"))
     vllm_fp32 = c.raw.get("mamba_ssm_cache_dtype", "float32") in ("float32", "fp32")
+    mamba = nemotron_mamba2(c)
     embeddings(b, d)
     for i, kind in enumerate(kinds):
         b.norm("attn_norm", hidden, i)  # the block's only norm
         state = None
         mlp = _NO_MLP
         if kind == "linear_attention":
-            state = mamba2_mixer(c, b, i, hidden, hf_fp32_state=True, vllm_fp32_state=vllm_fp32)
-            att = recurrent_attention(state.state_heads, c.int("mamba_head_dim"), 0)
+            state = mamba2_mixer(b, i, hidden, mamba, vllm_fp32_state=vllm_fp32)
+            att = recurrent_attention(mamba.heads, mamba.head_dim, 0)
         elif kind == "full_attention":
             b.linear("attn_q", heads * head_dim, hidden, i)
             b.linear("attn_k", kv_heads * head_dim, hidden, i)
@@ -351,5 +418,58 @@ def build_nemotron_h(c: Config, b: Builder) -> bool:
                 experts_per_token=top_k,
                 shared_intermediate_size=shared,
             )
+        b.layers.append(LayerSpec(i, att, mlp, state))
+    return finish_head(b, c, d)
+
+
+def _granite_kinds(c: Config, n: int) -> list[str]:
+    """``layer_types`` (legacy "mamba"/"attention" accepted), else every layer Mamba-2."""
+    types = c.raw.get("layers_block_type", c.raw.get("layer_types"))
+    if isinstance(types, list):
+        c = Config({**c.raw, "layer_types": [_LEGACY_KINDS.get(t, t) for t in types]}, c.model_type)
+    return _layer_kinds(c, n, ("linear_attention", "full_attention"), ["linear_attention"] * n)
+
+
+def build_granitemoehybrid(c: Config, b: Builder) -> bool:
+    """granitemoehybrid (Granite 4.0-H): each layer is Mamba-2 or GQA attention (no RoPE by
+    default: nothing to store), then routed experts plus a gated shared MLP (only the shared
+    MLP when ``num_local_experts`` is 0)."""
+    _with_defaults(c)
+    hidden = c.int("hidden_size")
+    d = dims(c)
+    n = c.int("num_layers")
+    kinds = _granite_kinds(c, n)
+    mamba = granite_mamba2(c)
+    qkv_bias = c.bool("attention_bias")
+    n_exp = c.int("num_experts", minimum=0)
+    shared = c.int("shared_intermediate_size")
+    embeddings(b, d)
+    for i, kind in enumerate(kinds):
+        b.norm("attn_norm", hidden, i)
+        state = None
+        if kind == "linear_attention":
+            state = mamba2_mixer(b, i, hidden, mamba)
+            att = recurrent_attention(mamba.heads, mamba.head_dim, 0)
+        else:
+            attn_qkvo(b, i, d, qkv_bias=qkv_bias, o_bias=qkv_bias)
+            att = gqa_spec(d, None)
+        b.norm("ffn_norm", hidden, i)
+        if n_exp:
+            inter = c.int("intermediate_size")
+            b.linear("ffn_gate_inp", n_exp, hidden, i)
+            routed_experts(b, i, hidden, inter, n_exp)
+            shared_expert(b, i, hidden, shared)  # input_linear (2 × shared) + output_linear
+            mlp = MlpSpec(
+                kind="moe",
+                intermediate_size=inter,
+                gated=True,
+                activation=activation(c),
+                num_experts=n_exp,
+                experts_per_token=c.int("experts_per_token"),
+                shared_intermediate_size=shared,
+            )
+        else:
+            mlp_gated(b, i, hidden, shared)
+            mlp = dense_spec(c, shared)
         b.layers.append(LayerSpec(i, att, mlp, state))
     return finish_head(b, c, d)

@@ -107,6 +107,8 @@ PUBLISHED = [
 ]
 # Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
 PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
+# Granite 4.0 H Tiny model card: 7B total, 1B active
+PUBLISHED += [("granite-4.0-h-tiny", 6_939_037_248)]
 # Nemotron 3 Nano model card: "31.6B total parameters, approximately 3.6B active"
 PUBLISHED += [("nemotron-3-nano-30b-a3b", 31_577_937_344)]
 # 2025-26 model_types (arch.modern/towers/dsa/variants); MTP layers are not built by

@@ -246,9 +246,10 @@ def test_nemotron_h_layer_kinds() -> None:
         arch.parse_config({**raw, "hybrid_override_pattern": "MX*"})
 
 
-def test_nemotron_h_measured_state_matches() -> None:
-    case = next(c for c in json.loads(KV_CACHE.read_text())["cases"] if c["family"] == "nemotron_h")
-    spec = arch.parse_config(case["config"], name="nemotron_h")
+@pytest.mark.parametrize("family", ["nemotron_h", "granitemoehybrid"])
+def test_mamba2_measured_state_matches(family: str) -> None:
+    case = next(c for c in json.loads(KV_CACHE.read_text())["cases"] if c["family"] == family)
+    spec = arch.parse_config(case["config"], name=family)
     batch = case["batch"]
     for layer_spec, measured in zip(spec.layers, case["stages"]["decode"]["layers"], strict=True):
         st = layer_spec.state
@@ -256,6 +257,42 @@ def test_nemotron_h_measured_state_matches() -> None:
             continue
         assert measured["conv_shapes"] == [[batch, st.conv_channels, st.conv_kernel]]
         assert measured["state_dtype"] == "float32"
-        head_dim = case["config"]["mamba_head_dim"]
+        head_dim = case["config"].get("mamba_head_dim", case["config"].get("mamba_d_head"))
         d_state = st.state_head_elems // head_dim
         assert measured["state_shapes"] == [[batch, st.state_heads, head_dim, d_state]]
+
+
+# --- granitemoehybrid ---------------------------------------------------------------------
+
+GRANITE = "granite-4.0-h-tiny"
+
+
+def test_granitemoehybrid_counts_equal_transformers() -> None:
+    spec = catalog_spec(GRANITE)
+    ref = _reference(f"catalog/{GRANITE}")
+    assert ref["transformers"] == "5.25.0"
+    assert spec.total_params == ref["total"] == 6_939_037_248  # card: 7B
+    assert list(spec.per_layer_params) == ref["per_layer"]
+    assert spec.active_params_per_token == ref["active"]
+    assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+    assert kv.recurrent_summary(spec) == (36, 40)
+
+
+GRANITE_STATE = {
+    # conv over x, B, C: 3072 + 2 × 128 = 3,328 channels; state [48, 64, 128]
+    "transformers": 3328 * 4 * 2 + 48 * 64 * 128 * 4,
+    "llamacpp": 3 * 3328 * 4 + 128 * 3072 * 4,
+    # vLLM: 806,400 B (all bf16), padded to 16 × ceil(806,400 / (16 × 2,048)) = 400 tokens
+    "vllm": 400 * 2048,
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(GRANITE_STATE))
+def test_granitemoehybrid_state_bytes(runtime: str) -> None:
+    spec = catalog_spec(GRANITE)
+    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+    layers = kv.kv_layer_bytes(spec, context=2048, batch=1, kv_dtype=kv_dtype, runtime=runtime)
+    assert layers[0] == GRANITE_STATE[runtime]
+    if runtime == "vllm":
+        assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 400
+        assert layers[5] == 6 * 400 * 2048  # ceil(2048 / 400) = 6 blocks of 400 tokens

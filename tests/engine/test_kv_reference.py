@@ -48,7 +48,7 @@ FAMILIES = (
     "qwen3_moe",
     "starcoder2",
 )
-FAMILIES += ("qwen3_next", "nemotron_h")  # hybrid: recurrent layers keep a conv + delta state
+FAMILIES += ("qwen3_next", "nemotron_h", "granitemoehybrid")  # hybrid: recurrent layers keep a conv + delta state
 
 
 def _engine_layers(case: dict, context: int) -> tuple[int, ...]:

@@ -276,6 +276,23 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "hybrid_override_pattern": "M*EM",
         },
     ),
+    "granitemoehybrid": (
+        "granite-4.0-h-tiny",  # Mamba-2 (48 heads × 64, 1 group, d_state 128) / attn, MoE
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,  # 12 : 4 heads scaled to 4 : 1
+            "mamba_n_heads": 8,
+            "mamba_d_head": 32,
+            "mamba_d_state": 16,
+            "intermediate_size": 32,
+            "shared_intermediate_size": 64,
+            "num_local_experts": 4,
+            "num_experts_per_tok": 2,
+            "num_hidden_layers": 4,
+            "layer_types": ["mamba", "attention", "mamba", "mamba"],
+        },
+    ),
 }
 
 # MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
