@@ -18,6 +18,11 @@ Result schema 1 for ``infer``/``train`` (all sizes integer bytes)::
                     master_weights, optimizer, temporaries, overhead},
      "assumptions": [...], "warnings": [...], "details": {...}}
 
+Input is bounded before it is parsed (``engine.limits``, ``data/limits.json``): a request
+text over 1 MiB + 64 KiB or nested more than 68 levels, and a ``config`` text over 1 MiB or
+nested more than 64, get a ``config_error`` reply instead of a recursion in ``json.loads``.
+Error messages in replies are worded for the page (``errors.for_page``: never "run 'vram …'").
+
 ``lang`` ("zh", or a tag such as "zh-CN") renders ``error.message`` and the result's
 prose (``warnings``, ``assumptions``) in that language (``engine.messages``); an absent or
 unknown ``lang`` gives English.
