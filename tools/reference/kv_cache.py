@@ -295,6 +295,103 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
 }
 
+# 2025-26 model_types (arch.modern, arch.dsa, arch.variants)
+CASES.update(
+    {
+        "mimo_v2_flash": (
+            "mimo-v2-flash",  # 64 heads, 4 KV heads (8 on sliding layers), q/k 192, v 128
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 16,
+                "num_key_value_heads": 1,
+                "head_dim": 24,
+                "v_head_dim": 16,  # != head_dim: K and V widths differ
+                "intermediate_size": 256,
+                "moe_intermediate_size": 32,
+                "n_routed_experts": 4,
+                "num_experts_per_tok": 2,
+                "num_hidden_layers": 6,  # full at 0 and 5, sliding 1-4
+                "sliding_window": 32,
+                "sliding_window_size": 31,  # transformers: window = sliding_window_size + 1
+            },
+        ),
+        "deepseek_v32": (
+            "deepseek-v3.2",  # MLA + lightning indexer (key 128 wide, 64 heads)
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 4,
+                "num_key_value_heads": 4,
+                "q_lora_rank": 48,
+                "kv_lora_rank": 32,
+                "qk_nope_head_dim": 16,
+                "qk_rope_head_dim": 8,
+                "v_head_dim": 16,
+                "index_head_dim": 24,
+                "index_n_heads": 4,
+                "intermediate_size": 256,
+                "moe_intermediate_size": 64,
+                "n_routed_experts": 8,
+                "num_experts_per_tok": 2,
+                "n_group": 2,
+                "topk_group": 1,
+                "first_k_dense_replace": 1,
+                "num_hidden_layers": 2,
+            },
+        ),
+        "minimax_m2": (
+            "minimax-m2.5",  # 48 / 8 heads, head_dim 128, 256 experts top-8
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 12,
+                "num_key_value_heads": 2,
+                "head_dim": 16,
+                "intermediate_size": 64,
+                "num_local_experts": 4,
+                "num_experts_per_tok": 2,
+                "num_hidden_layers": 2,
+                "rotary_dim": 8,  # 64 of 128 in the real model: half the head again
+            },
+        ),
+        "glm4_moe": (
+            "glm-4.5-air",  # 96 / 8 heads, head_dim 128, 1 dense + MoE layers
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 12,
+                "num_key_value_heads": 1,
+                "head_dim": 16,
+                "intermediate_size": 256,
+                "moe_intermediate_size": 32,
+                "n_routed_experts": 4,
+                "num_experts_per_tok": 2,
+                "num_hidden_layers": 2,
+            },
+        ),
+        "cohere": (
+            "aya-23-8b",  # 32 / 8 heads, parallel attention + MLP
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 2,
+                "intermediate_size": 256,
+                "num_hidden_layers": 2,
+            },
+        ),
+        "smollm3": (
+            "smollm3-3b",  # 16 / 4 heads, NoPE every 4th layer
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 2,
+                "head_dim": 16,
+                "intermediate_size": 256,
+                "num_hidden_layers": 4,
+                "no_rope_layers": [1, 1, 1, 0],
+                "pad_token_id": None,  # the class default (128004) is outside the tiny vocab
+            },
+        ),
+    }
+)
+
 # MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
 MLA_NOTE = (
     "transformers (this version) caches the compressed latent: DeepseekV3Attention.forward "
@@ -375,6 +472,12 @@ def snapshot(cache: Any) -> list[dict[str, Any]]:
             keys = values = None  # a linear-attention layer (or K/V not yet allocated)
         tensors = [t for t in (keys, values) if isinstance(t, torch.Tensor)]
         state: dict[str, Any] = {}
+        indexer = getattr(layer, "indexer_keys", None)  # DSA: the indexer's cached keys
+        index_elems = 0
+        if isinstance(indexer, torch.Tensor) and indexer.dim() == 3:
+            tensors.append(indexer)
+            index_elems = int(indexer.shape[-1])
+            state["indexer_key_shape"] = list(indexer.shape)
         if hasattr(layer, "conv_states"):
             state, state_tensors = _state_fields(layer)
             tensors += state_tensors
@@ -389,6 +492,7 @@ def snapshot(cache: Any) -> list[dict[str, Any]]:
                 "value_shape": list(values.shape) if values is not None else None,
                 "elems_per_token": (
                     int(keys.shape[1] * keys.shape[3] + values.shape[1] * values.shape[3])
+                    + index_elems
                     if keys is not None and keys.dim() == 4
                     else 0
                 ),
