@@ -256,7 +256,8 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "kv_dtype",
         Kind.CHOICE,
         N_("KV cache dtype"),
-        "KV-cache dtype: auto (16-bit), fp16, bf16, fp8, q8_0, q4_0 (default: auto)",
+        "KV-cache dtype: auto (16-bit), fp32, fp16, bf16, fp8, q8_0, q5_1, q5_0, iq4_nl, "
+        "q4_1, q4_0; llama.cpp's and vLLM's names work too (f16, fp8_e4m3 ...) (default: auto)",
         _default(_INF, "kv_dtype"),
         _I,
         choices=_choices(KV_DTYPES),

@@ -73,7 +73,7 @@ from .units import ceil_div
 RUNTIME_KV_DTYPES: dict[str, tuple[str, ...]] = {
     "transformers": ("fp32", "fp16", "bf16"),
     "vllm": ("fp16", "bf16", "fp8"),
-    "llamacpp": ("fp32", "fp16", "bf16", "q8_0", "q4_0"),
+    "llamacpp": ("fp32", "fp16", "bf16", "q8_0", "q5_1", "q5_0", "iq4_nl", "q4_1", "q4_0"),
 }
 
 
@@ -103,22 +103,26 @@ def resolve_kv_dtype(kv_dtype: str, *, runtime: str, weights: str = "bf16") -> s
     return kv_dtype
 
 
-# KV dtype spellings users and configs write, mapped to the table's ids
-_KV_ALIASES = {
-    "float16": "fp16",
-    "f16": "fp16",
-    "bfloat16": "bf16",
-    "float32": "fp32",
-    "f32": "fp32",
-    "fp8_e4m3": "fp8",
-    "fp8_e5m2": "fp8",
-}
+@cached
+def _kv_aliases() -> dict[str, str]:
+    """Each runtime's spelling of a KV dtype (``kv_dtypes`` ``aliases``) → the table's id."""
+    return {alias: row["id"] for row in rows("kv_dtypes") for alias in row.get("aliases", ())}
+
+
+def canonical_kv_dtype(value: object) -> object:
+    """Return the table's id for a KV dtype as a runtime spells it (llama.cpp's ``f16``,
+    vLLM's ``fp8_e4m3``), so input accepts either and every output shows one name.
+    Anything else comes back unchanged, for the caller's validation to reject."""
+    if not isinstance(value, str):
+        return value
+    key = value.strip().lower()
+    return _kv_aliases().get(key, key)
 
 
 @cached
 def _kv_table() -> dict[str, Fraction]:
     """Bytes per element of each KV dtype (``data/quant_formats.json`` ``kv_dtypes``):
-    llama.cpp's q8_0/q4_0 cache types take their size from the ggml block table."""
+    llama.cpp's quantized cache types (q8_0 ... q4_0) take their size from the ggml block table."""
     table: dict[str, Fraction] = {}
     for row in rows("kv_dtypes"):
         if "ggml_type" in row:
@@ -132,8 +136,7 @@ def _kv_table() -> dict[str, Fraction]:
 def kv_bytes_per_element(kv_dtype: str) -> Fraction:
     """Return bytes per cached K/V element for ``kv_dtype`` (q8_0 = 34/32, q4_0 = 18/32)."""
     table = _kv_table()
-    key = kv_dtype.strip().lower() if isinstance(kv_dtype, str) else kv_dtype
-    key = _KV_ALIASES.get(key, key)
+    key = canonical_kv_dtype(kv_dtype)
     if key not in table:
         raise InvalidWorkload(
             msg(

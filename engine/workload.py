@@ -11,10 +11,14 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import InvalidWorkload
+from .kv import canonical_kv_dtype
 from .messages import msg
 
 RUNTIMES = ("transformers", "vllm", "llamacpp")
-KV_DTYPES = ("auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q4_0")
+# canonical ids; runtimes' spellings (f16, fp8_e4m3 ...) map to them (kv.canonical_kv_dtype)
+KV_DTYPES = (
+    "auto", "fp32", "fp16", "bf16", "fp8", "q8_0", "q5_1", "q5_0", "iq4_nl", "q4_1", "q4_0",
+)
 METHODS = ("full", "lora", "qlora")
 PRECISIONS = ("bf16", "amp-bf16", "amp-fp16", "fp32")
 OPTIMIZERS = ("adamw", "adamw-8bit", "paged-adamw-8bit", "adafactor", "sgd", "lion")
@@ -260,7 +264,10 @@ def inference_from_dict(
         )
     return InferenceWorkload(
         weights=weights.lower(),
-        kv_dtype=_choice(raw, "kv_dtype", d.kv_dtype, KV_DTYPES),
+        kv_dtype=_choice(
+            {"kv_dtype": canonical_kv_dtype(raw.get("kv_dtype", d.kv_dtype))},
+            "kv_dtype", d.kv_dtype, KV_DTYPES,
+        ),
         context=_int(raw, "context", d.context, msg("tokens per sequence")),
         batch=_int(raw, "batch", d.batch, msg("concurrent sequences")),
         runtime=_choice(raw, "runtime", d.runtime, RUNTIMES),
