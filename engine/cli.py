@@ -171,6 +171,24 @@ def _training_request(ns: argparse.Namespace) -> dict[str, Any]:
     return _fields_request(ns, TRAINING_FIELDS)
 
 
+def _top(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0; got {text!r}")
+    return value
+
+
+def _add_top(p: argparse.ArgumentParser) -> None:
+    # an output option, not a request field: the engine always ranks every option
+    p.add_argument(
+        "--top", type=_top, metavar="N", default=None,
+        help="show the N cheapest configurations (default: 10; --json: all)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vram",
@@ -191,9 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fit", help="largest context/batch that fit, and ranked GPU options")
     _add_model(p)
     _add_inference(p)
+    _add_top(p)
     p = sub.add_parser("fit-train", help="fewest GPUs for a training run, ranked GPU options")
     _add_model(p)
     _add_training(p)
+    _add_top(p)
     for name, text in (
         ("models", "list catalog models"),
         ("gpus", "list GPUs"),
@@ -241,18 +261,51 @@ def _print_estimate(result: dict[str, Any]) -> None:
             print(f"    - {a}")
 
 
-def _print_fit(result: dict[str, Any]) -> None:
-    print(f"{result['model']['name']} — {result['mode']} fit  (GiB = 2^30 bytes)")
+def _fit_answer(result: dict[str, Any]) -> str:
+    """The first line of ``vram fit``: the verdict, then what it means (issue 15)."""
+    name = result["model"]["name"]
+    gpu = result.get("gpu")
+    options = result.get("options") or []
+    cheapest = ""
+    if options:
+        o = options[0]
+        price = f", ${o['price_usd']:,.0f}" if o.get("price_usd") else ""
+        cheapest = f"cheapest that fits: {o['num_gpus']}× {o['name']}{price}"
+    if not isinstance(gpu, dict):
+        return f"{name}: {cheapest}" if cheapest else f"{name}: no listed GPU fits"
+    on = f"{name} on {gpu.get('num_gpus', 1)}× {gpu.get('name', gpu.get('gpu'))}"
+    if gpu.get("fits"):
+        parts = []
+        if gpu.get("max_context"):
+            limit = gpu.get("context_limited_by")
+            why = " (the model's limit)" if limit == "model" else ""
+            parts.append(f"context up to {gpu['max_context']:,} tokens{why}")
+        if gpu.get("max_batch"):
+            parts.append(f"batch up to {gpu['max_batch']:,} sequences")
+        return f"{on}: fits" + (f" — {', '.join(parts)}" if parts else "")
+    short = max(gpu.get("shortfall_bytes") or [0])
+    need = max(gpu.get("need_bytes") or [0])
+    text = (
+        f"{on}: does NOT fit — needs {format_gib(need)} per GPU, "
+        f"{format_gib(gpu['usable_bytes'])} usable, {format_gib(short)} short"
+    )
+    return f"{text}; {cheapest}" if cheapest else text
+
+
+def _print_fit(result: dict[str, Any], top: int = 10) -> None:
+    print(_fit_answer(result))
+    print(f"  {result['mode']} fit details  (GiB = 2^30 bytes)")
     gpu = result.get("gpu")
     if isinstance(gpu, dict):
+        count = gpu.get("num_gpus", 1)
         verdict = "fits" if gpu.get("fits") else "does NOT fit"
-        print(f"  {gpu.get('name', gpu.get('gpu'))}: {verdict}")
-        if "max_context" in gpu:
+        print(f"  {count}× {gpu.get('name', gpu.get('gpu'))}: {verdict}")
+        if gpu.get("fits") and "max_context" in gpu:
             print(
                 f"    largest context   {gpu['max_context']:>10,} tokens "
                 f"(limited by {gpu.get('context_limited_by', 'memory')})"
             )
-        if "max_batch" in gpu:
+        if gpu.get("fits") and "max_batch" in gpu:
             print(f"    largest batch     {gpu['max_batch']:>10,} sequences")
         best = gpu.get("best_quant")
         if isinstance(best, dict):
@@ -262,15 +315,18 @@ def _print_fit(result: dict[str, Any]) -> None:
             fewest = fewest.get("num_gpus")
         if isinstance(fewest, int):
             print(f"    fewest GPUs       {fewest:>10}")
+        elif isinstance(gpu.get("fewest_gpus_zero3"), int):
+            print(f"    fewest GPUs       {gpu['fewest_gpus_zero3']:>10} (with ZeRO-3)")
         if gpu.get("decode_tokens_per_s"):
             print(f"    decode ≤          {gpu['decode_tokens_per_s']:>10.1f} tokens/s (roofline)")
     options = result.get("options") or []
-    if options:
-        print("  cheapest configurations that fit:")
-        for o in options[:10]:
+    if options and top > 0:
+        more = f" (top {top} of {len(options)}; --top N for more)" if len(options) > top else ""
+        print(f"  cheapest configurations that fit{more}:")
+        for o in options[:top]:
             price = f"${o['price_usd']:,.0f}" if o.get("price_usd") else "n/a"
             print(
-                f"    {o['num_gpus']}× {o['name']:<28} need {format_gib(o['need_bytes']):>10}"
+                f"    {o['num_gpus']:>2}× {o['name']:<28} need {format_gib(o['need_bytes']):>10}"
                 f"  {price:>9}"
             )
     for w in result.get("warnings", []):
@@ -351,6 +407,8 @@ def run(argv: list[str]) -> int:
         result = call("train", {**args, **_training_request(ns)})
     if hub:
         result["hub"] = {k: hub.get(k) for k in _HUB_KEYS}
+    if getattr(ns, "top", None) is not None and ns.json:
+        result["options"] = (result.get("options") or [])[: ns.top]
     if ns.json:
         print(json.dumps(result, indent=2, sort_keys=True, allow_nan=False))
     elif command == "params":
@@ -358,7 +416,7 @@ def run(argv: list[str]) -> int:
         if hub:
             _print_hub(hub)
     elif command in ("fit", "fit-train"):
-        _print_fit(result)
+        _print_fit(result, 10 if ns.top is None else ns.top)
     else:
         _print_estimate(result)
     return 0
