@@ -49,7 +49,9 @@ _SPLIT = re.compile(r"^(?P<stem>.+)-(?P<i>\d{5})-of-(?P<n>\d{5})\.gguf$")
 @dataclass(frozen=True)
 class HubRequest:
     """One GET: ``url``, with ``Range: bytes=start-end`` (inclusive) when ``start`` is set.
-    The transport reads at most ``max_bytes`` of the body (one more tells it is too long)."""
+    The transport reads at most ``max_bytes`` of the body (one more tells it is too long);
+    for a range that is ``end + 1``, so a server that ignores ``Range`` and answers 200 with
+    the whole file still gives the bytes up to ``end``."""
 
     key: str
     url: str
@@ -159,6 +161,22 @@ class HubReader:
         if req is None:
             raise HubError(msg("no request {key!r} is pending", key=key))
         self._check_status(req, resp)
+        if resp.status == 200 and req.end is not None:  # Range ignored: the file from byte 0
+            resp = HubResponse(resp.status, resp.headers, resp.body[: req.end + 1], resp.url)
+        elif (
+            resp.status == 206
+            and req.end is not None
+            and req.start is not None
+            and len(resp.body) > req.end - req.start + 1
+        ):
+            raise HubBadFile(
+                msg(
+                    "{url} sent more than {limit:,} bytes; it is not read",
+                    url=req.url,
+                    limit=req.end - req.start + 1,
+                ),
+                url=req.url,
+            )
         if len(resp.body) > req.max_bytes:
             raise HubBadFile(
                 msg(
@@ -354,9 +372,15 @@ class HubReader:
         s["buf"] = buf
         n = s["n"] = st.header_length(buf, file=f)
         if len(buf) < 8 + n:
-            self._ask(
-                HubRequest(f"st:{f}", self.file_url(f), len(buf), 8 + n - 1, 8 + n - len(buf))
-            )
+            if _short(req, resp):
+                raise HubBadFile(
+                    msg(
+                        "the safetensors header of {file} is malformed: {why}",
+                        file=f,
+                        why="the file ends inside its header",
+                    )
+                )
+            self._ask(HubRequest(f"st:{f}", self.file_url(f), len(buf), 8 + n - 1, 8 + n))
             return
         s["header"] = st.parse_header(buf[8 : 8 + n], file=f)
         s["buf"] = b""
@@ -388,13 +412,11 @@ class HubReader:
             s["buf"] = b""
         except gg.NeedMore as more:
             size = self.siblings.get(f)
-            if len(resp.body) < (req.end or 0) - (req.start or 0) + 1 or (
-                size and len(buf) >= size
-            ):
+            if _short(req, resp) or (size and len(buf) >= size):
                 raise HubBadFile(msg("the GGUF header of {file} is truncated", file=f)) from None
             end = min(max(more.needed, 2 * len(buf)), gg.MAX_HEADER_BYTES)
             s["buf"] = buf
-            self._ask(HubRequest(f"gguf:{f}", self.file_url(f), len(buf), end - 1, end - len(buf)))
+            self._ask(HubRequest(f"gguf:{f}", self.file_url(f), len(buf), end - 1, end))
 
     # -- the result ------------------------------------------------------------------
     def _finish(self) -> None:
@@ -419,6 +441,14 @@ class HubReader:
             self._result = {**base, **finish_safetensors(self.ref.label, self.config, shards)}
         else:  # pragma: no cover - every path above asks for a file or sets a result
             raise EngineError(msg("the Hub lookup of {repo} read nothing", repo=self.ref.repo))
+
+
+def _short(req: HubRequest, resp: HubResponse) -> bool:
+    """True when a range came back shorter than asked: the file ends there."""
+    if req.start is None or req.end is None:
+        return False
+    asked = req.end + 1 if resp.status == 200 else req.end - req.start + 1
+    return len(resp.body) < asked
 
 
 def _gguf_models(siblings: dict[str, int | None]) -> list[dict[str, Any]]:

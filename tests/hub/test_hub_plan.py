@@ -114,11 +114,12 @@ def test_plan_by_hand():
         "model.norm.weight": [64],
         "lm_head.weight": [100, 64],
     }
-    blob = _st({n: {"dtype": "BF16", "shape": s, "data_offsets": [0, 0]} for n, s in names.items()})
-    r.feed(shard.key, HubResponse(206, {}, blob[:100]))  # a server that sent less
+    header = {n: {"dtype": "BF16", "shape": s, "data_offsets": [0, 0]} for n, s in names.items()}
+    blob = _st({"__metadata__": {"pad": "x" * 70000}, **header})  # longer than the first read
+    r.feed(shard.key, HubResponse(206, {}, blob[:65536]))
     (rest,) = r.pending()
-    assert rest.headers() == {"Range": f"bytes=100-{len(blob) - 1}"}
-    r.feed(rest.key, HubResponse(206, {}, blob[100:]))
+    assert rest.headers() == {"Range": f"bytes=65536-{len(blob) - 1}"}
+    r.feed(rest.key, HubResponse(206, {}, blob[65536:]))
     assert r.done
     out = r.result()
     assert out["check"]["matches"], out["check"]
@@ -262,3 +263,24 @@ def test_fixture_safetensors_open_with_the_library(hub_server):
         for name, path in files.items():
             if name.endswith(".safetensors"):
                 assert check_safetensors(path)
+
+
+def test_a_server_that_ignores_range():
+    """200 with the whole file to every Range request: the plan keeps the file's start."""
+    r = HubReader(parse_ref("org/m/x.gguf"))
+    body = {"sha": "b" * 40, "siblings": [{"rfilename": "x.gguf", "size": 10**6}]}
+    r.feed("info", HubResponse(200, {}, json.dumps(body).encode()))
+    (req,) = r.pending()
+    blob = _gguf() + bytes(10**6 - len(_gguf()))
+    with pytest.raises(HubBadFile, match="no vocabulary size"):  # parsed: the toy has none
+        r.feed(req.key, HubResponse(200, {}, blob))
+    assert r.pending() == []
+
+
+def test_a_file_that_ends_inside_its_header():
+    r = HubReader(parse_ref("org/m/x.gguf"))
+    body = {"sha": "b" * 40, "siblings": [{"rfilename": "x.gguf"}]}
+    r.feed("info", HubResponse(200, {}, json.dumps(body).encode()))
+    (req,) = r.pending()
+    with pytest.raises(HubBadFile, match="truncated"):
+        r.feed(req.key, HubResponse(200, {}, _gguf()[:30]))
