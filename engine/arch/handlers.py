@@ -21,7 +21,7 @@ from .mla import build_deepseek
 from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
-from .towers import build_llama4, build_qwen3_vl
+from .towers import build_kimi_k25, build_llama4, build_qwen3_vl
 from .variants import build_variant
 
 # A builder appends tensors and layers and returns whether lm_head is tied to the embedding.
@@ -95,6 +95,7 @@ HANDLERS: dict[str, Handler] = {
     # DeepSeek sparse attention: MLA plus a top-k indexer with its own key cache (arch.dsa)
     "deepseek_v32": Handler(build_dsa, _DEEPSEEK),
     "glm_moe_dsa": Handler(build_dsa, _DEEPSEEK),
+    "kimi_k25": Handler(build_kimi_k25, _DEEPSEEK),  # DeepSeek-V3 text + MoonViT (arch.towers)
     # attention sinks: no SDPA path in transformers; the router runs in fp32
     "mimo_v2_flash": Handler(
         build_mimo_v2_flash, ModelTraits(sdpa=False, fp32_router=True, peft_fused_experts=True)

@@ -1,6 +1,7 @@
 """Multimodal checkpoints whose language model is one of the engine's text layouts, plus a
 vision tower: ``llama4`` (Llama4ForConditionalGeneration), ``qwen3_vl`` and ``qwen3_vl_moe``
-(Qwen3VL[Moe]ForConditionalGeneration).
+(Qwen3VL[Moe]ForConditionalGeneration), ``kimi_k25`` (Kimi_K25ForConditionalGeneration:
+DeepSeek-V3 text tower, MoonViT vision tower).
 
 The text tower comes from ``text_config`` and fills ``layers``; the vision tower and its
 projector are ``kind="other"`` tensors outside any layer (names ``v.*`` / ``mm.*``), counted
@@ -17,6 +18,7 @@ from ..messages import msg
 from .blocks import Builder
 from .dense import build_llama_like
 from .fields import Config
+from .mla import build_deepseek
 from .modern import build_llama4_text, with_defaults
 from .moe import build_moe
 
@@ -25,6 +27,9 @@ TEXT_MODEL_TYPES: dict[str, str] = {
     "llama4": "llama4_text",
     "qwen3_vl": "qwen3",
     "qwen3_vl_moe": "qwen3_moe",
+    "qwen3_5": "qwen3_5_text",  # arch.hybrid
+    "qwen3_5_moe": "qwen3_5_moe_text",
+    "kimi_k25": "deepseek_v3",
 }
 
 # transformers 5.25.0 vision-config class defaults
@@ -52,6 +57,17 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "num_position_embeddings": 2304,
         "deepstack_visual_indexes": [8, 16, 24],
     },
+    # Kimi_K25VisionConfig. The Hub file's vt_* keys are not read by transformers 5.25 (they
+    # equal these defaults in Kimi K2.5); Kimi_K25Config.projection_hidden_size is 1152.
+    "kimi_k25": {
+        "hidden_size": 1152,
+        "num_layers": 27,
+        "intermediate_size": 4304,
+        "patch_size": 14,
+        "pos_emb_height": 64,
+        "pos_emb_width": 64,
+        "merge_kernel_size": [2, 2],
+    },
 }
 
 
@@ -76,6 +92,8 @@ def text_part(c: Config) -> Config:
     raw = {**_sub(c, "text_config"), "model_type": kind}
     if "tie_word_embeddings" in c.raw:
         raw["tie_word_embeddings"] = c.raw["tie_word_embeddings"]
+    elif c.model_type == "kimi_k25":  # Kimi_K25Config ties by default
+        raw["tie_word_embeddings"] = True
     return with_defaults(Config(raw, kind))
 
 
@@ -153,4 +171,32 @@ def build_qwen3_vl(c: Config, b: Builder) -> bool:
         _layernorm(b, f"{name}.norm", norm)
         _linear(b, f"{name}.fc1", merged, merged, bias=True)
         _linear(b, f"{name}.fc2", out, merged, bias=True)
+    return tied
+
+
+def build_kimi_k25(c: Config, b: Builder) -> bool:
+    """kimi_k25: the DeepSeek-V3 (MLA + MoE) text tower plus MoonViT (patch conv, a learned
+    height x width position grid, pre-LN blocks with biased q/k/v) and the 2x2 patch-merger
+    projector. transformers ties the head by default; Kimi K2.5's file says untied."""
+    text = text_part(c)
+    tied = build_deepseek(text, b)
+    vc = _vision(c, "kimi_k25")
+    h, inter, patch = vc.int("hidden_size"), vc.int("intermediate_size"), vc.int("patch_size")
+    _other(b, "v.patch_embd", h, 3, patch, patch)
+    _other(b, "v.patch_embd.bias", h)
+    _other(b, "v.position_embd", vc.int("pos_emb_height"), vc.int("pos_emb_width"), h)
+    for j in range(vc.int("num_layers")):
+        _layernorm(b, f"v.blk.{j}.ln1", h)
+        _layernorm(b, f"v.blk.{j}.ln2", h)
+        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _linear(b, f"v.blk.{j}.{part}", h, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    _layernorm(b, "v.post_ln", h)
+    kernel = vc.get("merge_kernel_size")
+    merged = h * (kernel[0] * kernel[1] if isinstance(kernel, list) and len(kernel) == 2 else 4)
+    proj_norm = c.raw.get("projection_hidden_size", 1152)
+    _layernorm(b, "mm.pre_norm", proj_norm if isinstance(proj_norm, int) else 1152)
+    _linear(b, "mm.in_proj", merged, merged, bias=True)
+    _linear(b, "mm.out_proj", text.int("hidden_size"), merged, bias=True)
     return tied

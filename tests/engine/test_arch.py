@@ -131,6 +131,8 @@ PUBLISHED += [("mimo-v2-flash", 308_778_768_832)]
 PUBLISHED += [("aya-23-8b", 8_028_033_024), ("smollm3-3b", 3_075_098_624)]
 PUBLISHED += [("seed-oss-36b", 36_151_104_512), ("granite-3.1-2b-base", 2_533_525_504)]
 PUBLISHED += [("ernie-4.5-0.3b-base", 360_748_032)]
+# Kimi K2.5 model card: 1T total, 32B active (MoonViT tower included)
+PUBLISHED += [("kimi-k2.5", 1_026_879_353_328)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])

@@ -23,6 +23,7 @@ REFERENCE = json.loads((ROOT / "reference" / "params.json").read_text())["models
 NEW_TYPES = {
     "llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe", "deepseek_v32",
     "glm_moe_dsa", "mimo_v2_flash", "smollm3", "seed_oss", "granite", "ernie4_5", "cohere",
+    "kimi_k25",
 }  # fmt: skip
 
 
@@ -61,6 +62,19 @@ def test_qwen3_vl_text_total_is_the_language_model() -> None:
         summary = params_summary(parse_config(fixture(name)))
         ref = REFERENCE[f"fixture/{name}"]
         assert (summary["total"], summary["text_total"]) == (ref["total"], ref["text_total"])
+
+
+def test_kimi_k25_deepseek_text_tower_and_moonvit() -> None:
+    spec = parse_config(fixture("kimi-k2.5"))
+    assert spec.total_params == 1_026_879_353_328  # transformers 5.25.0
+    assert {layer.attention.kind for layer in spec.layers} == {"mla"}
+    assert not spec.tie_word_embeddings  # the file unties; Kimi_K25Config ties by default
+    summary = params_summary(spec)
+    assert 0.4e9 < summary["total"] - summary["text_total"] < 0.5e9  # MoonViT + projector
+    # transformers reads its own vision names, not the Hub file's vt_* keys
+    raw = fixture("kimi-k2.5")
+    raw["vision_config"] = {**raw["vision_config"], "vt_num_hidden_layers": 3}
+    assert parse_config(raw).total_params == spec.total_params
 
 
 def test_text_total_only_for_multimodal_checkpoints() -> None:

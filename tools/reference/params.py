@@ -57,7 +57,9 @@ EXPERT_RE = re.compile(r"(^|\.)experts\.")
 # vision-language wrappers not (or not only) in AutoModelForCausalLM's table: built with the
 # class their config's ``architectures`` names, and their language model is counted alone
 # as ``text_total`` (everything under the language model plus lm_head)
-ARCHITECTURE_CLASS_TYPES = ("llama4", "qwen3_vl", "qwen3_vl_moe")
+ARCHITECTURE_CLASS_TYPES = ("llama4", "qwen3_vl", "qwen3_vl_moe", "kimi_k25")
+# a remote-code ``architectures`` name -> the transformers class of the same model
+ARCHITECTURE_ALIASES = {"KimiK25ForConditionalGeneration": "Kimi_K25ForConditionalGeneration"}
 
 
 def config_paths() -> list[tuple[str, Path]]:
@@ -85,7 +87,8 @@ def count(raw: dict) -> dict:
     with torch.device("meta"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if raw["model_type"] in ARCHITECTURE_CLASS_TYPES:
-            model = getattr(transformers, raw["architectures"][0])._from_config(cfg)
+            name = raw["architectures"][0]
+            model = getattr(transformers, ARCHITECTURE_ALIASES.get(name, name))._from_config(cfg)
         else:
             model = AutoModelForCausalLM.from_config(cfg)
     named = list(model.named_parameters())  # deduplicated: a tied weight appears once
