@@ -236,3 +236,20 @@ def test_no_network_uses_the_cache(vram, tmp_path, hub_server, monkeypatch):
     assert lookup("hub-test/qwen3-4b")["stored"] == online["hub"]["stored"]
     with pytest.raises(Exception, match="offline with nothing cached"):
         lookup("hub-test/qwen3-1.7b")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("train", "--method", "lora", "--seq", "1024"),
+        ("fit", "--gpu", "rtx-4090"),
+        ("fit-train", "--method", "qlora"),
+    ],
+)
+def test_train_and_fit_equal_the_catalog(vram, args):
+    command, *rest = args
+    a = _json(vram(command, "hub-test/qwen3-0.6b", *rest, "--json"))
+    b = _json(vram(command, "qwen3-0.6b", *rest, "--json"))
+    a.pop("hub")
+    _same_model(a.pop("model"), b.pop("model"))
+    assert a == b
