@@ -284,3 +284,16 @@ def test_a_file_that_ends_inside_its_header():
     (req,) = r.pending()
     with pytest.raises(HubBadFile, match="truncated"):
         r.feed(req.key, HubResponse(200, {}, _gguf()[:30]))
+
+
+def test_the_worker_side_imports_no_network_module():
+    """engine.hub.session (what the worker imports) pulls in no urllib.request or socket."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine.api, engine.hub.session, engine.hub.resolve; "
+        "print(sorted(m for m in ('urllib.request', 'socket', 'http.client') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
