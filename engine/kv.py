@@ -43,9 +43,10 @@ of ``state_heads × state_head_elems``. Per runtime:
   (``reference/kv_cache.json`` measures both).
 * vLLM (``model_executor/layers/mamba/mamba_utils.py`` ``MambaStateShapeCalculator``;
   ``model_executor/models/config.py`` ``HybridAttentionMambaModelConfig``): ``conv_kernel
-  - 1`` columns, conv and state in the model dtype (``--mamba-cache-dtype auto``; Nemotron-H's
-  SSM state takes config.json's ``mamba_ssm_cache_dtype``, default float32:
-  ``NemotronHForCausalLMConfig.update_mamba_ssm_cache_dtype``), heads and
+  - 1`` columns, conv and state in the model dtype (``--mamba-cache-dtype auto``; the SSM
+  state takes config.json's ``mamba_ssm_cache_dtype`` for Nemotron-H, default float32,
+  ``NemotronHForCausalLMConfig``, and ``mamba_ssm_dtype`` for Qwen3.5,
+  ``Qwen3_5ForConditionalGenerationConfig``), heads and
   channels split by TP (Mamba-2 groups replicated up to the TP size). Without prefix
   caching, the attention block grows to ``16 × ceil(state page / (16 × one token's K/V
   page))`` tokens so that one attention page holds a state, and each state is padded to

@@ -74,6 +74,52 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "num_experts": 512,
         "mlp_only_layers": None,
     },
+    "qwen3_5_text": {  # Qwen3_5TextConfig
+        "vocab_size": 248320,
+        "hidden_size": 4096,
+        "intermediate_size": 12288,
+        "num_layers": 32,
+        "num_heads": 16,
+        "num_kv_heads": 4,
+        "head_dim": 256,
+        "max_position_embeddings": 32768,
+        "linear_conv_kernel_dim": 4,
+        "linear_key_head_dim": 128,
+        "linear_value_head_dim": 128,
+        "linear_num_key_heads": 16,
+        "linear_num_value_heads": 32,
+        "full_attention_interval": 4,
+    },
+    "qwen3_5_moe_text": {  # Qwen3_5MoeTextConfig
+        "vocab_size": 248320,
+        "hidden_size": 2048,
+        "num_layers": 40,
+        "num_heads": 16,
+        "num_kv_heads": 2,
+        "head_dim": 256,
+        "max_position_embeddings": 32768,
+        "linear_conv_kernel_dim": 4,
+        "linear_key_head_dim": 128,
+        "linear_value_head_dim": 128,
+        "linear_num_key_heads": 16,
+        "linear_num_value_heads": 32,
+        "full_attention_interval": 4,
+        "moe_intermediate_size": 512,
+        "shared_expert_intermediate_size": 512,
+        "experts_per_token": 8,
+        "num_experts": 256,
+    },
+    "qwen3_5_vision": {  # Qwen3_5VisionConfig
+        "depth": 27,
+        "hidden_size": 1152,
+        "intermediate_size": 4304,
+        "in_channels": 3,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 3584,
+        "num_position_embeddings": 2304,
+    },
     "nemotron_h": {  # NemotronHConfig
         "vocab_size": 131072,
         "hidden_size": 4096,
@@ -155,6 +201,13 @@ def recurrent_attention(heads: int = 0, head_dim: int = 0, v_head_dim: int = 0) 
 def build_qwen3_next(c: Config, b: Builder) -> bool:
     """qwen3_next: Gated DeltaNet + gated attention, MoE with a gated shared expert."""
     _with_defaults(c)
+    return _gated_deltanet_decoder(c, b)
+
+
+def _gated_deltanet_decoder(c: Config, b: Builder) -> bool:
+    """The Qwen3-Next / Qwen3.5 language model: Gated DeltaNet or gated attention, then a
+    dense MLP (qwen3_5_text) or MoE with a gated shared expert (the others; qwen3_next
+    also honours ``decoder_sparse_step`` and ``mlp_only_layers``)."""
     hidden = c.int("hidden_size")
     heads = c.int("num_heads")
     kv_heads = c.int("num_kv_heads")
@@ -174,12 +227,13 @@ def build_qwen3_next(c: Config, b: Builder) -> bool:
     key_dim, value_dim = nk * dk, nv * dv
     conv_dim = 2 * key_dim + value_dim
     qkv_bias = c.bool("attention_bias")
-    n_exp = c.int("num_experts", minimum=0)
-    top_k = c.int("experts_per_token")
-    sparse_step = c.int("decoder_sparse_step")
-    mlp_only = set(c.int_list("mlp_only_layers"))
-    expert_inter = c.int("moe_intermediate_size")
-    shared_inter = c.int("shared_expert_intermediate_size")
+    dense = c.model_type == "qwen3_5_text"
+    n_exp = 0 if dense else c.int("num_experts", minimum=0)
+    top_k = 0 if dense else c.int("experts_per_token")
+    sparse_step = c.int("decoder_sparse_step") if c.model_type == "qwen3_next" else 1
+    mlp_only = set(c.int_list("mlp_only_layers")) if c.model_type == "qwen3_next" else set()
+    expert_inter = 0 if dense else c.int("moe_intermediate_size")
+    shared_inter = 0 if dense else c.int("shared_expert_intermediate_size")
     state = RecurrentSpec(
         kind="gated_deltanet",
         conv_base=conv_dim,
@@ -187,6 +241,9 @@ def build_qwen3_next(c: Config, b: Builder) -> bool:
         state_heads=nv,
         state_head_elems=dk * dv,
         hf_fp32_state=True,
+        # vLLM's Qwen3_5ForConditionalGenerationConfig applies the text config's
+        # mamba_ssm_dtype (float32 in the releases); Qwen3-Next writes none: model dtype
+        vllm_fp32_state=c.raw.get("mamba_ssm_dtype") in ("float32", "fp32"),
     )
     embeddings(b, d)
     for i in range(n):
@@ -200,8 +257,9 @@ def build_qwen3_next(c: Config, b: Builder) -> bool:
             b.norm("attn_k_norm", head_dim, i)
             att, layer_state = gqa_spec(d, None), None
         else:
-            b.linear("ssm_in", 2 * key_dim + 2 * value_dim, hidden, i)  # in_proj_qkvz
-            b.linear("ssm_ba", 2 * nv, hidden, i)  # in_proj_ba
+            # qwen3_next fuses in_proj_qkvz / in_proj_ba; Qwen3.5 splits them (same sizes)
+            b.linear("ssm_in", 2 * key_dim + 2 * value_dim, hidden, i)  # q, k, v, z
+            b.linear("ssm_ba", 2 * nv, hidden, i)  # beta, a
             b.add("ssm_conv1d", (conv_dim, 1, kernel), "other", i)
             b.add("ssm_dt", (nv,), "other", i)  # dt_bias
             b.add("ssm_a", (nv,), "other", i)  # A_log
@@ -473,3 +531,64 @@ def build_granitemoehybrid(c: Config, b: Builder) -> bool:
             mlp = dense_spec(c, shared)
         b.layers.append(LayerSpec(i, att, mlp, state))
     return finish_head(b, c, d)
+
+
+def _qwen3_5_text(c: Config) -> Config:
+    """The wrapper's ``text_config`` as qwen3_5_text / qwen3_5_moe_text (the wrapper's
+    ``tie_word_embeddings``, which the ForConditionalGeneration class reads, wins)."""
+    text = c.raw.get("text_config")
+    if not isinstance(text, dict):
+        raise ConfigError(
+            msg(
+                "{key!r} in a {model_type} config.json must be an object.",
+                key="text_config",
+                model_type=c.model_type,
+            ),
+            field="text_config",
+        )
+    kind = f"{c.model_type}_text"
+    raw = {**text, "model_type": kind}
+    if "tie_word_embeddings" in c.raw:
+        raw["tie_word_embeddings"] = c.raw["tie_word_embeddings"]
+    t = Config(raw, kind)
+    _with_defaults(t)
+    return t
+
+
+def build_qwen3_5(c: Config, b: Builder) -> bool:
+    """qwen3_5 / qwen3_5_moe (Qwen3.5): the Qwen3-Next-style language model (dense MLPs or
+    MoE in every layer) plus the ViT: 3-D patch conv, learned position table, LayerNorm
+    blocks, one 2×2 patch merger (no DeepStack mergers), all ``kind="other"``."""
+    tied = _gated_deltanet_decoder(_qwen3_5_text(c), b)
+    vision = c.raw.get("vision_config") or {}
+    vc = Config(vision if isinstance(vision, dict) else {}, "qwen3_5_vision")
+    _with_defaults(vc)
+    h, inter = vc.int("hidden_size"), vc.int("intermediate_size")
+    patch, temporal = vc.int("patch_size"), vc.int("temporal_patch_size")
+
+    def other(name: str, *shape: int) -> None:
+        b.add(name, shape, "other")
+
+    other("v.patch_embd", h, vc.int("in_channels"), temporal, patch, patch)
+    other("v.patch_embd.bias", h)
+    other("v.position_embd", vc.int("num_position_embeddings"), h)
+    for j in range(vc.int("depth")):
+        for name, out, inp in (
+            ("attn_qkv", 3 * h, h),
+            ("attn_out", h, h),
+            ("ffn_up", inter, h),
+            ("ffn_down", h, inter),
+        ):
+            other(f"v.blk.{j}.{name}", out, inp)
+            other(f"v.blk.{j}.{name}.bias", out)
+        for ln in ("ln1", "ln2"):
+            other(f"v.blk.{j}.{ln}", h)
+            other(f"v.blk.{j}.{ln}.bias", h)
+    merged = h * vc.int("spatial_merge_size") ** 2
+    other("mm.merger.norm", h)
+    other("mm.merger.norm.bias", h)
+    other("mm.merger.fc1", merged, merged)
+    other("mm.merger.fc1.bias", merged)
+    other("mm.merger.fc2", vc.int("out_hidden_size"), merged)
+    other("mm.merger.fc2.bias", vc.int("out_hidden_size"))
+    return tied

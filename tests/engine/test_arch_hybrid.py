@@ -296,3 +296,46 @@ def test_granitemoehybrid_state_bytes(runtime: str) -> None:
     if runtime == "vllm":
         assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 400
         assert layers[5] == 6 * 400 * 2048  # ceil(2048 / 400) = 6 blocks of 400 tokens
+
+
+# --- qwen3_5, qwen3_5_moe -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slug", "total", "text_total"),
+    [
+        ("qwen3.5-9b", 9_409_813_744, 8_953_803_264),
+        ("qwen3.5-35b-a3b", 35_107_181_936, 34_660_610_688),
+    ],
+)
+def test_qwen3_5_counts_equal_transformers(slug: str, total: int, text_total: int) -> None:
+    """Built as the architectures class (Qwen3_5[Moe]ForConditionalGeneration), ViT included;
+    text_total is the language model with lm_head."""
+    spec = catalog_spec(slug)
+    ref = _reference(f"catalog/{slug}")
+    assert ref["transformers"] == "5.25.0"
+    assert spec.total_params == ref["total"] == total
+    assert ref["text_total"] == text_total
+    vision = sum(t.numel for t in spec.tensors if t.name.startswith(("v.", "mm.")))
+    assert spec.total_params - vision == text_total
+    assert list(spec.per_layer_params) == ref["per_layer"]
+    assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+    if "active" in ref:
+        assert spec.active_params_per_token == ref["active"]
+
+
+def test_qwen3_5_state_is_qwen3_next_layout() -> None:
+    """Qwen3.5's Gated DeltaNet keeps the same per-sequence state as Qwen3-Next's in
+    transformers (same heads and dims in the 35B-A3B): conv [8192, 4] bf16 + state
+    [32, 128, 128] fp32; vLLM applies the config's mamba_ssm_dtype (float32) to the state:
+    3 × 8192 × 2 + 32 × 128 × 128 × 4 = 2,146,304 B, so the block is 16 × ceil(2,146,304 /
+    (16 × 2,048)) = 1,056 tokens."""
+    spec = catalog_spec("qwen3.5-35b-a3b")
+    assert kv.recurrent_summary(spec) == (30, 40)
+    layers = kv.kv_layer_bytes(spec, context=4096, batch=1, runtime="transformers")
+    assert layers[0] == QWEN3_NEXT_STATE["transformers"]
+    assert layers[3] == 4096 * 2 * 256 * 2 * 2
+    st = spec.layers[0].state
+    assert st.vllm_fp32_state and not catalog_spec(QWEN3_NEXT).layers[0].state.vllm_fp32_state
+    assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == 2_146_304
+    assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 1056

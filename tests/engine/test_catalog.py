@@ -22,7 +22,8 @@ CATALOG_MODEL_TYPES = {
     "gemma3", "gemma3_text", "phi", "phi3", "gpt2", "gpt_neox", "falcon", "starcoder2", "olmo2",
     "deepseek_v2", "deepseek_v3", "gpt_oss",
 }  # fmt: skip
-CATALOG_MODEL_TYPES |= {"qwen3_next", "nemotron_h", "granitemoehybrid"}  # hybrid recurrent (arch.hybrid)
+CATALOG_MODEL_TYPES |= {"qwen3_next", "nemotron_h", "granitemoehybrid"}  # arch.hybrid
+CATALOG_MODEL_TYPES |= {"qwen3_5", "qwen3_5_moe"}  # hybrid recurrent + ViT (arch.hybrid)
 # 2025-26 decoders and vision-language wrappers (arch.modern, towers, dsa)
 CATALOG_MODEL_TYPES |= {"llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe"}
 CATALOG_MODEL_TYPES |= {"deepseek_v32", "glm_moe_dsa", "mimo_v2_flash", "kimi_k25"}
