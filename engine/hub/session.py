@@ -83,13 +83,16 @@ def hub_start(args_json: str) -> str:
 def hub_feed(
     session: str, key: str, status: int, headers_json: str, body: Any, url: str = ""
 ) -> str:
-    """Feed one response (``body``: bytes, a memoryview or a Pyodide buffer's ``to_py()``)."""
+    """Feed one response (``body``: bytes, a memoryview, or the Uint8Array itself: a
+    Pyodide ``JsProxy`` is copied with ``to_bytes()``)."""
     entry = _SESSIONS.get(str(session))
     lang = entry[1] if entry else "en"
     try:
         if entry is None:
             raise HubError(msg("the Hub lookup {sid!r} is over or unknown", sid=session))
         headers = json.loads(headers_json) if headers_json else {}
+        if hasattr(body, "to_bytes"):  # a Pyodide JsProxy of a Uint8Array/ArrayBuffer
+            body = body.to_bytes()
         entry[0].feed(key, HubResponse(int(status), dict(headers), bytes(body), url))
         return _reply(str(session))
     except Exception as exc:
