@@ -237,6 +237,9 @@ def _print_estimate(result: dict[str, Any]) -> None:
             f"  {'all GPUs':<16}{format_gib(result['total_bytes']):>14}  "
             f"({len(result['gpu_bytes'])} GPUs)"
         )
+    details = result.get("details") if isinstance(result.get("details"), dict) else {}
+    for note in details.get("notes") or []:  # why the total is what it is (engine.explain)
+        print(f"  note: {note}")
     if result.get("host_bytes"):
         print(f"  {'host RAM':<16}{format_gib(result['host_bytes']):>14}")
     if result.get("reserved_bytes"):

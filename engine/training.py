@@ -51,6 +51,7 @@ from .activations import (
     layer_tensors,
 )
 from .errors import InvalidWorkload
+from .explain import optimizer_step_note, unquantized_note
 from .gpus import get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
 from .messages import msg
@@ -353,6 +354,12 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
     peak = stages[worst]
 
     assumptions, warnings = _notes(spec, work, plan, opt)
+    if work.method == "qlora":  # bitsandbytes skips transformers' MoE expert stacks
+        from .quant import quantize_tensors
+
+        base = "nf4-dq" if work.double_quant else "nf4"
+        kept = unquantized_note(quantize_tensors(spec, base), base, runtime="transformers")
+        warnings = (*warnings, kept) if kept is not None else warnings
     layer0 = peak["layer_terms"]
     details: dict[str, object] = {
         "peak_phase": peak["phase"],
@@ -369,6 +376,9 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         "optimizer": opt["label"],
         "optimizer_source": opt["source"],
     }
+    step_note = optimizer_step_note(details)
+    if step_note is not None:  # shown beside the total: why the micro-batch does not move it
+        details["notes"] = [step_note]
     if work.gpu is not None:
         gpu = get_gpu(work.gpu)
         need = max(gpu_bytes)

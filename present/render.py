@@ -74,6 +74,13 @@ def fit_line_html(result: dict[str, Any], gettext: Gettext = untranslated) -> st
     return f'<p class="capacity" data-role="fit" data-fits="{fits}">{text}</p>'
 
 
+def _notes_html(result: dict[str, Any], gettext: Gettext) -> str:
+    """The engine's sentences on why the total is what it is (engine.explain), beside it."""
+    details = result.get("details") if isinstance(result.get("details"), dict) else {}
+    notes = "".join(f"<li>{escape(gettext(n))}</li>" for n in details.get("notes") or [])
+    return f'<ul class="notes" data-role="notes">{notes}</ul>' if notes else ""
+
+
 def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
     """Return the results panel of one result (no chart)."""
     n_gpus = len(result.get("gpu_bytes") or [])
@@ -96,6 +103,7 @@ def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
         f'<strong class="total" elementtiming="first-figure">'
         f'{_bytes(result["total_bytes"], "total")}</strong>{per_gpu}</div>',
         fit_line_html(result, gettext),
+        _notes_html(result, gettext),
         '<table class="components"><caption class="visually-hidden">'
         f'{_text(gettext, "Memory by component (most-loaded GPU)")}</caption>'
         f"<tbody>{rows}</tbody></table>",
@@ -119,7 +127,7 @@ def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
         f'<details class="assumptions"><summary>{_text(gettext, "Assumptions")}</summary>'
         f"<ul>{assumptions}</ul></details>"
     )
-    return "\n".join(out)
+    return "\n".join(part for part in out if part)
 
 
 def chart_parts(result: dict[str, Any], gettext: Gettext = untranslated) -> dict[str, str]:

@@ -1,0 +1,63 @@
+"""Figures that explain themselves (issue 15): a total that does not move, and a quantized
+format that leaves most weights 16-bit, say why beside the figure."""
+
+from __future__ import annotations
+
+import json
+
+from engine.api import handle
+from present.render import panel_html
+
+
+def _call(op: str, args: dict, lang: str = "en") -> dict:
+    reply = json.loads(handle(json.dumps({"v": 1, "id": 1, "op": op, "args": args, "lang": lang})))
+    assert reply["ok"], reply
+    return reply["result"]
+
+
+def test_full_fine_tune_says_why_micro_batch_does_not_move_the_total():
+    one = _call("train", {"model": "llama-3.1-8b", "batch": 1})
+    two = _call("train", {"model": "llama-3.1-8b", "batch": 2})
+    assert one["total_bytes"] == two["total_bytes"]  # the case the note explains
+    [note] = one["details"]["notes"]
+    assert "optimizer step's peak" in note and "micro-batch" in note and "GiB lower" in note
+    panel = panel_html(one)
+    assert 'data-role="notes"' in panel
+    # beside the total: before the component table, not inside the closed assumptions
+    assert panel.index('data-role="notes"') < panel.index('class="components"')
+
+
+def test_no_note_when_activations_set_the_peak():
+    lora = _call("train", {"model": "llama-3.1-8b", "method": "lora"})
+    assert "notes" not in lora["details"]
+    assert 'data-role="notes"' not in panel_html(lora)
+
+
+def test_mixtral_int8_names_what_stays_16_bit_and_why():
+    int8 = _call("infer", {"model": "mixtral-8x7b", "weights": "int8"})
+    bf16 = _call("infer", {"model": "mixtral-8x7b", "weights": "bf16"})
+    assert int8["components"]["weights"] < bf16["components"]["weights"]
+    [warning] = [w for w in int8["warnings"] if "unquantized" in w]
+    assert "INT8" in warning and "experts" in warning and "bf16" in warning
+    assert "84.49 GiB of 85.74 GiB" in warning
+
+
+def test_formats_that_quantize_most_weights_say_nothing():
+    for args in (
+        {"model": "mixtral-8x7b", "weights": "gptq-4bit-g128", "runtime": "vllm"},
+        {"model": "llama-3.1-8b", "weights": "int8"},
+        {"model": "llama-3.1-8b", "weights": "q4_k_m", "runtime": "llamacpp"},
+    ):
+        assert not [w for w in _call("infer", args)["warnings"] if "unquantized" in w], args
+
+
+def test_qlora_on_moe_says_the_experts_stay_16_bit():
+    result = _call("train", {"model": "mixtral-8x7b", "method": "qlora"})
+    assert any("unquantized" in w and "experts" in w for w in result["warnings"])
+
+
+def test_the_notes_are_translated():
+    zh = _call("train", {"model": "llama-3.1-8b"}, lang="zh")
+    assert "优化器步骤的峰值" in zh["details"]["notes"][0]
+    mix = _call("infer", {"model": "mixtral-8x7b", "weights": "int8"}, lang="zh")
+    assert any("未被量化" in w and "专家" in w for w in mix["warnings"])
