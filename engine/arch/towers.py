@@ -1,7 +1,7 @@
 """Multimodal checkpoints whose language model is one of the engine's text layouts, plus a
-vision tower: ``llama4`` (Llama4ForConditionalGeneration), ``qwen3_vl`` and ``qwen3_vl_moe``
-(Qwen3VL[Moe]ForConditionalGeneration), ``kimi_k25`` (Kimi_K25ForConditionalGeneration:
-DeepSeek-V3 text tower, MoonViT vision tower).
+vision tower: ``llama4`` (Llama4ForConditionalGeneration), ``qwen3_vl`` / ``qwen3_vl_moe``
+(Qwen3VL[Moe]ForConditionalGeneration), ``qwen2_5_vl`` (Qwen2_5_VLForConditionalGeneration)
+and ``kimi_k25`` (Kimi_K25ForConditionalGeneration: DeepSeek-V3 text tower, MoonViT).
 
 The text tower comes from ``text_config`` and fills ``layers``; the vision tower and its
 projector are ``kind="other"`` tensors outside any layer (names ``v.*`` / ``mm.*``), counted
@@ -30,6 +30,7 @@ TEXT_MODEL_TYPES: dict[str, str] = {
     "qwen3_5": "qwen3_5_text",  # arch.hybrid
     "qwen3_5_moe": "qwen3_5_moe_text",
     "kimi_k25": "deepseek_v3",
+    "qwen2_5_vl": "qwen2",
 }
 
 # transformers 5.25.0 vision-config class defaults
@@ -56,6 +57,16 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "out_hidden_size": 3584,
         "num_position_embeddings": 2304,
         "deepstack_visual_indexes": [8, 16, 24],
+    },
+    "qwen2_5_vl": {  # Qwen2_5_VLVisionConfig
+        "depth": 32,
+        "hidden_size": 3584,
+        "intermediate_size": 3420,
+        "in_channels": 3,
+        "patch_size": 14,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": 3584,
     },
     # Kimi_K25VisionConfig. The Hub file's vt_* keys are not read by transformers 5.25 (they
     # equal these defaults in Kimi K2.5); Kimi_K25Config.projection_hidden_size is 1152.
@@ -199,4 +210,28 @@ def build_kimi_k25(c: Config, b: Builder) -> bool:
     _layernorm(b, "mm.pre_norm", proj_norm if isinstance(proj_norm, int) else 1152)
     _linear(b, "mm.in_proj", merged, merged, bias=True)
     _linear(b, "mm.out_proj", text.int("hidden_size"), merged, bias=True)
+    return tied
+
+
+def build_qwen2_5_vl(c: Config, b: Builder) -> bool:
+    """qwen2_5_vl: the Qwen2 text tower (q/k/v bias) plus the windowed ViT (bias-free 3-D
+    patch conv, RMSNorm blocks with a gated SiLU MLP) and the 2x2 patch merger."""
+    text = text_part(c)
+    tied = build_llama_like(text, b)
+    vc = _vision(c, "qwen2_5_vl")
+    h, inter = vc.int("hidden_size"), vc.int("intermediate_size")
+    patch, temporal = vc.int("patch_size"), vc.int("temporal_patch_size")
+    _other(b, "v.patch_embd", h, vc.int("in_channels"), temporal, patch, patch)
+    for j in range(vc.int("depth")):
+        _other(b, f"v.blk.{j}.ln1", h)
+        _other(b, f"v.blk.{j}.ln2", h)
+        _linear(b, f"v.blk.{j}.attn_qkv", 3 * h, h, bias=True)
+        _linear(b, f"v.blk.{j}.attn_out", h, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_gate", inter, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    merged = h * vc.int("spatial_merge_size") ** 2
+    _other(b, "mm.merger.norm", h)
+    _linear(b, "mm.merger.fc1", merged, merged, bias=True)
+    _linear(b, "mm.merger.fc2", vc.int("out_hidden_size"), merged, bias=True)
     return tied

@@ -135,6 +135,8 @@ PUBLISHED += [("seed-oss-36b", 36_151_104_512), ("granite-3.1-2b-base", 2_533_52
 PUBLISHED += [("ernie-4.5-0.3b-base", 360_748_032)]
 # Kimi K2.5 model card: 1T total, 32B active (MoonViT tower included)
 PUBLISHED += [("kimi-k2.5", 1_026_879_353_328)]
+# Qwen2.5-VL-7B-Instruct model card: 8.29B
+PUBLISHED += [("qwen2.5-vl-7b-instruct", 8_292_166_656)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])

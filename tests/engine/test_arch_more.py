@@ -23,7 +23,7 @@ REFERENCE = json.loads((ROOT / "reference" / "params.json").read_text())["models
 NEW_TYPES = {
     "llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe", "deepseek_v32",
     "glm_moe_dsa", "mimo_v2_flash", "smollm3", "seed_oss", "granite", "ernie4_5", "cohere",
-    "kimi_k25",
+    "kimi_k25", "qwen2_5_vl",
 }  # fmt: skip
 
 
@@ -58,7 +58,8 @@ def test_llama4_maverick_interleaves_moe_and_dense() -> None:
 
 
 def test_qwen3_vl_text_total_is_the_language_model() -> None:
-    for name in ("qwen3-vl-2b-instruct", "qwen3-vl-8b-instruct", "qwen3-vl-30b-a3b-instruct"):
+    names = ("qwen3-vl-2b-instruct", "qwen3-vl-8b-instruct", "qwen3-vl-30b-a3b-instruct")
+    for name in (*names, "qwen2.5-vl-7b-instruct"):
         summary = params_summary(parse_config(fixture(name)))
         ref = REFERENCE[f"fixture/{name}"]
         assert (summary["total"], summary["text_total"]) == (ref["total"], ref["text_total"])

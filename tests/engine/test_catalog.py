@@ -26,6 +26,7 @@ CATALOG_MODEL_TYPES |= {"qwen3_next", "nemotron_h", "granitemoehybrid"}  # arch.
 CATALOG_MODEL_TYPES |= {"qwen3_5", "qwen3_5_moe"}  # hybrid recurrent + ViT (arch.hybrid)
 # 2025-26 decoders and vision-language wrappers (arch.modern, towers, dsa)
 CATALOG_MODEL_TYPES |= {"llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe"}
+CATALOG_MODEL_TYPES |= {"qwen2_5_vl"}
 CATALOG_MODEL_TYPES |= {"deepseek_v32", "glm_moe_dsa", "mimo_v2_flash", "kimi_k25"}
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
