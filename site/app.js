@@ -3,10 +3,11 @@
 import { EngineClient, Superseded } from "./engine-client.js";
 import { clearErrors, readForm, showApplicable, showError, writeForm } from "./form.js";
 import { formatTokens } from "./format.js";
+import { createHub, isHubName } from "./hub.js";
 import { t } from "./i18n.js";
 import { localPath } from "./paths.js";
 import { showPending, showProblem, showView, splitView } from "./results.js";
-import { fieldFor, fromSearch, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
+import { fieldFor, fromSearch, hasHubModel, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
 
 const root = document.documentElement;
 const form = document.getElementById("calc");
@@ -62,6 +63,11 @@ const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
   },
 });
 
+// Hugging Face lookups (hub.js): a model named by its repo id is looked up (or read from the
+// cache) before its first request.
+const hub = createHub({ client, form });
+const onHub = (model) => model !== "custom" && (hasHubModel(model) || isHubName(model));
+
 function showRetry() {
   if (document.getElementById("engine-retry")) return;
   const button = document.createElement("button");
@@ -81,10 +87,12 @@ let calculation = 0; // the newest recompute(): an older one that fails (aborted
 async function recompute() {
   const seq = ++calculation;
   const current = state;
-  const { op, args } = toRequest(current);
   const started = performance.now();
   body.dataset.state = "pending";
   try {
+    if (onHub(current.model) && !hasHubModel(current.model)) await hub.ensure(current.model);
+    if (seq !== calculation) return;
+    const { op, args } = toRequest(current);
     const [result, view] = splitView(await client.compute("calc", op, args));
     clearErrors(form);
     showView(body, view); // present/'s panel and chart for this result: one DOM write
@@ -98,7 +106,8 @@ async function recompute() {
     clearErrors(form);
     // an engine that stopped is not a problem of a field: the panel and the status line say it
     if (err.type && err.type !== "fatal") {
-      const field = fieldFor(current.mode, err.field);
+      // a looked-up model's config.json is the model field's
+      const field = onHub(current.model) && err.field === "config" ? "model" : fieldFor(current.mode, err.field);
       // an error about a key inside a pasted config.json (model_type, hidden_size...) goes beside it
       if (!showError(form, field, err.message)) showError(form, current.model === "custom" ? "config" : "model", err.message);
     }
@@ -129,6 +138,7 @@ function commit({ push }) {
 
 // First paint: the baked result is already in the panel; if the URL asks for something
 // else, say so, and compute it the moment the engine is ready (requests queue in the worker).
+if (onHub(state.model)) hub.optionFor(state.model);
 writeForm(form, state);
 share.href = localPath(`/${toSearch(state, defaults)}`);
 if (sameState(state, { ...defaults, model: initial.request.model })) {
@@ -156,6 +166,7 @@ form.addEventListener("change", (e) => {
 form.addEventListener("submit", (e) => e.preventDefault());
 window.addEventListener("popstate", () => {
   state = fromSearch(location.search, defaults);
+  if (onHub(state.model)) hub.optionFor(state.model);
   writeForm(form, state);
   recompute();
 });

@@ -16,7 +16,7 @@
 // or Markdown, made on demand) is answered by the worker itself with present/.
 export const PROTOCOL_VERSION = 1;
 
-export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export"]);
+export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export", "hub"]);
 
 export function makeRequest(id, op, args = {}, lang = "") {
   if (!OPS.includes(op)) throw new Error(`unknown op ${op}`);

@@ -134,10 +134,24 @@ export function sameState(a, b) {
   return Object.keys(a).every((k) => String(a[k]) === String(b[k]));
 }
 
+// Models looked up on the Hugging Face Hub (hub.js): repo label -> its config.json object.
+const hubConfigs = new Map();
+
+/** Requests for the model `label` send this config (the Hub lookup's result). */
+export function useHubModel(label, config) {
+  hubConfigs.set(label, config);
+}
+
+/** Whether `model` is a looked-up Hub model whose config is known. */
+export function hasHubModel(model) {
+  return hubConfigs.has(model);
+}
+
 /** The engine request for a state: {op, args} in protocol terms (engine.api). */
 export function toRequest(state) {
   const info = modeInfo(state.mode);
-  const args = state.model === "custom" ? { config: state.config } : { model: state.model };
+  const hub = hubConfigs.get(state.model);
+  const args = state.model === "custom" ? { config: state.config } : hub ? { config: hub } : { model: state.model };
   for (const f of current().fields) {
     if (!sendsIn(f, state.mode)) continue;
     if (f.runtimes.length && !f.runtimes.includes(state.runtime)) continue;

@@ -6,12 +6,30 @@
 // skips Python's own start-up; if it is missing, fails to download or cannot be restored, the
 // worker starts Pyodide the normal way.
 import { PROTOCOL_VERSION } from "./protocol.js";
-import { ENGINE_PRELOAD, PYODIDE_INDEX_URL, SNAPSHOT_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
+import { ENGINE_PRELOAD, HUB_ENDPOINT, PYODIDE_INDEX_URL, SNAPSHOT_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
+import { hubLookup } from "./hub-fetch.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
 let exportResult = null; // present.render.export_json: one export, made when the user asks
 let fatal = null;
+let runtime = null;
+let hub = null; // engine.hub.session's entry points (Hub lookups: hub-fetch.js moves the bytes)
+
+/** engine.hub.session, imported on the first lookup (a page that never looks up never pays). */
+function hubSession() {
+  if (hub) return hub;
+  const session = runtime.pyimport("engine.hub.session");
+  // a fetched body is a Uint8Array: hand it over as bytes (copied once, never through JSON)
+  const asBytes = runtime.runPython("lambda b: b.to_bytes() if hasattr(b, 'to_bytes') else bytes(b)");
+  hub = {
+    start: session.hub_start,
+    feed: (sid, key, status, headers, body, url) => session.hub_feed(sid, key, status, headers, asBytes(body), url),
+    close: session.hub_close,
+    offline: session.offline_message,
+  };
+  return hub;
+}
 
 async function download(url, what) {
   const response = await fetch(url);
@@ -99,6 +117,7 @@ async function start() {
   const present = pyodide.pyimport("present.render");
   handle = present.handle_json;
   exportResult = present.export_json;
+  runtime = pyodide;
   const info = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "version", args: {} })));
   if (!info.ok) throw new Error(info.error.message);
   if (info.result.protocol !== PROTOCOL_VERSION) {
@@ -136,6 +155,19 @@ function exportReply(req) {
   }
 }
 
+// op "hub" (args {input, token?}) is driven here: the engine's reader plan says what to read,
+// fetch reads it (hub-fetch.js). The token lives only in this request, never in a cache.
+async function hubReply(req) {
+  try {
+    const reply = await hubLookup(hubSession(), { ...req.args, endpoint: HUB_ENDPOINT }, req.lang);
+    return reply.ok
+      ? { v: PROTOCOL_VERSION, id: req.id, ok: true, result: reply.result }
+      : { v: PROTOCOL_VERSION, id: req.id, ok: false, error: reply.error };
+  } catch (err) {
+    return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: "model" } };
+  }
+}
+
 self.onmessage = async (event) => {
   await ready;
   const req = event.data;
@@ -144,6 +176,8 @@ self.onmessage = async (event) => {
     reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
   } else if (req && req.op === "export") {
     reply = exportReply(req);
+  } else if (req && req.op === "hub") {
+    reply = await hubReply(req);
   } else {
     try {
       reply = JSON.parse(handle(JSON.stringify(req)));

@@ -25,6 +25,7 @@ from sitegen.config import (
     SITE_DIR,
     BuildError,
 )
+from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
 from sitegen.snapshot import engine_snapshot
@@ -223,6 +224,7 @@ def build_assets(
         "SNAPSHOT_URL": urls["snapshot"],
         "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
+        "HUB_ENDPOINT": hub_endpoint(),  # Hub lookups (HF_ENDPOINT at build time; the CSP names it)
         # Web Vitals beacon (site/perf.js): off unless the build names an endpoint.
         "ANALYTICS_URL": os.environ.get("VRAM_ANALYTICS_URL", ""),
     }

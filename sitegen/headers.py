@@ -5,8 +5,12 @@ One source for netlify.toml, `build.py serve`, deploy/nginx.conf and the tests.
 
 from __future__ import annotations
 
+import os
 import re
+from urllib.parse import urlsplit
 
+from engine.hub.plan import download_hosts
+from engine.hub.ref import DEFAULT_ENDPOINT
 from sitegen.config import ROOT
 from sitegen.i18n import LANGUAGES
 
@@ -15,22 +19,48 @@ BUILD_COMMAND = (
     "pip install --require-hashes -r requirements/site.lock && npm ci && python build.py --strict"
 )
 
-CSP = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval'",
-        "worker-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+
+def hub_endpoint() -> str:
+    """The Hub the site's lookups go to: ``HF_ENDPOINT`` at build time, as huggingface_hub
+    reads it (a mirror), else https://huggingface.co."""
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def hub_connect_sources(endpoint: str) -> tuple[str, ...]:
+    """What ``connect-src`` names for Hub lookups: the endpoint and the hosts its file
+    downloads redirect to (engine.hub.plan.download_hosts: for huggingface.co its CDN
+    domains *.huggingface.co and *.hf.co, which hold cdn-lfs*, cas-bridge.xethub...). A
+    mirror at a host with a port also redirects within that host (redirect_allowed: any
+    port), so that host is named with any port."""
+    hosts = list(download_hosts(endpoint))
+    ep = urlsplit(endpoint)
+    if ep.port is not None and ep.hostname not in ("huggingface.co", "hf.co"):
+        hosts.append(f"{ep.scheme}://{ep.hostname}:*")
+    return tuple(hosts)
+
+
+def make_csp(endpoint: str) -> str:
+    """The Content-Security-Policy of a site whose Hub lookups go to ``endpoint``."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "worker-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src " + " ".join(("'self'", *hub_connect_sources(endpoint))),
+            "manifest-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CSP = make_csp(hub_endpoint())
 SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": CSP,
     "Cross-Origin-Opener-Policy": "same-origin",

@@ -6,7 +6,7 @@ import { EngineError, OPS, PROTOCOL_VERSION, isReply, makeRequest } from "../../
 
 test("protocol version 1 and its operations", () => {
   assert.equal(PROTOCOL_VERSION, 1);
-  assert.deepEqual([...OPS], ["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export"]);
+  assert.deepEqual([...OPS], ["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export", "hub"]);
   assert.ok(Object.isFrozen(OPS));
 });
 
