@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -171,6 +172,10 @@ def test_gguf_repo_lists_its_files_and_a_pick_gives_the_cli_figures(
         ("hub-test/no-such-model-here", "no model"),
         ("hub-test/llama-3.2-1b-lora", "meta-llama/Llama-3.2-1B"),
         ("hub-test/evil-redirect", "may not contact"),
+        ("hub-test/rate-limited", "rate-limiting"),
+        ("hub-test/oversized-header", "8,388,608 bytes"),
+        ("hub-test/fancy-new-arch", "'fancy_new_arch' is not supported"),
+        ("hub-test/not-a-model", "no config.json and no GGUF"),
     ],
 )
 def test_errors_go_beside_the_field_and_keep_the_input(page, hub_url, repo, words):
@@ -188,3 +193,20 @@ def test_a_catalog_repo_id_picks_the_catalog_entry(page, hub_url, hub_server):
     look_up(page, "Qwen/Qwen3-8B")
     expect(page.locator("#f-model")).to_have_value("qwen3-8b", timeout=LOOKUP_MS)
     assert len(hub_server.requests) == seen  # the catalog answered: nothing went to the Hub
+
+
+def test_a_token_reads_a_gated_repo_and_is_sent_only_to_the_hub(page, hub_url, hub_server):
+    from tests.hub.server import GOOD_TOKEN
+
+    open_page(page, hub_url)
+    page.click("#hub-token-box summary")
+    page.fill("#hub-token", GOOD_TOKEN)
+    seen = len(hub_server.requests)
+    look_up(page, "hub-test/Llama-3.2-1B-gated")
+    expect(page.locator("#f-model")).to_have_value("hub-test/Llama-3.2-1B-gated", timeout=LOOKUP_MS)
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", re.compile(r"^\d+$"))
+    sent = hub_server.requests[seen:]
+    hub = [r for r in sent if not r.get("cdn") and r["method"] == "GET"]
+    auth = [{k.lower(): v for k, v in r["headers"].items()}.get("authorization") for r in hub]
+    assert hub and set(auth) == {f"Bearer {GOOD_TOKEN}"}
+    assert GOOD_TOKEN not in page.locator("#share-link").get_attribute("href")
