@@ -70,6 +70,24 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def config_name(config: dict[str, Any]) -> str:
+    """A pasted config's name, from the config itself: ``_name_or_path`` (a local path's
+    last part), else its architecture or model type; "custom model" only when it has none."""
+    path = config.get("_name_or_path")
+    if isinstance(path, str) and path.strip().strip("/\\"):
+        path = path.strip().rstrip("/\\")
+        return path if path.count("/") == 1 and not path.startswith(".") else (
+            path.replace("\\", "/").rsplit("/", 1)[-1]
+        )
+    archs = config.get("architectures")
+    if isinstance(archs, list) and archs and isinstance(archs[0], str) and archs[0].strip():
+        return archs[0].strip()
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and model_type.strip():
+        return f"{model_type.strip()} model"
+    return "custom model"
+
+
 def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
     """Return the model named by ``args`` (catalog slug or pasted config) and a summary."""
     from .arch import parse_config
@@ -103,8 +121,8 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
             raise ConfigError(
                 msg("config must be a JSON object (the contents of config.json)"), field="config"
             )
-        spec = parse_config(config, name=str(config.get("_name_or_path") or "custom model"))
-        summary = {"slug": None, "name": spec.name or "custom model"}
+        spec = parse_config(config, name=config_name(config))
+        summary = {"slug": None, "name": spec.name or config_name(config)}
     else:
         if not isinstance(model, str) or not model.strip():
             raise InvalidWorkload(

@@ -52,7 +52,9 @@ function sentence(template, parts) {
 function chosenSummary(g, training) {
   if (!g) return null;
   const gap = g.fits ? Math.min(...g.headroom_bytes) : Math.max(...g.shortfall_bytes);
-  const parts = { gpu: el("strong", {}, g.name), gap: bytes(gap) };
+  // "2× GeForce RTX 4090" on several GPUs, as the panel's fit line says it
+  const where = g.num_gpus > 1 ? `${g.num_gpus}× ${g.name}` : g.name;
+  const parts = { gpu: el("strong", {}, where), gap: bytes(gap) };
   let verdict;
   if (training) {
     verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom per GPU.") : t("%(gpu)s: does not fit, %(gap)s short per GPU.");
@@ -61,9 +63,11 @@ function chosenSummary(g, training) {
   verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom.") : t("%(gpu)s: does not fit, %(gap)s short.");
   const limits = { context: formatTokens(g.max_context), limit: g.context_limited_by, batch: g.max_batch };
   const out = [...sentence(verdict, parts), " "];
-  if (g.decode_tokens_per_s == null) {
+  // only when it fits: never "largest context 0 tokens (limited by nothing fits)"; the
+  // verdict above already says by how much it does not
+  if (g.fits && g.decode_tokens_per_s == null) {
     out.push(t("Largest context %(context)s tokens (limited by %(limit)s), largest batch %(batch)s.", limits));
-  } else {
+  } else if (g.fits) {
     out.push(t("Largest context %(context)s tokens (limited by %(limit)s), largest batch %(batch)s, decode at most %(speed)s tokens/s.",
       { ...limits, speed: num.format(g.decode_tokens_per_s) }));
   }

@@ -388,9 +388,11 @@ def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
         "Vendor · segment",
         Text("%(vendor)s · %(kind)s", vendor=g.get("vendor", "?"), kind=Text(g.get("kind", "?"))),
     )
+    label = g.get("memory_label")
     add(
         "Memory",
-        g.get("memory_label"),
+        # the exact bytes first, then the vendor's marketing figure, said to be one
+        Text("(sold as “%(label)s”)", label=label) if label else None,
         nbytes=gpu_capacity_bytes(g),
         source=g.get("spec_source", ""),
     )

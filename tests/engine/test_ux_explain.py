@@ -61,3 +61,18 @@ def test_the_notes_are_translated():
     assert "优化器步骤的峰值" in zh["details"]["notes"][0]
     mix = _call("infer", {"model": "mixtral-8x7b", "weights": "int8"}, lang="zh")
     assert any("未被量化" in w and "专家" in w for w in mix["warnings"])
+
+
+def test_a_pasted_config_is_named_from_the_config():
+    from engine.api import config_name
+
+    assert config_name({"_name_or_path": "meta-llama/Llama-3.1-8B"}) == "meta-llama/Llama-3.1-8B"
+    assert config_name({"_name_or_path": "/home/me/ckpt/my-llama/"}) == "my-llama"
+    assert config_name({"architectures": ["MistralForCausalLM"]}) == "MistralForCausalLM"
+    assert config_name({"model_type": "qwen2"}) == "qwen2 model"
+    assert config_name({}) == "custom model"
+    from engine.catalog import load_config
+
+    config = {k: v for k, v in load_config("llama-3.1-8b").items() if k != "_name_or_path"}
+    result = _call("infer", {"config": json.dumps(config)})
+    assert result["model"]["name"] == "LlamaForCausalLM"
