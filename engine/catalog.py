@@ -13,11 +13,12 @@ Pyodide) and cached; nothing is loaded at import time.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConfigError, UnknownModel, suggest
 from .messages import msg
@@ -59,10 +60,93 @@ def _models_root() -> Traversable:
     return root
 
 
-def _read_json(node: Traversable, what: str) -> Any:
+class CatalogSource(Protocol):
+    """Where the catalog's files come from: the package data (CPython, the CLI), a folder
+    (tests, benchmarks), or the JSON the browser worker fetched per model, so the wheel
+    need not carry every model. ``read`` returns a file's text, or None if it is absent."""
+
+    def slugs(self) -> Iterable[str]: ...
+
+    def read(self, slug: str, name: str) -> str | None: ...
+
+
+class TreeSource:
+    """A ``<slug>/meta.json`` + ``<slug>/config.json`` tree (default: the package data)."""
+
+    def __init__(self, root: Traversable | None = None) -> None:
+        self._root = root
+
+    @property
+    def root(self) -> Traversable:
+        return self._root if self._root is not None else _models_root()
+
+    def slugs(self) -> Iterable[str]:
+        for node in self.root.iterdir():
+            if node.is_dir() and not node.name.startswith((".", "_")):
+                yield node.name
+
+    def read(self, slug: str, name: str) -> str | None:
+        node = self.root / slug / name
+        return node.read_text(encoding="utf-8") if node.is_file() else None
+
+
+class MappingSource:
+    """Catalog data held in memory: ``{slug: {"meta": {...}, "config": {...} | None}}``,
+    as the worker receives it (the index of every model's meta, each config once fetched).
+    A config not yet present reads as absent."""
+
+    def __init__(self, models: Mapping[str, Mapping[str, Any]]) -> None:
+        self.models: dict[str, dict[str, Any]] = {k: dict(v) for k, v in models.items()}
+
+    def slugs(self) -> Iterable[str]:
+        return iter(self.models)
+
+    def read(self, slug: str, name: str) -> str | None:
+        value = self.models.get(slug, {}).get(name.removesuffix(".json"))
+        return None if value is None else json.dumps(value)
+
+    def add_config(self, slug: str, config: Mapping[str, Any]) -> None:
+        """Hand over a fetched config.json (the worker, before a request names the model)."""
+        self.models.setdefault(slug, {})["config"] = dict(config)
+        _load_config_text.cache_clear()
+        load_model.cache_clear()
+
+
+_source: CatalogSource = TreeSource()
+
+
+def set_source(source: CatalogSource | None) -> None:
+    """Read the catalog from ``source`` from now on (None: the package data again)."""
+    global _source
+    _source = source if source is not None else TreeSource()
+    for cached in (_entries, _load_config_text, load_model, _name_index):
+        cached.cache_clear()
+
+
+def _read_text(slug: str, name: str) -> str:
     try:
-        return json.loads(node.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        text = _source.read(slug, name)
+    except OSError as exc:
+        text, detail = None, str(exc)
+    else:
+        detail = "missing"
+    if text is None:
+        raise ConfigError(
+            msg(
+                "catalog file {what} cannot be read as JSON ({detail}); "
+                "the package data is damaged, reinstall it",
+                what=f"{slug}/{name}",
+                detail=detail,
+            ),
+            field="model",
+        )
+    return text
+
+
+def _parse_json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
         raise ConfigError(
             msg(
                 "catalog file {what} cannot be read as JSON ({detail}); "
@@ -104,15 +188,15 @@ def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
 
 @cache
 def _entries() -> dict[str, CatalogEntry]:
-    root = _models_root()
     found: dict[str, CatalogEntry] = {}
-    for node in root.iterdir():
-        if not node.is_dir() or node.name.startswith((".", "_")):
+    for slug in _source.slugs():
+        try:
+            text = _source.read(slug, "meta.json")
+        except OSError:
+            text = None
+        if text is None:
             continue
-        meta = node / "meta.json"
-        if not meta.is_file():
-            continue
-        found[node.name] = _entry_from_meta(_read_json(meta, f"{node.name}/meta.json"), node.name)
+        found[slug] = _entry_from_meta(_parse_json(text, f"{slug}/meta.json"), slug)
     return dict(sorted(found.items()))
 
 
@@ -132,7 +216,7 @@ def get_entry(slug: str) -> CatalogEntry:
 @cache
 def _load_config_text(slug: str) -> str:
     get_entry(slug)  # raises UnknownModel for a bad slug
-    return (_models_root() / slug / "config.json").read_text(encoding="utf-8")
+    return _read_text(slug, "config.json")
 
 
 def load_config(slug: str) -> dict[str, Any]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import concurrent.futures
 import datetime as dt
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 from sitegen import accuracy as sitegen_accuracy
 from sitegen.accuracy import AccuracySection
 from sitegen.config import (
+    CACHE_DIR,
     COMMON_FORMATS,
     CONTEXT_LADDER,
     DEFAULT_INFER_ARGS,
@@ -30,6 +33,8 @@ from sitegen.config import (
     BuildError,
 )
 from sitegen.i18n import Text
+
+FACTS_CACHE_DIR = CACHE_DIR / "facts"
 
 
 def present_render(result: Mapping[str, Any]) -> dict[str, str]:
@@ -125,12 +130,21 @@ def fits_on(gpu: Mapping[str, Any], need_bytes: int, runtime: str | None = None)
     ``engine.verdict`` decides (the rule behind every result's ``details.fit``): the budget
     is the usable bytes, or vLLM's default share of them.
     """
+    return need_bytes <= _fit_limit(str(gpu["slug"]), runtime)
+
+
+@functools.cache
+def _fit_limit(slug: str, runtime: str | None) -> int:
+    """The most bytes one GPU holds under ``runtime``: ``fit_verdict``'s limit, asked once
+    per (GPU, runtime), since a build asks millions of times (GPUs x models x contexts)."""
     from engine.gpus import get_gpu
     from engine.verdict import budget_bytes, fit_verdict
 
-    spec = get_gpu(str(gpu["slug"]))
+    spec = get_gpu(slug)
     budget = budget_bytes(spec, _budget_workload(runtime))
-    return fit_verdict(spec, (need_bytes,), budget_bytes=budget).fits
+    verdict = fit_verdict(spec, (budget,), budget_bytes=budget)
+    assert verdict.fits and not fit_verdict(spec, (budget + 1,), budget_bytes=budget).fits
+    return int(verdict.budget_bytes)
 
 
 @functools.cache
@@ -353,12 +367,60 @@ def default_model_slug(models: Iterable[Mapping[str, Any]]) -> str:
     return next((s for s in DEFAULT_MODEL_PREFERENCE if s in slugs), slugs[0])
 
 
+@functools.cache
+def _code_key() -> str:
+    """Hash of what a model's figures depend on besides its own data: the engine's code and
+    tables (not the catalog), present/ and this module's config."""
+    digest = hashlib.sha256()
+    for folder in (ROOT / "engine", ROOT / "present"):
+        for path in sorted(folder.rglob("*")):
+            rel = path.relative_to(ROOT).as_posix()
+            if path.is_file() and path.suffix in (".py", ".json") and "/models/" not in rel:
+                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in (Path(__file__), ROOT / "sitegen" / "config.py"):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _facts_cache_path(
+    model: Mapping[str, Any], data: EngineData, formats: tuple[tuple[str, str], ...]
+) -> Path | None:
+    """Where a model's computed facts are kept between builds (a warm build reads them
+    instead of asking the engine again), keyed by everything they depend on."""
+    from engine.catalog import load_config
+
+    if os.environ.get("VRAM_NO_FACTS_CACHE"):
+        return None
+    try:
+        config = load_config(str(model["slug"]))
+    except Exception:
+        return None
+    key = json.dumps(
+        [_code_key(), model, config, data.gpus, data.formats, formats], sort_keys=True
+    )
+    return FACTS_CACHE_DIR / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+
+
 def _compute_one(
     job: tuple[Mapping[str, Any], EngineData, tuple[tuple[str, str], ...]],
 ) -> ModelFacts:
     model, data, formats = job
+    cached = _facts_cache_path(model, data, formats)
+    if cached is not None and cached.is_file():
+        try:
+            facts = pickle.loads(cached.read_bytes())
+            if isinstance(facts, ModelFacts) and facts.slug == model["slug"]:
+                return facts
+        except Exception:  # a damaged or stale cache file: compute again
+            pass
     try:
-        return compute_model(Memo(), model, data, formats)
+        facts = compute_model(Memo(), model, data, formats)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(cached)
+        return facts
     except BuildError:
         raise
     except Exception as exc:

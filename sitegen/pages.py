@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -41,7 +42,10 @@ class CalculatorContext(BaseContext):
 
 
 class ModelsContext(BaseContext):
-    models: list[dict[str, Any]]
+    models: list[dict[str, Any]]  # the table's rows: every model, a family's, or none
+    total: int  # models in the catalog (the lede's count)
+    families: list[dict[str, Any]]  # links to the family pages; empty when the index lists all
+    family: Mapping[str, Any] | None  # on a family page: its name and pages
 
 
 class GpusContext(BaseContext):
@@ -61,7 +65,28 @@ class GpuContext(BaseContext):
     capacity: int
     specs: list[dict[str, Any]]
     formats: Mapping[str, str]
-    fits: list[dict[str, Any]]
+    fits: list[dict[str, Any]]  # every model that fits, when there are few enough
+    ranked: list[dict[str, Any]]  # else the top models per size class (see _rank_fits)
+    fits_total: int
+
+
+# Scale: no page may grow with the catalog. Up to these counts a page lists everything (the
+# current catalog); above them the models index links to pages per family (and filters the
+# JSON index client-side, site/models-index.js) and a GPU page ranks the top models per
+# size class, linking to its full fit table in the JSON API.
+INDEX_ALL_MODELS = 150
+FAMILY_PAGE_SIZE = 150
+GPU_ALL_FITS = 100
+GPU_TOP_PER_CLASS = 8
+CALCULATOR_MODELS = 600  # options in the calculator's model <select>
+# (upper bound in parameters, label msgid) of the GPU pages' size classes, largest first
+SIZE_CLASSES: tuple[tuple[float, str], ...] = (
+    (float("inf"), "150B parameters and more"),
+    (150e9, "40B to 150B parameters"),
+    (40e9, "15B to 40B parameters"),
+    (15e9, "4B to 15B parameters"),
+    (4e9, "Under 4B parameters"),
+)
 
 
 class ContentContext(BaseContext):
@@ -115,7 +140,9 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
         "protocol": data.version.get("protocol"),
         "pyodide_version": assets.pyodide_version,
         "build_time": facts.build_time,
-        "models": [{"slug": m["slug"], "name": model_name(m)} for m in data.models],
+        # the calculator's <select> (capped: CALCULATOR_MODELS) and the catalog's size
+        "models": [{"slug": m["slug"], "name": model_name(m)} for m in _select_models(facts)],
+        "model_count": len(data.models),
         "gpus": [
             {
                 "slug": g["slug"],
@@ -126,6 +153,19 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
             for g in data.gpus
         ],
     }
+
+
+def _select_models(facts: SiteFacts) -> list[Mapping[str, Any]]:
+    """The calculator's model options: every model up to CALCULATOR_MODELS, else the most
+    recent ones and the default (sorted by slug, as the catalog); the search box and links
+    (``/?model=<slug>``) reach the others."""
+    models = facts.data.models
+    if len(models) <= CALCULATOR_MODELS:
+        return list(models)
+    default = facts.default_request.get("model")
+    recent = sorted(models, key=lambda m: (str(m.get("release_date") or ""), m["slug"]))
+    keep = {m["slug"] for m in recent[-CALCULATOR_MODELS + 1 :]} | {default}
+    return [m for m in models if m["slug"] in keep]
 
 
 @dataclass(frozen=True)
@@ -172,6 +212,41 @@ class _Plan:
     def matrix_formats(self) -> dict[str, str]:
         return {f: label for f, label in self.formats.items() if f in MATRIX_FORMATS}
 
+    @cached_property
+    def summaries(self) -> list[dict[str, Any]]:
+        return [_model_summary(m) for m in self.facts.models]
+
+    @cached_property
+    def families(self) -> list[dict[str, Any]]:
+        """The family pages (none while the index lists every model), by family name."""
+        if len(self.facts.models) <= INDEX_ALL_MODELS:
+            return []
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for summary in self.summaries:
+            groups.setdefault(summary["family"], []).append(summary)
+        out = []
+        for name in sorted(groups, key=str.lower):
+            slug = family_slug(name)
+            models = groups[name]
+            chunks = [
+                models[i : i + FAMILY_PAGE_SIZE] for i in range(0, len(models), FAMILY_PAGE_SIZE)
+            ]
+            urls = [
+                f"/models/family/{slug}/" + (f"{n}/" if n > 1 else "")
+                for n in range(1, len(chunks) + 1)
+            ]
+            out.append(
+                {
+                    "slug": slug,
+                    "name": name,
+                    "count": len(models),
+                    "url": urls[0],
+                    "chunks": chunks,
+                    "urls": urls,
+                }
+            )
+        return out
+
 
 def _calculator(plan: _Plan, _: None) -> dict[str, Any]:
     facts = plan.facts
@@ -192,13 +267,45 @@ def _model(plan: _Plan, m: ModelFacts) -> dict[str, Any]:
 
 def _gpu(plan: _Plan, g: Mapping[str, Any]) -> dict[str, Any]:
     formats = plan.matrix_formats
+    fits = _gpu_fit_rows(plan.facts.gpu_fits[g["slug"]], plan.models, formats)
+    ranked = _rank_fits(fits, plan.models) if len(fits) > GPU_ALL_FITS else []
     return {
         "g": g,
         "name": gpu_name(g),
         "capacity": gpu_capacity_bytes(g),
         "specs": _gpu_specs(g),
         "formats": formats,
-        "fits": _gpu_fit_rows(plan.facts.gpu_fits[g["slug"]], plan.models, formats),
+        "fits": [] if ranked else fits,
+        "ranked": ranked,
+        "fits_total": len(fits),
+    }
+
+
+def _models_index(plan: _Plan, _: None) -> dict[str, Any]:
+    families = plan.families
+    return {
+        "models": [] if families else plan.summaries,
+        "total": len(plan.summaries),
+        "families": [{k: f[k] for k in ("slug", "name", "count", "url")} for f in families],
+        "family": None,
+    }
+
+
+def _family_pages(plan: _Plan) -> Iterable[tuple[str, Any]]:
+    for family in plan.families:
+        for n, (url, chunk) in enumerate(zip(family["urls"], family["chunks"], strict=True)):
+            slug = url.removeprefix("/models/family/").rstrip("/")
+            yield slug, (family, n, chunk)
+
+
+def _family(plan: _Plan, item: tuple[Mapping[str, Any], int, list[dict[str, Any]]]) -> dict:
+    family, n, chunk = item
+    pages = [{"n": i + 1, "url": u, "current": i == n} for i, u in enumerate(family["urls"])]
+    return {
+        "models": chunk,
+        "total": len(plan.summaries),
+        "families": [],
+        "family": {"name": family["name"], "count": family["count"], "pages": pages},
     }
 
 
@@ -230,8 +337,18 @@ PAGES: tuple[PageKind, ...] = (
         "LLM memory requirements — all models · %(site)s",
         "Parameters, weight sizes and KV cache for %(n)s open LLMs.",
         "models",
-        lambda plan, _: {"models": [_model_summary(m) for m in plan.facts.models]},
+        _models_index,
         args=lambda plan, _: {"n": len(plan.facts.models)},
+    ),
+    PageKind(
+        "/models/family/{slug}/",
+        "models.html",
+        "%(name)s models — memory requirements · %(site)s",
+        "Parameters, weight sizes and KV cache for the %(n)s %(name)s models.",
+        "models",
+        _family,
+        args=lambda plan, item: {"name": item[0]["name"], "n": item[0]["count"]},
+        items=_family_pages,
     ),
     PageKind(
         "/gpus/",
@@ -353,11 +470,20 @@ def _fmt_option(fmt: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def family_slug(name: str) -> str:
+    """The URL segment of a family name ("Llama 3.1" -> "llama-3-1")."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "other"
+
+
 def _model_summary(m: ModelFacts) -> dict[str, Any]:
     weights = {row.fmt: row.weights_bytes for row in m.rows}
     return {
         "slug": m.slug,
         "name": model_name(m.meta),
+        "family": str(m.meta.get("family") or "Other"),
+        "developer": m.meta.get("developer"),
+        "license": m.meta.get("license"),
+        "release_date": m.meta.get("release_date"),
         "total": m.params.get("total"),
         "active": m.params.get("active_per_token"),
         "is_moe": m.params.get("is_moe"),
@@ -458,3 +584,23 @@ def _gpu_fit_rows(
             continue
         rows.append({"slug": slug, "name": model_name(models[slug].meta), "cells": cells})
     return rows
+
+
+def _rank_fits(rows: list[dict[str, Any]], models: Mapping[str, ModelFacts]) -> list[dict]:
+    """Return the top fitting models per size class (SIZE_CLASSES): the largest first, so a
+    GPU page names the biggest model of each class it holds, whatever the catalog's size."""
+
+    def total(row: Mapping[str, Any]) -> int:
+        return int(models[row["slug"]].params.get("total") or 0)
+
+    classes = []
+    for i, (upper, label) in enumerate(SIZE_CLASSES):
+        lower = SIZE_CLASSES[i + 1][0] if i + 1 < len(SIZE_CLASSES) else 0
+        members = sorted(
+            (r for r in rows if lower <= total(r) < upper), key=lambda r: (-total(r), r["slug"])
+        )
+        if members:
+            classes.append(
+                {"label": label, "rows": members[:GPU_TOP_PER_CLASS], "count": len(members)}
+            )
+    return classes

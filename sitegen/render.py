@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sitegen.api import api_files
 from sitegen.assets import Assets
 from sitegen.assets import site_version as versioned
 from sitegen.compute import SiteFacts
@@ -316,6 +317,7 @@ def render_site(facts: SiteFacts, assets: Assets, pages: Sequence[Page]) -> dict
     out["sitemap.xml"] = render_sitemap(pages, date).encode()
     out["robots.txt"] = f"User-agent: *\nAllow: /\nSitemap: {SITE_URL}/sitemap.xml\n".encode()
     out["manifest.webmanifest"] = render_manifest().encode()
+    out.update(api_files(facts))  # /api/v1/ (sitegen/api.py)
     # The cache version covers every byte the service worker may serve, not the clock.
     site_version = versioned(
         version["engine_version"], out, assets.copies, facts.build_time
