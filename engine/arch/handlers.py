@@ -21,7 +21,13 @@ from .mla import build_deepseek
 from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
-from .towers import build_kimi_k25, build_llama4, build_qwen2_5_vl, build_qwen3_vl
+from .towers import (
+    build_kimi_k25,
+    build_llama4,
+    build_mistral3,
+    build_qwen2_5_vl,
+    build_qwen3_vl,
+)
 from .variants import build_variant
 
 # A builder appends tensors and layers and returns whether lm_head is tied to the embedding.
@@ -102,6 +108,7 @@ HANDLERS: dict[str, Handler] = {
     ),
     "llama4": Handler(build_llama4, ModelTraits(peft_fused_experts=True)),
     "qwen2_5_vl": Handler(build_qwen2_5_vl, ModelTraits(gguf_arch="qwen2vl")),
+    "mistral3": Handler(build_mistral3, ModelTraits(gguf_arch="llama")),
     "qwen3_vl": Handler(build_qwen3_vl, ModelTraits(gguf_arch="qwen3vl")),
     "qwen3_vl_moe": Handler(
         build_qwen3_vl, ModelTraits(peft_fused_experts=True, gguf_arch="qwen3vlmoe")

@@ -1,7 +1,8 @@
 """Multimodal checkpoints whose language model is one of the engine's text layouts, plus a
 vision tower: ``llama4`` (Llama4ForConditionalGeneration), ``qwen3_vl`` / ``qwen3_vl_moe``
-(Qwen3VL[Moe]ForConditionalGeneration), ``qwen2_5_vl`` (Qwen2_5_VLForConditionalGeneration)
-and ``kimi_k25`` (Kimi_K25ForConditionalGeneration: DeepSeek-V3 text tower, MoonViT).
+(Qwen3VL[Moe]ForConditionalGeneration), ``qwen2_5_vl`` (Qwen2_5_VLForConditionalGeneration),
+``mistral3`` (Mistral3ForConditionalGeneration: Mistral text tower, Pixtral) and ``kimi_k25``
+(Kimi_K25ForConditionalGeneration: DeepSeek-V3 text tower, MoonViT).
 
 The text tower comes from ``text_config`` and fills ``layers``; the vision tower and its
 projector are ``kind="other"`` tensors outside any layer (names ``v.*`` / ``mm.*``), counted
@@ -31,6 +32,20 @@ TEXT_MODEL_TYPES: dict[str, str] = {
     "qwen3_5_moe": "qwen3_5_moe_text",
     "kimi_k25": "deepseek_v3",
     "qwen2_5_vl": "qwen2",
+    "mistral3": "mistral",
+}
+
+# the wrapper config class's tie_word_embeddings (what transformers ties by when the file
+# has no top-level key; a text_config flag is not read, except Qwen2.5-VL's)
+WRAPPER_TIES: dict[str, bool] = {
+    "llama4": False,
+    "qwen3_vl": False,
+    "qwen3_vl_moe": False,
+    "qwen2_5_vl": False,
+    "kimi_k25": True,
+    "mistral3": True,
+    "qwen3_5": False,
+    "qwen3_5_moe": False,
 }
 
 # transformers 5.25.0 vision-config class defaults
@@ -68,6 +83,13 @@ VISION_DEFAULTS: dict[str, dict[str, Any]] = {
         "temporal_patch_size": 2,
         "out_hidden_size": 3584,
     },
+    "mistral3": {  # PixtralVisionConfig
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_layers": 24,
+        "num_channels": 3,
+        "patch_size": 16,
+    },
     # Kimi_K25VisionConfig. The Hub file's vt_* keys are not read by transformers 5.25 (they
     # equal these defaults in Kimi K2.5); Kimi_K25Config.projection_hidden_size is 1152.
     "kimi_k25": {
@@ -101,10 +123,10 @@ def text_part(c: Config) -> Config:
     ``tie_word_embeddings`` (what the ForConditionalGeneration class reads) wins."""
     kind = TEXT_MODEL_TYPES[c.model_type]
     raw = {**_sub(c, "text_config"), "model_type": kind}
-    if "tie_word_embeddings" in c.raw:
-        raw["tie_word_embeddings"] = c.raw["tie_word_embeddings"]
-    elif c.model_type == "kimi_k25":  # Kimi_K25Config ties by default
-        raw["tie_word_embeddings"] = True
+    tie = c.raw.get("tie_word_embeddings", WRAPPER_TIES[c.model_type])
+    if c.model_type == "qwen2_5_vl" and raw.get("tie_word_embeddings") is True:
+        tie = True  # Qwen2_5_VLConfig: a pre-v5 save's text_config flag still ties
+    raw["tie_word_embeddings"] = tie
     return with_defaults(Config(raw, kind))
 
 
@@ -234,4 +256,35 @@ def build_qwen2_5_vl(c: Config, b: Builder) -> bool:
     _other(b, "mm.merger.norm", h)
     _linear(b, "mm.merger.fc1", merged, merged, bias=True)
     _linear(b, "mm.merger.fc2", vc.int("out_hidden_size"), merged, bias=True)
+    return tied
+
+
+def build_mistral3(c: Config, b: Builder) -> bool:
+    """mistral3 (Mistral Small 3.x): the Mistral text tower plus Pixtral (bias-free patch
+    conv, RMSNorm blocks with a gated MLP, no biases) and the projector (RMSNorm, 2x2
+    patch-merging linear, two linears). Mistral3Config ties the head unless the file says."""
+    text = text_part(c)
+    tied = build_llama_like(text, b)
+    vc = _vision(c, "mistral3")
+    h, inter, patch = vc.int("hidden_size"), vc.int("intermediate_size"), vc.int("patch_size")
+    _other(b, "v.patch_embd", h, vc.int("num_channels"), patch, patch)
+    _other(b, "v.pre_ln", h)
+    for j in range(vc.int("num_layers")):
+        _other(b, f"v.blk.{j}.ln1", h)
+        _other(b, f"v.blk.{j}.ln2", h)
+        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            _linear(b, f"v.blk.{j}.{part}", h, h, bias=False)
+        _linear(b, f"v.blk.{j}.ffn_gate", inter, h, bias=False)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=False)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=False)
+    merge = c.raw.get("spatial_merge_size", 2)
+    merge = merge if isinstance(merge, int) and not isinstance(merge, bool) and merge > 0 else 2
+    layers = c.raw.get("vision_feature_layer", -1)
+    n_feat = len(layers) if isinstance(layers, list) else 1
+    bias = c.bool("multimodal_projector_bias", False)
+    th = text.int("hidden_size")
+    _other(b, "mm.norm", h)
+    _linear(b, "mm.patch_merger", h, h * merge * merge, bias=False)
+    _linear(b, "mm.linear_1", th, h * n_feat, bias=bias)
+    _linear(b, "mm.linear_2", th, th, bias=bias)
     return tied

@@ -137,6 +137,8 @@ PUBLISHED += [("ernie-4.5-0.3b-base", 360_748_032)]
 PUBLISHED += [("kimi-k2.5", 1_026_879_353_328)]
 # Qwen2.5-VL-7B-Instruct model card: 8.29B
 PUBLISHED += [("qwen2.5-vl-7b-instruct", 8_292_166_656)]
+# FLUX.2-dev text encoder (Mistral Small 3.2 24B with a tied head, as its file leaves it)
+PUBLISHED += [("flux.2-dev-text-encoder", 23_340_272_640)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])

@@ -23,7 +23,7 @@ REFERENCE = json.loads((ROOT / "reference" / "params.json").read_text())["models
 NEW_TYPES = {
     "llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe", "deepseek_v32",
     "glm_moe_dsa", "mimo_v2_flash", "smollm3", "seed_oss", "granite", "ernie4_5", "cohere",
-    "kimi_k25", "qwen2_5_vl",
+    "kimi_k25", "qwen2_5_vl", "mistral3",
 }  # fmt: skip
 
 
@@ -76,6 +76,18 @@ def test_kimi_k25_deepseek_text_tower_and_moonvit() -> None:
     raw = fixture("kimi-k2.5")
     raw["vision_config"] = {**raw["vision_config"], "vt_num_hidden_layers": 3}
     assert parse_config(raw).total_params == spec.total_params
+
+
+def test_wrappers_tie_by_their_config_class_default() -> None:
+    # Mistral3Config ties unless the file says otherwise; Qwen2.5-VL keeps a pre-v5 save's
+    # text_config flag; the others take the top-level key only
+    mistral = fixture("flux.2-dev-text-encoder")
+    assert parse_config(mistral).tie_word_embeddings
+    assert not parse_config({**mistral, "tie_word_embeddings": False}).tie_word_embeddings
+    qwen = fixture("qwen2.5-vl-7b-instruct")
+    assert not parse_config(qwen).tie_word_embeddings
+    text = {**qwen["text_config"], "tie_word_embeddings": True}
+    assert parse_config({**qwen, "text_config": text}).tie_word_embeddings
 
 
 def test_text_total_only_for_multimodal_checkpoints() -> None:

@@ -57,7 +57,9 @@ EXPERT_RE = re.compile(r"(^|\.)experts\.")
 # vision-language wrappers not (or not only) in AutoModelForCausalLM's table: built with the
 # class their config's ``architectures`` names, and their language model is counted alone
 # as ``text_total`` (everything under the language model plus lm_head)
-ARCHITECTURE_CLASS_TYPES = ("llama4", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "kimi_k25")
+ARCHITECTURE_CLASS_TYPES = (
+    "llama4", "mistral3", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "kimi_k25",
+)  # fmt: skip
 ARCHITECTURE_CLASS_TYPES += ("qwen3_5", "qwen3_5_moe")  # Qwen3.5 wrappers (arch.hybrid)
 # a remote-code ``architectures`` name -> the transformers class of the same model
 ARCHITECTURE_ALIASES = {"KimiK25ForConditionalGeneration": "Kimi_K25ForConditionalGeneration"}
