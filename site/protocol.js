@@ -14,6 +14,8 @@
 // An infer/train result from the worker carries result.view (present.render.render: the
 // panel and chart HTML; the page takes it off). "export" ({result, kind} -> {text}: JSON, CSV
 // or Markdown, made on demand) is answered by the worker itself with present/.
+// "hub" ({input, token?} -> a Hub lookup's result, engine/README.md section 10) is driven by the
+// worker itself: engine.hub.session plans the reads, fetch makes them (site/hub-fetch.js).
 export const PROTOCOL_VERSION = 1;
 
 export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export", "hub"]);
