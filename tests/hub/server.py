@@ -68,6 +68,7 @@ class HubFixture:
     def __init__(self) -> None:
         self.repos: dict[str, Repo] = {}
         self.requests: list[dict[str, Any]] = []
+        self.skipped: dict[str, str] = {}  # catalog slugs the engine could not load: why
         self._blobs: dict[str, Path] = {}
         self.hub = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(cdn=False))
         self.cdn = ThreadingHTTPServer(("127.0.0.1", 0), self._handler(cdn=True))
