@@ -30,8 +30,9 @@ function runtimesFor(weights) {
 let state = fromSearch(location.search, defaults);
 
 /** The line under the result: which inputs the panel shows (in the page's language). */
-function describe(s) {
-  const name = s.model === "custom" ? t("custom config") : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
+function describe(s, named = "") {
+  // a pasted config: the name the engine read from it (_name_or_path, architectures)
+  const name = s.model === "custom" ? named || t("custom config") : form.querySelector(`#f-model option[value="${CSS.escape(s.model)}"]`)?.textContent || s.model;
   if (s.mode === "train") return t("%(name)s · full training · seq %(seq)s · micro-batch %(batch)s", { name, seq: s.seq, batch: s.tbatch });
   if (s.mode !== "infer") return t("%(name)s · %(method)s · seq %(seq)s · micro-batch %(batch)s", { name, method: s.method, seq: s.seq, batch: s.tbatch });
   const context = Number.isInteger(s.context) ? formatTokens(s.context) : s.context;
@@ -88,6 +89,16 @@ async function recompute() {
   const seq = ++calculation;
   const current = state;
   const started = performance.now();
+  if (current.model === "custom" && !String(current.config ?? "").trim()) {
+    // nothing pasted yet: an invitation, not a JSON error
+    clearErrors(form);
+    const invite = t("Paste a model's config.json to see its memory.");
+    showPending(body, invite);
+    meta.textContent = describe(current);
+    // no figure and no GPU ranking of other inputs stays on screen
+    root.dispatchEvent(new CustomEvent("vram:problem", { detail: { state: current, error: { type: "empty", field: "config", message: invite } } }));
+    return;
+  }
   body.dataset.state = "pending";
   try {
     if (onHub(current.model) && !hasHubModel(current.model)) await hub.ensure(current.model);
@@ -96,7 +107,7 @@ async function recompute() {
     const [result, view] = splitView(await client.compute("calc", op, args));
     clearErrors(form);
     showView(body, view); // present/'s panel and chart for this result: one DOM write
-    meta.textContent = describe(current);
+    meta.textContent = describe(current, result?.model?.name);
     const shown = performance.now();
     timings.last = { ms: shown - started, at: shown };
     timings.marks.push(shown - started);
