@@ -148,6 +148,8 @@ export function createHub({ client, form }) {
     if (!input) return;
     const mine = ++seq;
     clearErrors(form);
+    files.hidden = true; // an earlier repo's GGUF list
+    files.replaceChildren();
     const slug = await catalogSlug(input).catch(() => null);
     if (slug) {
       select.value = slug;

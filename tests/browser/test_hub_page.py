@@ -210,3 +210,10 @@ def test_a_token_reads_a_gated_repo_and_is_sent_only_to_the_hub(page, hub_url, h
     auth = [{k.lower(): v for k, v in r["headers"].items()}.get("authorization") for r in hub]
     assert hub and set(auth) == {f"Bearer {GOOD_TOKEN}"}
     assert GOOD_TOKEN not in page.locator("#share-link").get_attribute("href")
+
+
+def test_a_hub_link_is_looked_up_like_its_repo_id(page, hub_url, hub_server):
+    open_page(page, hub_url)
+    look_up(page, f"{hub_server.endpoint}/{REPO}/tree/main")
+    expect(page.locator("#f-model")).to_have_value(REPO, timeout=LOOKUP_MS)
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", re.compile(r"^\d+$"))
