@@ -86,7 +86,7 @@ RUNS: list[tuple[str, list[str]]] = [
     ("tiny-llama", ["-c", "4096", "-fa", "off", "-b", "256"]),
     ("tiny-llama", ["-c", "2048", "-fa", "off", "-nkvo"]),
     ("tiny-llama", ["-c", "300", "-fa", "off"]),
-    ("tiny-llama", ["-c", "8192", "-fa", "off", "-ctk", "q8_0", "-ctv", "q8_0"]),
+    ("tiny-llama", ["-c", "8192", "-fa", "on", "-ctk", "q8_0", "-ctv", "q8_0"]),
     ("tiny-moe", ["-c", "4096", "-fa", "on"]),
     ("tiny-moe", ["-c", "4096", "-fa", "off"]),
     ("tiny-moe", ["-c", "4096", "-fa", "on", "--cpu-moe"]),
@@ -170,10 +170,32 @@ def write_gguf(name: str, cfg: dict, path: Path) -> None:
     w.close()
 
 
+def engine_request(extra: list[str]) -> dict:
+    """The engine's inference request (API args) for these llama-completion options."""
+    flags = dict(zip(extra[::2], extra[1::2], strict=False))
+    req: dict = {
+        "runtime": "llamacpp",
+        "weights": "f16",
+        "context": int(flags.get("-c", 4096)),
+        "flash_attn": flags.get("-fa", "auto"),
+    }
+    if "-ub" in flags:
+        req["ubatch"] = int(flags["-ub"])
+    if "-b" in flags:
+        req["n_batch"] = int(flags["-b"])
+    if "-ctk" in flags:
+        req["kv_dtype"] = flags["-ctk"]
+    if "-nkvo" in extra:
+        req["kv_offload"] = False
+    if "--cpu-moe" in extra:
+        req["n_cpu_moe"] = 100_000
+    return req
+
+
 def run(binary: str, model: Path, extra: list[str]) -> dict:
     """Run llama-completion for one token and return its buffer lines."""
     argv = [binary, "-m", str(model), "-p", "hi", "-n", "1", "-t", "1", "--no-warmup"]
-    argv += ["-no-cnv", "--temp", "0", *extra]
+    argv += ["-no-cnv", "--temp", "0", "-lv", "4", *extra]
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     log = proc.stdout + proc.stderr
     lines = [ln.strip() for ln in log.splitlines() if BUFFER_LINE.search(ln)]
@@ -193,6 +215,7 @@ def run(binary: str, model: Path, extra: list[str]) -> dict:
         raise SystemExit(f"llama-completion failed: {' '.join(argv)}")
     return {
         "args": extra,
+        "request": engine_request(extra),
         "command": " ".join(["llama-completion", "-m", model.name, *argv[3:]]),
         "log_lines": lines,
         "buffers_mib": buffers,
