@@ -464,6 +464,55 @@ def _training_detail(settings: Mapping[str, Any]) -> str:
     return join_texts(parts)
 
 
+# --------------------------------------------------------- llama.cpp compute buffers
+
+
+def read_llamacpp_buffers(raw: Mapping[str, Any], root: Path, ask: Ask) -> AccuracySection:
+    """llamacpp_buffers.json: the compute buffer a CPU build of llama.cpp prints (issue 12).
+
+    A CPU build reserves the same worst-case graph as a CUDA one in a single buffer: the
+    engine's GPU compute buffer (activations + logits, with its copies of the graph inputs)
+    plus the one CUDA_Host tensor never copied to the GPU, the token_embd rows of the
+    micro-batch (n_embd × n_ubatch × 4 B). Runs the CPU cannot show (--cpu-moe, which
+    only changes what a GPU build copies) are left out; --no-kv-offload is compared with
+    the attention where a CPU build runs it, beside the rest."""
+    rows = []
+    for run in raw["runs"]:
+        if "--cpu-moe" in run["args"]:
+            continue
+        config = raw["models"][run["model"]]
+        request = {**run["request"], "kv_offload": True}
+        result, error = ask("infer", {"config": config, **request})
+        engine = naive = None
+        if result:
+            c, d = result["components"], result["details"]
+            engine = c["activations"] + c["logits"] + config["hidden_size"] * d["n_ubatch"] * 4
+            naive = config["vocab_size"] * d["n_ubatch"] * 4  # f32 logits of n_ubatch tokens
+        rows.append(
+            AccuracyRow.from_values(
+                f"{run['model']} {' '.join(run['args'])}",
+                run["model"],
+                " ".join(run["args"]),
+                reference=round(run["buffers_mib"]["CPU compute"] * 2**20),
+                engine=engine,
+                naive=naive,
+                note=error["message"] if error else "",
+            )
+        )
+    return AccuracySection.from_rows(
+        "llamacpp_buffers",
+        "llama.cpp compute buffers",
+        "bytes",
+        rows,
+        source=(
+            f"{raw.get('tool', 'tools/reference/llamacpp.py')}: llama-completion, CPU build of "
+            f"ggml-org/llama.cpp {raw.get('llama_cpp_commit', '?')} ({raw.get('source', '')}); "
+            "printed MiB with two decimals"
+        ),
+        naive_formula=Text("f32 logits: 4 B × n_vocab × n_ubatch"),
+    )
+
+
 # ----------------------------------------------------------------------------- load
 
 # Readers for reference/<stem>.json, in page order; other files are ignored.
@@ -471,6 +520,7 @@ READERS: dict[str, Callable[[Mapping[str, Any], Path, Ask], AccuracySection]] = 
     "params": read_params,
     "kv_cache": read_kv,
     "training": read_training,
+    "llamacpp_buffers": read_llamacpp_buffers,
 }
 
 

@@ -102,11 +102,16 @@ def _value(cell: dict, attr: str) -> int:
 
 
 def test_every_reference_case_is_listed(page) -> None:
-    assert list(page) == ["params", "kv_cache", "training"]
+    assert list(page) == ["params", "kv_cache", "training", "llamacpp_buffers"]
     expected = {
         "params": set(_json("params.json")["models"]),
         "kv_cache": {c["family"] for c in _json("kv_cache.json")["cases"]},
         "training": {c["id"] for c in _json("training.json")["cases"]},
+        "llamacpp_buffers": {
+            f"{r['model']} {' '.join(r['args'])}"
+            for r in _json("llamacpp_buffers.json")["runs"]
+            if "--cpu-moe" not in r["args"]  # only changes what a GPU build copies
+        },
     }
     for key, cases in expected.items():
         rows = page[key]["rows"]
