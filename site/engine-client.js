@@ -21,10 +21,12 @@ function adoptBootWorker(url) {
   return boot.take();
 }
 
-// How long the engine may take: to start (Pyodide's download and compile on a slow line), and
-// to answer one request (every bounded input answers in well under a second; past this the
-// worker is stuck or dead). Tests shorten them with window.__vramEngineTimeouts.
-const START_TIMEOUT_MS = 120_000;
+// How long the engine may take: to start, with no sign of progress in between (Pyodide's
+// download and compile on a slow line; a missing runtime file is reported at once by the
+// worker's probes, so this only catches a start that hangs), and to answer one request (every
+// bounded input answers in well under a second; past this the worker is stuck or dead).
+// Tests shorten them with window.__vramEngineTimeouts.
+const START_TIMEOUT_MS = 180_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 function timeouts() {
@@ -61,13 +63,7 @@ export class EngineClient {
     // a message from a worker this client has since replaced is ignored
     worker.onmessage = (e) => worker === this.worker && this._onMessage(e.data);
     worker.onerror = (e) => worker === this.worker && this._fail(e.message || "the engine worker failed");
-    clearTimeout(this._startTimer);
-    this._startTimer = setTimeout(() => {
-      if (this.state === "loading" && worker === this.worker) {
-        this._fail(`it did not start within ${Math.round(this.timeouts.start / 1000)} s`);
-      }
-    }, this.timeouts.start);
-    this._startTimer?.unref?.(); // Node (unit tests): a pending watchdog never keeps it alive
+    this._armStart();
     this.onState("loading");
     if (boot) {
       for (const msg of boot.early) this._onMessage(msg);
@@ -77,6 +73,18 @@ export class EngineClient {
 
   /** The worker is dead or will never start: say so once, settle everything that waits on
    *  it (no "computing…" forever), and stop it. abort() starts a fresh one. */
+  /** (Re)start the start-up timer: the worker must get ready, or show progress, in time. */
+  _armStart() {
+    const worker = this.worker;
+    clearTimeout(this._startTimer);
+    this._startTimer = setTimeout(() => {
+      if (this.state === "loading" && worker === this.worker) {
+        this._fail(`it did not start within ${Math.round(this.timeouts.start / 1000)} s`);
+      }
+    }, this.timeouts.start);
+    this._startTimer?.unref?.(); // Node (unit tests): a pending watchdog never keeps it alive
+  }
+
   _fail(message) {
     if (this.state === "error") return;
     this.state = "error";
@@ -102,7 +110,10 @@ export class EngineClient {
   }
 
   _onMessage(msg) {
-    if (msg.type === "progress") return this.onProgress(msg.value, msg.message);
+    if (msg.type === "progress") {
+      if (this.state === "loading") this._armStart(); // progress: the start is not stuck
+      return this.onProgress(msg.value, msg.message);
+    }
     if (msg.type === "ready") {
       if (msg.v !== PROTOCOL_VERSION) return this._fail(`engine protocol v${msg.v}, page v${PROTOCOL_VERSION}`);
       this.state = "ready";
