@@ -214,6 +214,12 @@ class LlamaCpp:
                 kq=_mib(kq),
             ),
             msg("token_embd stays in CPU RAM (llama.cpp never offloads the input layer)"),
+            msg(
+                "host RAM holds the CUDA_Host compute buffer ({host}: graph inputs and the "
+                "embedding lookup); rules as of ggml-org/llama.cpp {commit}",
+                host=_mib(host_compute),
+                commit=LLAMA_CPP_COMMIT,
+            ),
             msg("overhead: {overhead}", overhead=inp.overhead_text),
         ]
         if kv.uses_interleaved_swa(spec):

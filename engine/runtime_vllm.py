@@ -174,6 +174,17 @@ class Vllm:
                     "peak vLLM sets aside",
                     max_nbt=max_nbt,
                     max_seqs=max_seqs,
+                )
+                if (inp.work.max_num_batched_tokens, inp.work.max_num_seqs) == (None, None)
+                and inp.work.chunked_prefill
+                else msg(
+                    "vLLM {version} with max_num_batched_tokens={max_nbt}, "
+                    "max_num_seqs={max_seqs}{prefill}; activations and sampler logits are the "
+                    "profiling peak vLLM sets aside",
+                    version=VLLM_VERSION,
+                    max_nbt=max_nbt,
+                    max_seqs=max_seqs,
+                    prefill="" if inp.work.chunked_prefill else msg(", no chunked prefill"),
                 ),
                 msg(
                     "KV cache in 16-token paged blocks; sliding-window layers use window-sized "
