@@ -108,11 +108,7 @@ def _sub(c: Config, key: str) -> dict[str, Any]:
     value = c.raw.get(key) or {}
     if not isinstance(value, dict):
         raise ConfigError(
-            msg(
-                "{key!r} in a {model_type} config.json must be an object.",
-                key=key,
-                model_type=c.model_type,
-            ),
+            msg("{where} must be an object", where=f"{key!r} in config.json ({c.model_type})"),
             field=key,
         )
     return value
