@@ -310,6 +310,9 @@ def _print_fit(result: dict[str, Any], top: int = 10) -> None:
             )
         if gpu.get("fits") and "max_batch" in gpu:
             print(f"    largest batch     {gpu['max_batch']:>10,} sequences")
+        if "max_seq_len" in gpu:  # fit-train: at the micro-batch / sequence as given
+            print(f"    longest sequence  {gpu['max_seq_len']:>10,} tokens")
+            print(f"    largest micro-batch {gpu['max_micro_batch']:>8,}")
         best = gpu.get("best_quant")
         if isinstance(best, dict):
             print(f"    best format       {best['format']:>10}")

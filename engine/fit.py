@@ -149,6 +149,28 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
     }
 
 
+def _largest_fitting(spec: ModelSpec, work: TrainingWorkload, gpu: GpuSpec, field: str) -> int:
+    """Return the largest ``field`` (seq or batch) whose training estimate fits ``gpu``: a
+    binary search, memory growing with both (issue 12's fit-train solver)."""
+    from .errors import EngineError
+    from .workload import INT_RANGES
+
+    def ok(value: int) -> bool:
+        try:
+            return fits(training_estimate(spec, replace(work, **{field: value})), gpu).fits
+        except EngineError:
+            return False
+
+    lo, hi = 0, INT_RANGES[field][1]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
 def fit_training(
     spec: ModelSpec,
     work: TrainingWorkload,
@@ -180,6 +202,10 @@ def fit_training(
             "warnings": list(estimate.warnings),
             "fewest_gpus": own[0] if own else None,
             "fewest_gpus_zero3": z3[0] if z3 else None,
+            # the longest sequence at this micro-batch, the largest micro-batch at this
+            # sequence length, on work.gpus of this GPU (0: not even 1 fits)
+            "max_seq_len": _largest_fitting(spec, work, gpu, "seq"),
+            "max_micro_batch": _largest_fitting(spec, work, gpu, "batch"),
         }
     options = training_options(spec, z3_work, gpus, max_gpus=max_gpus, need=z3_need)
     return {

@@ -37,3 +37,26 @@ def test_eager_keeps_scores_softmax_and_mask() -> None:
         spec, "eager", batch=2, q_tokens=4096, kv_tokens=4096, dtype_bytes=2, tp=2
     )
     assert half * 2 == scores
+
+
+def test_fit_train_reports_the_longest_sequence_and_largest_micro_batch() -> None:
+    from dataclasses import replace
+
+    from engine.fit import fit_training
+    from engine.gpus import get_gpu
+    from engine.training import estimate_training
+    from engine.verdict import fits
+    from engine.workload import training_from_dict
+
+    spec = load_model("llama-3.1-8b")
+    work = training_from_dict({"method": "qlora", "gpu": "rtx-4090"})
+    gpu = fit_training(spec, work, gpus=[])["gpu"]
+    seq, batch = gpu["max_seq_len"], gpu["max_micro_batch"]
+    assert seq > work.seq and batch >= 1
+    g = get_gpu("rtx-4090")
+    assert fits(estimate_training(spec, replace(work, seq=seq)), g).fits
+    assert not fits(estimate_training(spec, replace(work, seq=seq + 1)), g).fits
+    assert fits(estimate_training(spec, replace(work, batch=batch)), g).fits
+    assert not fits(estimate_training(spec, replace(work, batch=batch + 1)), g).fits
+    full = fit_training(spec, training_from_dict({"gpu": "rtx-4090"}), gpus=[])["gpu"]
+    assert full["max_seq_len"] == full["max_micro_batch"] == 0  # 8B full AdamW never fits 24 GB
