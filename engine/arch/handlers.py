@@ -16,7 +16,13 @@ from .classic import build_falcon, build_gpt2, build_gpt_neox, build_phi
 from .dense import build_llama_like
 from .dsa import build_dsa
 from .fields import Config
-from .hybrid import build_granitemoehybrid, build_nemotron_h, build_qwen3_5, build_qwen3_next
+from .hybrid import (
+    build_granitemoehybrid,
+    build_lfm2,
+    build_nemotron_h,
+    build_qwen3_5,
+    build_qwen3_next,
+)
 from .mla import build_deepseek
 from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
@@ -124,6 +130,7 @@ HANDLERS: dict[str, Handler] = {
     "granitemoehybrid": Handler(
         build_granitemoehybrid, ModelTraits(peft_fused_experts=True, gguf_arch="granitehybrid")
     ),
+    "lfm2": Handler(build_lfm2),
     "qwen3_5": Handler(
         build_qwen3_5, ModelTraits(norm="gemma", fp32_weight_norm=True, gguf_arch="qwen35")
     ),

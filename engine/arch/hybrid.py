@@ -8,6 +8,10 @@ fixed-size per-sequence state instead of a KV cache.
   Mamba-2, attention, a squared-ReLU MLP or an MoE block.
 * ``granitemoehybrid`` (Granite 4.0-H): Mamba-2 or attention, then routed experts plus a
   shared MLP.
+* ``qwen3_5``, ``qwen3_5_moe`` (Qwen3.5): the ``qwen3_next`` language model in a
+  vision-language wrapper with a ViT.
+* ``lfm2`` (LFM2): gated short-convolution layers (a conv window only, no SSM state) and
+  attention with q/k norms.
 
 The recurrent layers get an ``AttentionSpec`` of kind ``"recurrent"`` (no KV elements) and a
 ``RecurrentSpec`` (the conv window and the delta/SSM state, laid out per runtime by
@@ -119,6 +123,22 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "temporal_patch_size": 2,
         "out_hidden_size": 3584,
         "num_position_embeddings": 2304,
+    },
+    "lfm2": {  # Lfm2Config
+        "vocab_size": 65536,
+        "hidden_size": 2560,
+        "intermediate_size": 12288,
+        "num_layers": 32,
+        "num_heads": 32,
+        "num_kv_heads": 8,
+        "max_position_embeddings": 128000,
+        "tie_word_embeddings": True,
+        "conv_bias": False,
+        "conv_L_cache": 3,
+        "block_multiple_of": 256,
+        "block_ffn_dim_multiplier": 1.0,
+        "block_auto_adjust_ff_dim": True,
+        "full_attn_idxs": None,
     },
     "nemotron_h": {  # NemotronHConfig
         "vocab_size": 131072,
@@ -592,3 +612,68 @@ def build_qwen3_5(c: Config, b: Builder) -> bool:
     other("mm.merger.fc2", vc.int("out_hidden_size"), merged)
     other("mm.merger.fc2.bias", vc.int("out_hidden_size"))
     return tied
+
+
+def _lfm2_ffn(c: Config) -> int:
+    """Lfm2MLP's width: with ``block_auto_adjust_ff_dim``, 2/3 of ``intermediate_size`` times
+    ``block_ffn_dim_multiplier``, rounded up to ``block_multiple_of``."""
+    inter = c.int("intermediate_size")
+    if not c.bool("block_auto_adjust_ff_dim"):
+        return inter
+    inter = int(2 * inter / 3)
+    mult = c.get("block_ffn_dim_multiplier")
+    if mult is not None:
+        if isinstance(mult, bool) or not isinstance(mult, (int, float)) or mult <= 0:
+            raise ConfigError(
+                msg(
+                    "{key!r} in config.json ({model_type}) is {value!r}; it must be a "
+                    "positive number.",
+                    key="block_ffn_dim_multiplier",
+                    model_type=c.model_type,
+                    value=mult,
+                ),
+                field="block_ffn_dim_multiplier",
+            )
+        step = c.int("block_multiple_of")
+        inter = step * ((int(mult * inter) + step - 1) // step)
+    return inter
+
+
+def build_lfm2(c: Config, b: Builder) -> bool:
+    """lfm2 (LFM2): each layer is a gated short convolution (in_proj to B, C, x; depthwise
+    conv of ``conv_L_cache`` taps; out_proj) or GQA attention with per-head q/k RMSNorms,
+    then a gated MLP; the final norm is ``embedding_norm``. Layers from ``layer_types``, else
+    ``full_attn_idxs`` (transformers' default: every layer attends)."""
+    _with_defaults(c)
+    if "tie_embedding" in c.raw and "tie_word_embeddings" not in c.raw:
+        c = Config({**c.raw, "tie_word_embeddings": c.raw["tie_embedding"]}, c.model_type)
+        _with_defaults(c)
+    hidden = c.int("hidden_size")
+    d = dims(c)
+    n = c.int("num_layers")
+    attn = c.int_list("full_attn_idxs") if c.get("full_attn_idxs") is not None else range(n)
+    fallback = ["full_attention" if i in set(attn) else "conv" for i in range(n)]
+    kinds = _layer_kinds(c, n, ("full_attention", "conv"), fallback)
+    kernel = c.int("conv_L_cache")
+    bias = c.bool("conv_bias")
+    inter = _lfm2_ffn(c)
+    state = RecurrentSpec(kind="short_conv", conv_base=hidden, conv_kernel=kernel)
+    embeddings(b, d)
+    for i, kind in enumerate(kinds):
+        b.norm("attn_norm", hidden, i)  # operator_norm
+        if kind == "full_attention":
+            attn_qkvo(b, i, d)
+            b.norm("attn_q_norm", d.head_dim, i)
+            b.norm("attn_k_norm", d.head_dim, i)
+            att, layer_state = gqa_spec(d, None), None
+        else:
+            b.linear("shortconv_in", 3 * hidden, hidden, i, bias=bias)
+            b.add("shortconv_conv", (hidden, 1, kernel), "other", i)
+            if bias:
+                b.add("shortconv_conv.bias", (hidden,), "bias", i)
+            b.linear("shortconv_out", hidden, hidden, i, bias=bias)
+            att, layer_state = recurrent_attention(), state
+        b.norm("ffn_norm", hidden, i)
+        mlp_gated(b, i, hidden, inter)
+        b.layers.append(LayerSpec(i, att, dense_spec(c, inter), layer_state))
+    return finish_head(b, c, d)

@@ -339,3 +339,35 @@ def test_qwen3_5_state_is_qwen3_next_layout() -> None:
     assert st.vllm_fp32_state and not catalog_spec(QWEN3_NEXT).layers[0].state.vllm_fp32_state
     assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == 2_146_304
     assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 1056
+
+
+# --- lfm2 -----------------------------------------------------------------------------------
+
+
+def test_lfm2_counts_equal_transformers() -> None:
+    for key, total in (
+        ("fixture/lfm2.5-2.6b", 2_697_198_592),
+        ("variant/lfm2.5-2.6b-auto-ff", 2_068_359_552),  # 2/3 width rounded to 256, biases
+    ):
+        ref = _reference(key)
+        kind, name = key.split("/")
+        path = CONFIGS / ("variants/" if kind == "variant" else "") / f"{name}.json"
+        spec = arch.parse_config(json.loads(path.read_text()), name=name)
+        assert ref["transformers"] == "5.25.0"
+        assert spec.total_params == ref["total"] == total
+        assert list(spec.per_layer_params) == ref["per_layer"]
+        assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+
+
+def test_lfm2_short_conv_state() -> None:
+    """A conv window over the hidden size, no SSM state: transformers [2048, 3] bf16;
+    vLLM [2, 2048] bf16 = 8,192 B, padded to the 16-token attention page (16 × 8 KV heads
+    × 64 × 2 × 2 B = 32,768 B); llama.cpp n_embd_r = 2048 × 2 in F32."""
+    spec = arch.parse_config(json.loads((CONFIGS / "lfm2.5-2.6b.json").read_text()))
+    assert kv.recurrent_summary(spec) == (22, 30)
+    expected = {"transformers": 2048 * 3 * 2, "vllm": 32_768, "llamacpp": 2048 * 2 * 4}
+    for runtime, per_seq in expected.items():
+        kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+        layers = kv.kv_layer_bytes(spec, context=100, batch=2, kv_dtype=kv_dtype, runtime=runtime)
+        assert layers[0] == 2 * per_seq, runtime
+    assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 16

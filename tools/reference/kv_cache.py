@@ -293,6 +293,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "layer_types": ["mamba", "attention", "mamba", "mamba"],
         },
     ),
+    "lfm2": (
+        "lfm2.5-2.6b",  # short conv (3 taps over hidden) in 22 of 30 layers, GQA 32 / 8
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
+            "intermediate_size": 256,
+            "num_hidden_layers": 4,
+            "layer_types": ["conv", "conv", "full_attention", "conv"],
+        },
+    ),
 }
 
 # 2025-26 model_types (arch.modern, arch.dsa, arch.variants)
