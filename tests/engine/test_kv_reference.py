@@ -51,7 +51,9 @@ FAMILIES = (
 FAMILIES += ("qwen3_next", "nemotron_h", "granitemoehybrid", "lfm2")  # recurrent (arch.hybrid)
 # 2025-26 layouts: sliding layers with their own KV heads and K != V widths (mimo_v2_flash),
 # the DSA indexer key beside the MLA latent (deepseek_v32), parallel blocks (cohere)
+# llama4: chunked layers (attention_chunk_size) cached as a window of that size
 FAMILIES += ("mimo_v2_flash", "deepseek_v32", "minimax_m2", "glm4_moe", "cohere", "smollm3")
+FAMILIES += ("llama4",)
 
 
 def _engine_layers(case: dict, context: int) -> tuple[int, ...]:

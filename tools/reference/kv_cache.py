@@ -387,6 +387,40 @@ CASES.update(
                 "num_hidden_layers": 2,
             },
         ),
+        "llama4": (
+            "llama-4-scout-17b-16e-instruct",  # 40 / 8 heads; chunked (8192) 3 of 4 layers
+            {
+                "text_config": {
+                    "model_type": "llama4_text",
+                    "hidden_size": 128,
+                    "num_attention_heads": 8,
+                    "num_key_value_heads": 2,
+                    "head_dim": 16,
+                    "intermediate_size": 64,
+                    "intermediate_size_mlp": 256,
+                    "num_local_experts": 4,
+                    "num_experts_per_tok": 1,
+                    "interleave_moe_layer_step": 2,
+                    "num_hidden_layers": 4,
+                    "attention_chunk_size": 32,  # scaled down like the windows
+                    "use_qk_norm": True,
+                    "vocab_size": 512,
+                    "max_position_embeddings": 4096,
+                    "torch_dtype": "bfloat16",
+                },
+                "vision_config": {
+                    "hidden_size": 32,
+                    "num_hidden_layers": 1,
+                    "num_attention_heads": 2,
+                    "intermediate_size": 64,
+                    "vision_output_dim": 32,
+                    "projector_input_dim": 32,
+                    "projector_output_dim": 32,
+                    "image_size": 28,
+                    "patch_size": 14,
+                },
+            },
+        ),
         "smollm3": (
             "smollm3-3b",  # 16 / 4 heads, NoPE every 4th layer
             {
