@@ -375,7 +375,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _I,
         choices=_choices(FLASH_ATTN),
         runtimes=("llamacpp",),
-        page=False,
     ),
     Field(
         "kv_offload",
@@ -395,7 +394,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "(-ot exps=CPU / --cpu-moe: all layers) (default: 0)",
         _I,
         runtimes=("llamacpp",),
-        page=False,
     ),
     Field(
         "split_mode",
@@ -417,7 +415,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "non-A100 GPUs, else 2048; max_model_len without chunked prefill)",
         _I,
         runtimes=("vllm",),
-        page=False,
     ),
     _int_field(
         _INF,
@@ -427,7 +424,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "GPUs, else 256)",
         _I,
         runtimes=("vllm",),
-        page=False,
     ),
     Field(
         "chunked_prefill",
@@ -459,7 +455,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _I,
         choices=_choices(ATTN_IMPLEMENTATIONS),
         runtimes=("transformers",),
-        page=False,
     ),
 )
 
@@ -635,6 +630,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "weights", "kv_dtype", "context", "batch", "runtime", "gpu", "tp", "pp", "method", "seq",
     "tbatch", "precision", "optimizer", "grad_checkpointing", "attention", "zero", "gpus",
     "offload", "lora_rank", "lora_alpha", "lora_targets", "gpu_memory_utilization",
+    "flash_attn", "n_cpu_moe", "max_num_batched_tokens", "max_num_seqs", "attn_implementation",
 )  # fmt: skip
 
 
@@ -731,7 +727,42 @@ def page_schema() -> dict[str, Any]:
             for f in page_fields()
         ],
         "runtime_for_weights": {fmt.id: auto_runtime(fmt.id) for fmt in list_formats()},
+        "applies": request_applies(),
     }
+
+
+def request_applies() -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Which settings of a result's ``request`` apply to it, per result mode: {mode:
+    {request key: {"methods": [...], "runtimes": [...]}}} (empty list = all). Compare,
+    print and the Markdown export show a setting only where it applies (no LoRA rank for
+    a full fine-tune, no KV dtype for training)."""
+    out: dict[str, dict[str, dict[str, list[str]]]] = {}
+    for f in INFERENCE_FIELDS + TRAINING_FIELDS:
+        for mode in f.modes:
+            out.setdefault(mode.result, {})[f.name] = {
+                "methods": list(f.methods),
+                "runtimes": list(f.runtimes),
+            }
+    return out
+
+
+def applicable_request(result: dict[str, Any]) -> dict[str, Any]:
+    """The settings of ``result["request"]`` that apply to its mode, method and runtime
+    (``request_applies``); keys no field describes are kept."""
+    request = result.get("request") or {}
+    rules = request_applies().get(str(result.get("mode")), {})
+    method, runtime = request.get("method"), request.get("runtime")
+
+    def applies(key: str) -> bool:
+        rule = rules.get(key)
+        if rule is None:
+            # a setting of the other op (kv_dtype in training) is dropped; unknown keys stay
+            return not any(f.name == key for f in INFERENCE_FIELDS + TRAINING_FIELDS)
+        return (not rule["methods"] or method in rule["methods"]) and (
+            not rule["runtimes"] or runtime in rule["runtimes"]
+        )
+
+    return {k: v for k, v in request.items() if applies(k)}
 
 
 def page_schema_json() -> str:

@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from engine.form import applicable_request
 from engine.units import GIB, format_gib
 
 from .chart import gpu_where, ordered_parts
@@ -51,7 +52,7 @@ def to_markdown(result: dict[str, Any]) -> str:
     """A Markdown report: settings, the component table, assumptions and warnings."""
     model = result.get("model", {})
     lines = [f"# {model.get('name', 'Model')} — {result.get('mode', '')} memory", ""]
-    lines += _request_lines(result.get("request", {}))
+    lines += _request_lines(applicable_request(result))  # only what applies to this mode
     lines += ["", "| Component | GiB | Bytes |", "|---|---:|---:|"]
     for _, label, value in _rows(result):
         lines.append(f"| {label} | {value / GIB:.2f} | {value:,} |")

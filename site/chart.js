@@ -1,6 +1,7 @@
 // The result's exports and print settings. The chart itself comes with each result (present/'s
 // view, see results.js); an export is written by present/ in the worker only when its button
 // is clicked (op "export"), from the result on screen.
+import { applicableRequest } from "./compare.js";
 import { download } from "./dom.js";
 
 const EXPORTS = {
@@ -17,7 +18,8 @@ function fileStem(result) {
 
 function settingsList(result) {
   const dl = document.createElement("dl");
-  const rows = [["model", (result.model && result.model.name) || ""], ...Object.entries(result.request || {})];
+  // only the settings that apply to this mode, method and runtime (engine.form.request_applies)
+  const rows = [["model", (result.model && result.model.name) || ""], ...Object.entries(applicableRequest(result))];
   for (const [key, value] of rows) {
     if (value === null || value === undefined || value === "") continue;
     const dt = document.createElement("dt");

@@ -76,3 +76,20 @@ def test_a_pasted_config_is_named_from_the_config():
     config = {k: v for k, v in load_config("llama-3.1-8b").items() if k != "_name_or_path"}
     result = _call("infer", {"config": json.dumps(config)})
     assert result["model"]["name"] == "LlamaForCausalLM"
+
+
+def test_exports_and_schema_show_only_settings_that_apply():
+    from engine.form import applicable_request, page_schema
+    from present.export import to_markdown
+
+    full = _call("train", {"model": "llama-3.1-8b"})
+    assert "lora_rank" in full["request"] and "lora_rank" not in applicable_request(full)
+    assert "lora rank" not in to_markdown(full) and "optimizer" in to_markdown(full)
+    lora = _call("train", {"model": "llama-3.1-8b", "method": "lora"})
+    assert "lora rank" in to_markdown(lora) and "double quant" not in to_markdown(lora)
+    infer = _call("infer", {"model": "llama-3.1-8b"})
+    md = to_markdown(infer)
+    assert "kv dtype" in md and "gpu memory utilization" not in md  # vLLM's only
+    applies = page_schema()["applies"]
+    assert "kv_dtype" in applies["inference"] and "kv_dtype" not in applies["training"]
+    assert applies["training"]["lora_rank"]["methods"] == ["lora", "qlora"]
