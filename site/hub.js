@@ -90,6 +90,13 @@ export function createHub({ client, form }) {
     clearErrors(form);
     showError(form, "model", err.message);
     say("");
+    if (err.baseModel) {
+      // an adapter: offer its base model, one click away (the typed name stays in the box)
+      const base = String(err.baseModel);
+      const offer = el("button", { type: "button", id: "hub-base" }, t("Look up %(name)s", { name: base }));
+      offer.addEventListener("click", () => lookup(base));
+      status.replaceChildren(offer);
+    }
   }
 
   /** Look `input` up (worker, cache first for pinned files); resolves with the result. */

@@ -36,5 +36,6 @@ export class EngineError extends Error {
     this.name = "EngineError";
     this.type = error.type;
     this.field = error.field ?? null;
+    if (error.base_model) this.baseModel = error.base_model; // a Hub LoRA adapter's base model
   }
 }

@@ -217,3 +217,12 @@ def test_a_hub_link_is_looked_up_like_its_repo_id(page, hub_url, hub_server):
     look_up(page, f"{hub_server.endpoint}/{REPO}/tree/main")
     expect(page.locator("#f-model")).to_have_value(REPO, timeout=LOOKUP_MS)
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", re.compile(r"^\d+$"))
+
+
+def test_an_adapter_offers_its_base_model(page, hub_url):
+    open_page(page, hub_url)
+    look_up(page, "hub-test/llama-3.2-1b-lora")
+    offer = page.locator("#hub-base")
+    expect(offer).to_contain_text("meta-llama/Llama-3.2-1B", timeout=LOOKUP_MS)
+    offer.click()  # the catalog knows the base model: no Hub request needed
+    expect(page.locator("#f-model")).to_have_value("llama-3.2-1b", timeout=LOOKUP_MS)
