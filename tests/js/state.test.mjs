@@ -74,11 +74,19 @@ test("sameState compares values as text", () => {
 test("toRequest: inference sends the inference keys only", () => {
   assert.deepEqual(toRequest(d), {
     op: "infer",
-    args: { model: "llama-3.1-8b", weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers", tp: 1, pp: 1 },
+    args: { model: "llama-3.1-8b", weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers", tp: 1, pp: 1, attn_implementation: "sdpa" },
   });
   const vllm = toRequest({ ...d, runtime: "vllm", gpu: "a100-80gb" });
   assert.equal(vllm.args.gpu_memory_utilization, 0.9);
   assert.equal(vllm.args.gpu, "a100-80gb");
+  // vLLM's batch limits are sent only when typed (empty = vLLM's default for the GPU)
+  assert.equal("max_num_batched_tokens" in vllm.args, false);
+  const typed = toRequest({ ...d, runtime: "vllm", max_num_batched_tokens: "4096" });
+  assert.equal(typed.args.max_num_batched_tokens, 4096);
+  const llama = toRequest({ ...d, runtime: "llamacpp", weights: "q4_k_m", flash_attn: "off" });
+  assert.equal(llama.args.flash_attn, "off");
+  assert.equal(llama.args.n_cpu_moe, 0);
+  assert.equal("attn_implementation" in llama.args, false);
 });
 
 test("toRequest: a pasted config replaces the model", () => {
