@@ -18,6 +18,7 @@ from .dsa import build_dsa
 from .fields import Config
 from .hybrid import (
     build_granitemoehybrid,
+    build_jamba,
     build_lfm2,
     build_nemotron_h,
     build_qwen3_5,
@@ -130,6 +131,7 @@ HANDLERS: dict[str, Handler] = {
     "granitemoehybrid": Handler(
         build_granitemoehybrid, ModelTraits(peft_fused_experts=True, gguf_arch="granitehybrid")
     ),
+    "jamba": Handler(build_jamba, ModelTraits(peft_fused_experts=True)),
     "lfm2": Handler(build_lfm2),
     "qwen3_5": Handler(
         build_qwen3_5, ModelTraits(norm="gemma", fp32_weight_norm=True, gguf_arch="qwen35")

@@ -10,6 +10,8 @@ fixed-size per-sequence state instead of a KV cache.
   shared MLP.
 * ``qwen3_5``, ``qwen3_5_moe`` (Qwen3.5): the ``qwen3_next`` language model in a
   vision-language wrapper with a ViT.
+* ``jamba`` (Jamba): Mamba-1 layers with attention every ``attn_layer_period``-th layer,
+  MoE every ``expert_layer_period``-th.
 * ``lfm2`` (LFM2): gated short-convolution layers (a conv window only, no SSM state) and
   attention with q/k norms.
 
@@ -139,6 +141,27 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "block_ffn_dim_multiplier": 1.0,
         "block_auto_adjust_ff_dim": True,
         "full_attn_idxs": None,
+    },
+    "jamba": {  # JambaConfig
+        "vocab_size": 65536,
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_layers": 32,
+        "num_heads": 32,
+        "num_kv_heads": 8,
+        "max_position_embeddings": 262144,
+        "experts_per_token": 2,
+        "num_experts": 16,
+        "expert_layer_period": 2,
+        "expert_layer_offset": 1,
+        "attn_layer_period": 8,
+        "attn_layer_offset": 4,
+        "mamba_d_state": 16,
+        "mamba_d_conv": 4,
+        "mamba_expand": 2,
+        "mamba_dt_rank": "auto",
+        "mamba_conv_bias": True,
+        "mamba_proj_bias": False,
     },
     "nemotron_h": {  # NemotronHConfig
         "vocab_size": 131072,
@@ -676,4 +699,68 @@ def build_lfm2(c: Config, b: Builder) -> bool:
         b.norm("ffn_norm", hidden, i)
         mlp_gated(b, i, hidden, inter)
         b.layers.append(LayerSpec(i, att, dense_spec(c, inter), layer_state))
+    return finish_head(b, c, d)
+
+
+def build_jamba(c: Config, b: Builder) -> bool:
+    """jamba: Mamba-1 mixers (in_proj to x and z; depthwise conv; x_proj to dt, B, C with
+    RMSNorms on each; dt_proj; A_log [d_inner, d_state], D) or GQA attention at
+    ``i % attn_layer_period == attn_layer_offset``; MoE (gated experts, no shared expert) at
+    ``i % expert_layer_period == expert_layer_offset``, a gated MLP elsewhere."""
+    _with_defaults(c)
+    hidden = c.int("hidden_size")
+    d = dims(c)
+    n = c.int("num_layers")
+    a_period, a_offset = c.int("attn_layer_period"), c.int("attn_layer_offset", minimum=0)
+    e_period, e_offset = c.int("expert_layer_period"), c.int("expert_layer_offset", minimum=0)
+    inner = c.int("mamba_expand") * hidden
+    d_state, kernel = c.int("mamba_d_state"), c.int("mamba_d_conv")
+    dt_rank = -(-hidden // 16) if c.get("mamba_dt_rank") == "auto" else c.int("mamba_dt_rank")
+    conv_bias, bias = c.bool("mamba_conv_bias"), c.bool("mamba_proj_bias")
+    n_exp = c.int("num_experts")
+    inter = c.int("intermediate_size")
+    state = RecurrentSpec(
+        kind="mamba",
+        conv_base=inner,
+        conv_kernel=kernel,
+        state_heads=inner,  # one state row per channel (vLLM splits the channels by TP)
+        state_head_elems=d_state,
+        hf_fp32_state=True,
+    )
+    embeddings(b, d)
+    for i in range(n):
+        b.norm("attn_norm", hidden, i)
+        if i % a_period == a_offset:
+            attn_qkvo(b, i, d)
+            att, layer_state = gqa_spec(d, None), None
+        else:
+            b.linear("ssm_in", 2 * inner, hidden, i, bias=bias)
+            b.add("ssm_conv1d", (inner, 1, kernel), "other", i)
+            if conv_bias:
+                b.add("ssm_conv1d.bias", (inner,), "bias", i)
+            b.linear("ssm_x", dt_rank + 2 * d_state, inner, i)
+            b.linear("ssm_dt", inner, dt_rank, i, bias=True)
+            b.add("ssm_a", (inner, d_state), "other", i)
+            b.add("ssm_d", (inner,), "other", i)
+            b.linear("ssm_out", hidden, inner, i, bias=bias)
+            b.norm("ssm_dt_norm", dt_rank, i)
+            b.norm("ssm_b_norm", d_state, i)
+            b.norm("ssm_c_norm", d_state, i)
+            att, layer_state = recurrent_attention(), state
+        b.norm("ffn_norm", hidden, i)
+        if n_exp > 1 and i % e_period == e_offset:
+            b.linear("ffn_gate_inp", n_exp, hidden, i)
+            routed_experts(b, i, hidden, inter, n_exp)
+            mlp = MlpSpec(
+                kind="moe",
+                intermediate_size=inter,
+                gated=True,
+                activation=activation(c),
+                num_experts=n_exp,
+                experts_per_token=c.int("experts_per_token"),
+            )
+        else:
+            mlp_gated(b, i, hidden, inter)
+            mlp = dense_spec(c, inter)
+        b.layers.append(LayerSpec(i, att, mlp, layer_state))
     return finish_head(b, c, d)

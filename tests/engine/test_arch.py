@@ -107,6 +107,8 @@ PUBLISHED = [
 ]
 # Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
 PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
+# Jamba 1.5 model card: Mini 52B total, 12B active
+PUBLISHED += [("jamba-1.5-mini", 51_570_323_328)]
 # LFM2.5-2.6B: 2.6B (tied embeddings)
 PUBLISHED += [("lfm2.5-2.6b", 2_697_198_592)]
 # Qwen3.5 model cards: 9B; 35B-A3B (3B active); transformers builds no MTP layer

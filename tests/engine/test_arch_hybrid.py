@@ -371,3 +371,43 @@ def test_lfm2_short_conv_state() -> None:
         layers = kv.kv_layer_bytes(spec, context=100, batch=2, kv_dtype=kv_dtype, runtime=runtime)
         assert layers[0] == 2 * per_seq, runtime
     assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 16
+
+
+# --- jamba ----------------------------------------------------------------------------------
+
+JAMBA = "jamba-1.5-mini"
+
+
+def test_jamba_counts_equal_transformers() -> None:
+    spec = catalog_spec(JAMBA)
+    ref = _reference(f"catalog/{JAMBA}")
+    assert ref["transformers"] == "5.25.0"
+    assert spec.total_params == ref["total"] == 51_570_323_328  # card: 52B total, 12B active
+    assert list(spec.per_layer_params) == ref["per_layer"]
+    assert spec.active_params_per_token == ref["active"]
+    assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+    assert kv.recurrent_summary(spec) == (28, 32)
+
+
+JAMBA_STATE = {
+    # Mamba-1, d_inner 8192: conv [8192, 4] bf16 + state [8192, 16] fp32 (measured layout)
+    "transformers": 8192 * 4 * 2 + 8192 * 16 * 4,
+    # n_embd_r = 3 × 8192, n_embd_s = 16 × 8192, F32
+    "llamacpp": 3 * 8192 * 4 + 16 * 8192 * 4,
+    # conv [3, 8192] + state [8192, 16], bf16 = 311,296 B, padded to 16 × ceil(311,296 /
+    # (16 × 4,096)) = 80 tokens of the attention page
+    "vllm": 80 * 4096,
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(JAMBA_STATE))
+def test_jamba_state_bytes(runtime: str) -> None:
+    spec = catalog_spec(JAMBA)
+    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+    layers = kv.kv_layer_bytes(spec, context=1024, batch=1, kv_dtype=kv_dtype, runtime=runtime)
+    assert layers[0] == JAMBA_STATE[runtime]
+    if runtime == "vllm":
+        st = spec.layers[0].state
+        assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == 311_296
+        assert kv.state_elems_per_gpu(st, runtime="vllm", tp=2) == (3 * 4096, 4096 * 16)
+        assert layers[4] == 13 * 80 * 4096  # ceil(1024 / 80) = 13 blocks

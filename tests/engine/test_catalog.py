@@ -23,7 +23,7 @@ CATALOG_MODEL_TYPES = {
     "deepseek_v2", "deepseek_v3", "gpt_oss",
 }  # fmt: skip
 CATALOG_MODEL_TYPES |= {"qwen3_next", "nemotron_h", "granitemoehybrid"}  # arch.hybrid
-CATALOG_MODEL_TYPES |= {"qwen3_5", "qwen3_5_moe"}  # hybrid recurrent + ViT (arch.hybrid)
+CATALOG_MODEL_TYPES |= {"qwen3_5", "qwen3_5_moe", "jamba"}  # recurrent (arch.hybrid)
 # 2025-26 decoders and vision-language wrappers (arch.modern, towers, dsa)
 CATALOG_MODEL_TYPES |= {"llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm4_moe"}
 CATALOG_MODEL_TYPES |= {"qwen2_5_vl"}

@@ -293,6 +293,21 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "layer_types": ["mamba", "attention", "mamba", "mamba"],
         },
     ),
+    "jamba": (
+        "jamba-1.5-mini",  # Mamba-1 (d_inner 8192, d_state 16, conv 4), attention at 4 mod 8
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "intermediate_size": 256,
+            "num_experts": 4,
+            "num_experts_per_tok": 2,
+            "mamba_dt_rank": 8,
+            "num_hidden_layers": 4,
+            "attn_layer_period": 4,
+            "attn_layer_offset": 2,
+        },
+    ),
     "lfm2": (
         "lfm2.5-2.6b",  # short conv (3 taps over hidden) in 22 of 30 layers, GQA 32 / 8
         {
