@@ -427,21 +427,40 @@ def recurrent_notes(
     )
     conv_dtype, ssm_dtype = state_dtypes(stateful[0].state, runtime=runtime, kv_dtype=kv_dtype)
     free, total = recurrent_summary(spec)
-    notes = [
-        msg(
-            "{free} of {layers} layers keep no KV cache: the {recurrent} recurrent ones keep "
-            "a fixed {state} per sequence instead (conv window in {conv_dtype}, SSM/delta "
-            "state in {ssm_dtype}), whatever the context",
-            free=free,
-            layers=total,
-            recurrent=len(stateful),
-            state=format_gib(per_seq),
-            conv_dtype=conv_dtype,
-            ssm_dtype=ssm_dtype,
-        )
-    ]
+    if not any(layer.state.state_heads for layer in stateful if layer.state is not None):
+        notes = [  # short convolutions (LFM2): a conv window, no SSM state
+            msg(
+                "{free} of {layers} layers keep no KV cache: the {recurrent} convolution "
+                "layers keep a fixed {state} conv window ({conv_dtype}) per sequence instead, "
+                "whatever the context",
+                free=free,
+                layers=total,
+                recurrent=len(stateful),
+                state=format_gib(per_seq),
+                conv_dtype=conv_dtype,
+            )
+        ]
+    else:
+        notes = [
+            msg(
+                "{free} of {layers} layers keep no KV cache: the {recurrent} recurrent ones "
+                "keep a fixed {state} per sequence instead (conv window in {conv_dtype}, "
+                "SSM/delta state in {ssm_dtype}), whatever the context",
+                free=free,
+                layers=total,
+                recurrent=len(stateful),
+                state=format_gib(per_seq),
+                conv_dtype=conv_dtype,
+                ssm_dtype=ssm_dtype,
+            )
+        ]
     block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp) if runtime == "vllm" else 0
-    if block > constant("vllm", "block_tokens"):
+    raw = sum(
+        state_page_bytes(spec, layer.state, runtime=runtime, kv_dtype=kv_dtype, tp=tp)
+        for layer in stateful
+        if layer.state is not None
+    )
+    if runtime == "vllm" and (block > constant("vllm", "block_tokens") or per_seq > raw):
         notes.append(
             msg(
                 "vLLM pads each recurrent state to one attention page: attention layers "

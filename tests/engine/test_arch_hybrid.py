@@ -411,3 +411,18 @@ def test_jamba_state_bytes(runtime: str) -> None:
         assert kv.state_page_bytes(spec, st, runtime="vllm", kv_dtype="bf16") == 311_296
         assert kv.state_elems_per_gpu(st, runtime="vllm", tp=2) == (3 * 4096, 4096 * 16)
         assert layers[4] == 13 * 80 * 4096  # ceil(1024 / 80) = 13 blocks
+
+
+def test_notes_name_what_each_family_keeps() -> None:
+    """Short-convolution layers keep a conv window only; vLLM's page padding is said even
+    when the attention block stays at 16 tokens."""
+    spec = arch.parse_config(json.loads((CONFIGS / "lfm2.5-2.6b.json").read_text()))
+    notes = kv.recurrent_notes(spec, runtime="vllm", kv_dtype="bf16")
+    assert notes[0].startswith("22 of 30 layers keep no KV cache: the 22 convolution layers")
+    assert "16-token blocks" in notes[1]
+    assert kv.recurrent_notes(catalog_spec("qwen3-30b-a3b"), runtime="vllm", kv_dtype="bf16") == ()
+    nemotron = kv.recurrent_notes(catalog_spec(NEMOTRON), runtime="llamacpp", kv_dtype="fp16")
+    assert nemotron == (
+        "46 of 52 layers keep no KV cache: the 23 recurrent ones keep a fixed 47.62 MiB per "
+        "sequence instead (conv window in fp32, SSM/delta state in fp32), whatever the context",
+    )
