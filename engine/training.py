@@ -294,8 +294,11 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         from .quant import quantize_tensors
 
         fmt = "nf4-dq" if work.double_quant else "nf4"
+        # peft's prepare_model_for_kbit_training (peft 0.21.2, utils/other.py) casts every
+        # 16-bit parameter that is not Params4bit to fp32: embeddings, norms, the LM head
         for q in quantize_tensors(spec, fmt):
-            frozen_bytes[q.tensor] = q.nbytes
+            upcast = q.storage in ("bf16", "fp16")
+            frozen_bytes[q.tensor] = q.nbytes * 2 if upcast else q.nbytes
 
     # --- per-stage parameter shares ------------------------------------------------------
     stage_params: list[list[_Param]] = [[] for _ in range(pp)]
@@ -860,6 +863,12 @@ def _notes(
         base: str = "bf16" if plan.param_width == 2 else "fp32"
         if work.method == "qlora":
             base = msg("nf4 + double quant") if work.double_quant else "nf4"
+            a.append(
+                msg(
+                    "peft prepare_model_for_kbit_training: embeddings, norms and the LM head "
+                    "upcast to fp32"
+                )
+            )
         a.append(
             msg(
                 "{method}: frozen {base} base, rank-{rank} adapters on {targets} in fp32 "

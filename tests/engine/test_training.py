@@ -14,7 +14,7 @@ from engine.activations import PRECISIONS, Training, head_activations, layer_act
 from engine.arch import parse_config
 from engine.catalog import load_config, load_model
 from engine.errors import InvalidWorkload
-from engine.quant import weights_bytes
+from engine.quant import quantize_tensors, weights_bytes
 from engine.result import COMPONENT_NAMES
 from engine.training import estimate_training
 from engine.units import ceil_div
@@ -112,9 +112,12 @@ def test_qlora_uses_nf4_weights() -> None:
         e = estimate_training(
             spec, TrainingWorkload(method="qlora", precision="bf16", double_quant=dq)
         )
-        assert e.components["weights"] == weights_bytes(spec, fmt)
-    # 4.5 bits/weight for the linears + embedding and lm_head kept in bf16: < 40% of bf16
-    assert e.components["weights"] < 0.4 * 2 * LLAMA_8B_PARAMS
+        # peft's prepare_model_for_kbit_training upcasts what bitsandbytes left in 16 bits
+        # (embedding, norms, lm_head) to fp32: those tensors count twice their nf4-format bytes
+        upcast = sum(q.nbytes for q in quantize_tensors(spec, fmt) if q.storage == "bf16")
+        assert e.components["weights"] == weights_bytes(spec, fmt) + upcast
+    # 4.5 bits/weight for the linears + embedding and lm_head in fp32: < 55% of bf16
+    assert e.components["weights"] < 0.55 * 2 * LLAMA_8B_PARAMS
 
 
 def test_offload_moves_optimizer_to_host() -> None:
