@@ -144,21 +144,27 @@ export class EngineClient {
     const id = this.nextId++;
     if (this.state === "error") return Promise.reject(this._fatalError());
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, key });
+      // a Hub lookup waits on the network, not on the engine: the watchdog does not time it
+      const net = op === "hub";
+      this.pending.set(id, { resolve, reject, key, net });
       if (key !== undefined) this.latest.set(key, id);
       this.worker.postMessage(makeRequest(id, op, args, pageLang()));
-      if (this.pending.size === 1) this._watch(); // (before ready, "ready" arms it)
+      if (!net && this._timed() === 1) this._watch(); // (before ready, "ready" arms it)
     });
   }
 
   /** The watchdog: while requests wait, the engine must answer one of them within the
    *  request timeout (counted from ready, and again from each answer), or it is stuck or dead. */
+  _timed() {
+    return [...this.pending.values()].filter((p) => !p.net).length;
+  }
+
   _watch() {
     clearTimeout(this._watchdog);
-    if (this.pending.size === 0 || this.state !== "ready") return;
+    if (this._timed() === 0 || this.state !== "ready") return;
     const worker = this.worker;
     this._watchdog = setTimeout(() => {
-      if (worker === this.worker && this.pending.size > 0) {
+      if (worker === this.worker && this._timed() > 0) {
         this._fail(`it did not answer within ${Math.round(this.timeouts.request / 1000)} s`);
       }
     }, this.timeouts.request);

@@ -6,6 +6,7 @@
 
 const DB_NAME = "vram-hub";
 const STORE = "responses";
+const FETCH_TIMEOUT_MS = 60_000; // one read (a few MB of headers at most); past this, as offline
 
 function openDb() {
   if (typeof indexedDB === "undefined") return Promise.resolve(null);
@@ -78,7 +79,8 @@ async function get(req, token) {
   try {
     const headers = { ...req.headers };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(req.url, { headers, redirect: "follow", credentials: "omit", cache: "no-store" });
+    const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+    const response = await fetch(req.url, { headers, redirect: "follow", credentials: "omit", cache: "no-store", signal });
     const body = await readBody(response, req.max_bytes);
     const hdrs = {};
     response.headers.forEach((v, k) => (hdrs[k] = v));
