@@ -58,7 +58,13 @@ function chosenSummary(g, training) {
   let verdict;
   if (training) {
     verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom per GPU.") : t("%(gpu)s: does not fit, %(gap)s short per GPU.");
-    return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...sentence(verdict, parts));
+    const said = sentence(verdict, parts);
+    // the engine's solver (fit-train): longest sequence and largest micro-batch on this GPU
+    if (g.max_seq_len > 0) {
+      said.push(" ", t("Longest sequence %(seq)s tokens, largest micro-batch %(batch)s.",
+        { seq: formatTokens(g.max_seq_len), batch: g.max_micro_batch }));
+    }
+    return el("p", { class: "chosen-gpu", "data-fits": String(g.fits) }, ...said);
   }
   verdict = g.fits ? t("%(gpu)s: fits, %(gap)s headroom.") : t("%(gpu)s: does not fit, %(gap)s short.");
   const limits = { context: formatTokens(g.max_context), limit: g.context_limited_by, batch: g.max_batch };
