@@ -370,13 +370,12 @@ def default_model_slug(models: Iterable[Mapping[str, Any]]) -> str:
 @functools.cache
 def _code_key() -> str:
     """Hash of what a model's figures depend on besides its own data: the engine's code and
-    tables (not the catalog), present/ and this module's config."""
+    tables (not the catalog), this module and the build's config."""
     digest = hashlib.sha256()
-    for folder in (ROOT / "engine", ROOT / "present"):
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(ROOT).as_posix()
-            if path.is_file() and path.suffix in (".py", ".json") and "/models/" not in rel:
-                digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted((ROOT / "engine").rglob("*")):
+        rel = path.relative_to(ROOT).as_posix()
+        if path.is_file() and path.suffix in (".py", ".json") and "/data/models/" not in rel:
+            digest.update(rel.encode() + b"\0" + path.read_bytes() + b"\0")
     for path in (Path(__file__), ROOT / "sitegen" / "config.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()
