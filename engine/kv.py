@@ -380,7 +380,7 @@ def _vllm_attention_token_bytes(spec: ModelSpec, *, kv_dtype: str, tp: int) -> i
         (
             layer_elems_per_token_per_gpu(layer.attention, runtime="vllm", tp=tp)
             for layer in spec.layers
-            if layer.state is None
+            if layer.attention.kv_elems_per_token
         ),
         default=0,
     )
@@ -427,7 +427,19 @@ def recurrent_notes(
     )
     conv_dtype, ssm_dtype = state_dtypes(stateful[0].state, runtime=runtime, kv_dtype=kv_dtype)
     free, total = recurrent_summary(spec)
-    if not any(layer.state.state_heads for layer in stateful if layer.state is not None):
+    if free == 0:  # Falcon-H1: attention and a Mamba mixer in every layer
+        notes = [
+            msg(
+                "all {layers} layers keep a KV cache and, beside it, a fixed {state} of "
+                "recurrent state per sequence (conv window in {conv_dtype}, SSM state in "
+                "{ssm_dtype}), whatever the context",
+                layers=total,
+                state=format_gib(per_seq),
+                conv_dtype=conv_dtype,
+                ssm_dtype=ssm_dtype,
+            )
+        ]
+    elif not any(layer.state.state_heads for layer in stateful if layer.state is not None):
         notes = [  # short convolutions (LFM2): a conv window, no SSM state
             msg(
                 "{free} of {layers} layers keep no KV cache: the {recurrent} convolution "

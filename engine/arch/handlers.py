@@ -17,6 +17,7 @@ from .dense import build_llama_like
 from .dsa import build_dsa
 from .fields import Config
 from .hybrid import (
+    build_falcon_h1,
     build_granitemoehybrid,
     build_jamba,
     build_lfm2,
@@ -131,6 +132,7 @@ HANDLERS: dict[str, Handler] = {
     "granitemoehybrid": Handler(
         build_granitemoehybrid, ModelTraits(peft_fused_experts=True, gguf_arch="granitehybrid")
     ),
+    "falcon_h1": Handler(build_falcon_h1, ModelTraits(gguf_arch="falcon-h1")),
     "jamba": Handler(build_jamba, ModelTraits(peft_fused_experts=True)),
     "lfm2": Handler(build_lfm2),
     "qwen3_5": Handler(

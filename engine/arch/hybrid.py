@@ -10,6 +10,7 @@ fixed-size per-sequence state instead of a KV cache.
   shared MLP.
 * ``qwen3_5``, ``qwen3_5_moe`` (Qwen3.5): the ``qwen3_next`` language model in a
   vision-language wrapper with a ViT.
+* ``falcon_h1`` (Falcon-H1): attention and Mamba-2 side by side in every layer (both caches).
 * ``jamba`` (Jamba): Mamba-1 layers with attention every ``attn_layer_period``-th layer,
   MoE every ``expert_layer_period``-th.
 * ``lfm2`` (LFM2): gated short-convolution layers (a conv window only, no SSM state) and
@@ -162,6 +163,26 @@ HYBRID_DEFAULTS: dict[str, dict[str, Any]] = {
         "mamba_dt_rank": "auto",
         "mamba_conv_bias": True,
         "mamba_proj_bias": False,
+    },
+    "falcon_h1": {  # FalconH1Config
+        "vocab_size": 128000,
+        "hidden_size": 4096,
+        "intermediate_size": 14336,
+        "num_layers": 32,
+        "num_heads": 32,
+        "num_kv_heads": 8,
+        "max_position_embeddings": 8192,
+        "mamba_d_ssm": 1024,
+        "mamba_n_heads": 128,
+        "mamba_d_head": "auto",
+        "mamba_n_groups": 1,
+        "mamba_d_state": 256,
+        "mamba_d_conv": 4,
+        "mamba_expand": 2,
+        "mamba_conv_bias": True,
+        "mamba_proj_bias": False,
+        "mamba_rms_norm": False,
+        "projectors_bias": False,
     },
     "nemotron_h": {  # NemotronHConfig
         "vocab_size": 131072,
@@ -352,6 +373,8 @@ class Mamba2Dims:
     kernel: int
     conv_bias: bool
     bias: bool
+    out_bias: bool | None = None  # out_proj's bias when it differs from in_proj's (Falcon-H1)
+    norm: bool = True  # the gated RMSNorm before out_proj (Falcon-H1: mamba_rms_norm)
 
 
 def nemotron_mamba2(c: Config) -> Mamba2Dims:
@@ -412,8 +435,9 @@ def mamba2_mixer(
     b.add("ssm_dt", (heads,), "other", i)
     b.add("ssm_a", (heads,), "other", i)
     b.add("ssm_d", (heads,), "other", i)
-    b.norm("ssm_norm", inner, i)
-    b.linear("ssm_out", hidden, inner, i, bias=m.bias)
+    if m.norm:
+        b.norm("ssm_norm", inner, i)
+    b.linear("ssm_out", hidden, inner, i, bias=m.bias if m.out_bias is None else m.out_bias)
     return RecurrentSpec(
         kind="mamba2",
         conv_base=inner,
@@ -763,4 +787,54 @@ def build_jamba(c: Config, b: Builder) -> bool:
             mlp_gated(b, i, hidden, inter)
             mlp = dense_spec(c, inter)
         b.layers.append(LayerSpec(i, att, mlp, layer_state))
+    return finish_head(b, c, d)
+
+
+def build_falcon_h1(c: Config, b: Builder) -> bool:
+    """falcon_h1 (Falcon-H1): every layer runs GQA attention and a Mamba-2 mixer on the same
+    normalised input (it keeps K/V *and* a recurrent state), then a gated MLP. The Mamba
+    width is ``mamba_d_ssm`` (else ``mamba_expand × hidden``); out_proj's bias is
+    ``projectors_bias``; the gated norm exists only with ``mamba_rms_norm``; the µP
+    multipliers scale activations, and ``mup_vector`` is a buffer, not a parameter."""
+    _with_defaults(c)
+    hidden = c.int("hidden_size")
+    d = dims(c)
+    n = c.int("num_layers")
+    heads = c.int("mamba_n_heads")
+    d_ssm = c.get("mamba_d_ssm")
+    inner = c.int("mamba_expand") * hidden if d_ssm is None else c.int("mamba_d_ssm")
+    head_dim = inner // heads if c.get("mamba_d_head") == "auto" else c.int("mamba_d_head")
+    if head_dim * heads != inner:
+        raise ConfigError(
+            msg(
+                "mamba_n_heads × mamba_d_head ({heads} × {head_dim}) must equal the Mamba "
+                "width mamba_d_ssm ({inner}) for model_type {model_type!r}.",
+                heads=heads,
+                head_dim=head_dim,
+                inner=inner,
+                model_type=c.model_type,
+            ),
+            field="mamba_d_ssm",
+        )
+    mamba = Mamba2Dims(
+        heads=heads,
+        head_dim=head_dim,
+        d_state=c.int("mamba_d_state"),
+        groups=c.int("mamba_n_groups"),
+        kernel=c.int("mamba_d_conv"),
+        conv_bias=c.bool("mamba_conv_bias"),
+        bias=c.bool("mamba_proj_bias"),
+        out_bias=c.bool("projectors_bias"),
+        norm=c.bool("mamba_rms_norm"),
+    )
+    qkv_bias = c.bool("attention_bias")
+    inter = c.int("intermediate_size")
+    embeddings(b, d)
+    for i in range(n):
+        b.norm("attn_norm", hidden, i)
+        state = mamba2_mixer(b, i, hidden, mamba)
+        attn_qkvo(b, i, d, qkv_bias=qkv_bias, o_bias=qkv_bias)
+        b.norm("ffn_norm", hidden, i)
+        mlp_gated(b, i, hidden, inter, bias=c.bool("mlp_bias"))
+        b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter), state))
     return finish_head(b, c, d)

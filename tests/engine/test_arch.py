@@ -107,6 +107,8 @@ PUBLISHED = [
 ]
 # Qwen3-Next-80B-A3B model card: "80B in total and 3B activated" (MTP layer not built)
 PUBLISHED += [("qwen3-next-80b-a3b-instruct", 79_674_391_296)]
+# Falcon-H1 model card: 0.5B
+PUBLISHED += [("falcon-h1-0.5b", 521_411_104)]
 # Jamba 1.5 model card: Mini 52B total, 12B active
 PUBLISHED += [("jamba-1.5-mini", 51_570_323_328)]
 # LFM2.5-2.6B: 2.6B (tied embeddings)

@@ -426,3 +426,41 @@ def test_notes_name_what_each_family_keeps() -> None:
         "46 of 52 layers keep no KV cache: the 23 recurrent ones keep a fixed 47.62 MiB per "
         "sequence instead (conv window in fp32, SSM/delta state in fp32), whatever the context",
     )
+
+
+# --- falcon_h1 ------------------------------------------------------------------------------
+
+
+def test_falcon_h1_counts_equal_transformers() -> None:
+    for key, total in (
+        ("fixture/falcon-h1-0.5b", 521_411_104),
+        ("variant/falcon-h1-0.5b-biases-norm", 521_872_768),  # biases + gated norm
+    ):
+        ref = _reference(key)
+        kind, name = key.split("/")
+        path = CONFIGS / ("variants/" if kind == "variant" else "") / f"{name}.json"
+        spec = arch.parse_config(json.loads(path.read_text()), name=name)
+        assert ref["transformers"] == "5.25.0"
+        assert spec.total_params == ref["total"] == total
+        assert list(spec.per_layer_params) == ref["per_layer"]
+        assert [layer.attention.kv_elems_per_token for layer in spec.layers] == ref["kv_elems"]
+
+
+FALCON_H1_STATE = {
+    # conv over x, B, C: 1536 + 2 × 128 = 1,792 channels; state [24, 64, 128]
+    "transformers": 1792 * 4 * 2 + 24 * 64 * 128 * 4,
+    "llamacpp": 3 * 1792 * 4 + 128 * 1536 * 4,
+    # 403,968 B (bf16) padded to 16 × ceil(403,968 / (16 × 512)) = 800 tokens × 512 B
+    "vllm": 800 * 512,
+}
+
+
+@pytest.mark.parametrize("runtime", sorted(FALCON_H1_STATE))
+def test_falcon_h1_keeps_kv_and_state_in_every_layer(runtime: str) -> None:
+    spec = arch.parse_config(json.loads((CONFIGS / "falcon-h1-0.5b.json").read_text()))
+    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+    layers = kv.kv_layer_bytes(spec, context=1000, batch=1, kv_dtype=kv_dtype, runtime=runtime)
+    slots = {"transformers": 1000, "llamacpp": 1024, "vllm": 1600}[runtime]
+    assert set(layers) == {slots * 2 * 64 * 2 * 2 + FALCON_H1_STATE[runtime]}  # K+V, 2 B
+    notes = kv.recurrent_notes(spec, runtime=runtime, kv_dtype=kv_dtype)
+    assert notes[0].startswith("all 36 layers keep a KV cache and, beside it, a fixed")

@@ -48,7 +48,7 @@ FAMILIES = (
     "qwen3_moe",
     "starcoder2",
 )
-FAMILIES += ("qwen3_next", "nemotron_h", "granitemoehybrid", "lfm2", "jamba")  # arch.hybrid
+FAMILIES += ("qwen3_next", "nemotron_h", "granitemoehybrid", "lfm2", "jamba", "falcon_h1")
 # 2025-26 layouts: sliding layers with their own KV heads and K != V widths (mimo_v2_flash),
 # the DSA indexer key beside the MLA latent (deepseek_v32), parallel blocks (cohere)
 # llama4: chunked layers (attention_chunk_size) cached as a window of that size

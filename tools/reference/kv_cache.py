@@ -293,6 +293,21 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "layer_types": ["mamba", "attention", "mamba", "mamba"],
         },
     ),
+    "falcon_h1": (
+        "falcon-h1-0.5b",  # attention (8 / 2 heads × 64) beside Mamba-2 (24 × 64) in every layer
+        {
+            "hidden_size": 128,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
+            "intermediate_size": 256,
+            "mamba_d_ssm": 192,
+            "mamba_n_heads": 6,
+            "mamba_d_head": 32,
+            "mamba_d_state": 16,
+            "num_hidden_layers": 3,
+        },
+    ),
     "jamba": (
         "jamba-1.5-mini",  # Mamba-1 (d_inner 8192, d_state 16, conv 4), attention at 4 mod 8
         {
