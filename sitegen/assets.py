@@ -255,6 +255,9 @@ def build_assets(
     precache = sorted(
         [
             "/",
+            # the small index pages, readable offline after the first visit (issue 15);
+            # the rest of the site is cached as it is visited (network-first)
+            "/models/", "/gpus/", "/methodology/", "/accuracy/",
             *(localized_url("/offline.html", prefix) for _, _, prefix in LANGUAGES),
             "/version.json",
             "/manifest.webmanifest",
