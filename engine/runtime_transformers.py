@@ -53,21 +53,32 @@ def attention_scores_bytes(
     tp: int = 1,
 ) -> tuple[int, int]:
     """Return (per-layer score bytes at one layer's peak, mask bytes alive all pass) that
-    ``implementation`` materializes for ``q_tokens`` queries over ``kv_tokens`` keys."""
-    if implementation != "eager":
+    ``implementation`` materializes for ``q_tokens`` queries over ``kv_tokens`` keys.
+
+    The path is the one training takes (``activations.effective_attention``: eager where
+    the model has no SDPA path, e.g. Gemma 2 and gpt-oss). Eager: the scores in the dtype,
+    their fp32 softmax and its cast, and one float mask per mask kind (full, sliding);
+    SDPA: no scores, but a sliding window it cannot skip (``kv_tokens >= window``,
+    masking_utils.py ``_ignore_causal_mask_sdpa``) costs a bool mask and the float copy
+    SDPA converts it to; flash_attention_2 and flex_attention: neither.
+    """
+    from .activations import effective_attention
+
+    impl = implementation
+    if impl == "sdpa":
+        impl = effective_attention(spec, "sdpa")
+    attn = [layer.attention for layer in spec.layers if layer.attention.kind != "recurrent"]
+    if not attn:
         return 0, 0
-    heads = max(
-        (
-            -(-layer.attention.num_heads // tp)
-            for layer in spec.layers
-            if layer.attention.kind != "recurrent"
-        ),
-        default=0,
-    )
-    elems = batch * heads * q_tokens * kv_tokens
-    scores = elems * (dtype_bytes + 4 + dtype_bytes)
-    mask = batch * q_tokens * kv_tokens * dtype_bytes if heads else 0
-    return scores, mask
+    cells = batch * q_tokens * kv_tokens
+    windows = [a.window for a in attn if a.window]
+    if impl == "eager":
+        heads = max(-(-a.num_heads // tp) for a in attn)
+        kinds = (1 if len(windows) < len(attn) else 0) + (1 if windows else 0)
+        return cells * heads * (dtype_bytes + 4 + dtype_bytes), kinds * cells * dtype_bytes
+    if impl == "sdpa" and windows and kv_tokens >= min(windows):
+        return 0, cells * (1 + dtype_bytes)
+    return 0, 0
 
 
 class Transformers:
@@ -92,6 +103,10 @@ class Transformers:
         per_token = max_transient_per_token(spec, work.tp, 4, True)
         windows = any(layer.attention.window for layer in spec.layers)
         impl = work.attn_implementation
+        if impl == "sdpa":
+            from .activations import effective_attention
+
+            impl = effective_attention(spec, "sdpa")  # eager where there is no SDPA path
         scores, mask = attention_scores_bytes(
             spec,
             impl,
@@ -108,7 +123,7 @@ class Transformers:
                 "ids add 8 bytes per token",
                 tokens=tokens,
             )
-            if impl == "sdpa"
+            if impl == "sdpa" and not scores and not mask
             else msg(
                 "transformers generate(): the {tokens:,}-token prompt is prefilled in one "
                 "forward pass with attn_implementation={impl}{scores}; int64 position ids "
@@ -122,6 +137,12 @@ class Transformers:
                     mask=format_gib(mask),
                 )
                 if scores
+                else msg(
+                    " (no score matrix kept; the sliding-window mask and SDPA's float copy "
+                    "of it: {mask})",
+                    mask=format_gib(mask),
+                )
+                if mask
                 else msg(" (no score matrix kept)"),
             )
         )

@@ -60,3 +60,30 @@ def test_fit_train_reports_the_longest_sequence_and_largest_micro_batch() -> Non
     assert not fits(estimate_training(spec, replace(work, batch=batch + 1)), g).fits
     full = fit_training(spec, training_from_dict({"gpu": "rtx-4090"}), gpus=[])["gpu"]
     assert full["max_seq_len"] == full["max_micro_batch"] == 0  # 8B full AdamW never fits 24 GB
+
+
+def test_one_attention_rule_with_training() -> None:
+    """Inference takes training's path: eager where the model has no SDPA path."""
+    from engine.activations import effective_attention
+
+    gemma2 = load_model("gemma-2-9b-it")
+    assert effective_attention(gemma2, "sdpa") == "eager"
+    scores, mask = attention_scores_bytes(
+        gemma2, "sdpa", batch=1, q_tokens=4096, kv_tokens=4096, dtype_bytes=2
+    )
+    assert scores == 16 * 4096 * 4096 * 8  # 16 heads, bf16 + fp32 + bf16
+    assert mask == 2 * 4096 * 4096 * 2  # a full and a sliding mask, in bf16
+    est = estimate_inference(gemma2, InferenceWorkload())
+    assert any("attn_implementation=eager" in a for a in est.assumptions)
+
+
+def test_sdpa_pays_for_a_sliding_window_it_cannot_skip() -> None:
+    gemma3 = load_model("gemma-3-4b-it")
+    window = min(la.attention.window for la in gemma3.layers if la.attention.window)
+    kw = {"batch": 1, "dtype_bytes": 2}
+    short = attention_scores_bytes(gemma3, "sdpa", q_tokens=512, kv_tokens=window - 1, **kw)
+    assert short == (0, 0)
+    long = attention_scores_bytes(gemma3, "sdpa", q_tokens=8192, kv_tokens=8192, **kw)
+    assert long == (0, 8192 * 8192 * (1 + 2))  # bool mask + SDPA's float copy
+    flash = attention_scores_bytes(gemma3, "flash_attention_2", q_tokens=8192, kv_tokens=8192, **kw)
+    assert flash == (0, 0)
