@@ -293,19 +293,15 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "layer_types": ["mamba", "attention", "mamba", "mamba"],
         },
     ),
-    "falcon_h1": (
-        "falcon-h1-0.5b",  # attention (8 / 2 heads × 64) beside Mamba-2 (24 × 64) in every layer
+    "lfm2": (
+        "lfm2.5-2.6b",  # short conv (3 taps over hidden) in 22 of 30 layers, GQA 32 / 8
         {
             "hidden_size": 128,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 1,
-            "head_dim": 32,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 2,
             "intermediate_size": 256,
-            "mamba_d_ssm": 192,
-            "mamba_n_heads": 6,
-            "mamba_d_head": 32,
-            "mamba_d_state": 16,
-            "num_hidden_layers": 3,
+            "num_hidden_layers": 4,
+            "layer_types": ["conv", "conv", "full_attention", "conv"],
         },
     ),
     "jamba": (
@@ -323,15 +319,19 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "attn_layer_offset": 2,
         },
     ),
-    "lfm2": (
-        "lfm2.5-2.6b",  # short conv (3 taps over hidden) in 22 of 30 layers, GQA 32 / 8
+    "falcon_h1": (
+        "falcon-h1-0.5b",  # attention (8 / 2 heads × 64) beside Mamba-2 (24 × 64) in every layer
         {
             "hidden_size": 128,
-            "num_attention_heads": 8,
-            "num_key_value_heads": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "head_dim": 32,
             "intermediate_size": 256,
-            "num_hidden_layers": 4,
-            "layer_types": ["conv", "conv", "full_attention", "conv"],
+            "mamba_d_ssm": 192,
+            "mamba_n_heads": 6,
+            "mamba_d_head": 32,
+            "mamba_d_state": 16,
+            "num_hidden_layers": 3,
         },
     ),
 }
