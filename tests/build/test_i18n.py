@@ -319,9 +319,17 @@ NOT_YET_EXTRACTED = {
     "Open": "site/history.js button",
     "Delete": "site/history.js button",
     "History cleared": "site/history.js announcement",
-    "total": "present/render.py chart caption (passed to gettext later)",
     "BF16 dense": "sitegen/pages.py GPU spec label in a tuple (N_)",
     "FP8 dense": "sitegen/pages.py GPU spec label in a tuple (N_)",
+    "150B parameters and more": "sitegen/pages.py SIZE_CLASSES label (N_)",
+    "40B to 150B parameters": "sitegen/pages.py SIZE_CLASSES label (N_)",
+    "15B to 40B parameters": "sitegen/pages.py SIZE_CLASSES label (N_)",
+    "4B to 15B parameters": "sitegen/pages.py SIZE_CLASSES label (N_)",
+    "Under 4B parameters": "sitegen/pages.py SIZE_CLASSES label (N_)",
+    "Family": "site/models-index.js select label (tn(label): N_ at the call)",
+    "Architecture": "site/models-index.js select label",
+    "Licence": "site/models-index.js select label",
+    "Released": "site/models-index.js select label",
 }
 
 
