@@ -728,7 +728,15 @@ def page_schema() -> dict[str, Any]:
         ],
         "runtime_for_weights": {fmt.id: auto_runtime(fmt.id) for fmt in list_formats()},
         "applies": request_applies(),
+        # how runtimes spell a value (llama.cpp's f16, vLLM's fp8_e4m3): a link may use them
+        "aliases": {"kv_dtype": _kv_aliases()},
     }
+
+
+def _kv_aliases() -> dict[str, str]:
+    from .kv import kv_dtype_aliases  # the quant_formats.json kv_dtypes table
+
+    return dict(sorted(kv_dtype_aliases().items()))
 
 
 def request_applies() -> dict[str, dict[str, dict[str, list[str]]]]:

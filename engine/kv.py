@@ -105,7 +105,7 @@ def resolve_kv_dtype(kv_dtype: str, *, runtime: str, weights: str = "bf16") -> s
 
 
 @cached
-def _kv_aliases() -> dict[str, str]:
+def kv_dtype_aliases() -> dict[str, str]:
     """Each runtime's spelling of a KV dtype (``kv_dtypes`` ``aliases``) → the table's id."""
     return {alias: row["id"] for row in rows("kv_dtypes") for alias in row.get("aliases", ())}
 
@@ -117,7 +117,7 @@ def canonical_kv_dtype(value: object) -> object:
     if not isinstance(value, str):
         return value
     key = value.strip().lower()
-    return _kv_aliases().get(key, key)
+    return kv_dtype_aliases().get(key, key)
 
 
 @cached

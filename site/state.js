@@ -88,6 +88,9 @@ export function typedKeys() {
 export function coerce(key, value) {
   const kind = kindOf(key);
   const text = String(value).trim();
+  // a value as a runtime spells it (kv_dtype f16, fp8_e4m3): the form's own name for it
+  const alias = (current().aliases || {})[key]?.[text.toLowerCase()];
+  if (alias) return alias;
   if (kind === "float") return /^-?(\d+\.?\d*|\.\d+)$/.test(text) ? Number(text) : text;
   if (kind !== "int") return value;
   return /^-?\d+$/.test(text) ? Number(text) : text;

@@ -38,3 +38,18 @@ def test_no_json_error_before_anything_is_pasted_then_the_configs_own_name(calc)
     page.fill("#f-config", "")
     expect(page.locator('#result-body [data-role="pending"]')).to_contain_text("Paste a model")
     expect(page.locator('[data-error-for="config"]')).to_be_hidden()
+
+
+def test_a_link_may_spell_the_kv_dtype_as_llama_cpp_does(browser, server):
+    from engine.api import call
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(server + "/?model=qwen3-0.6b&weights=q4_k_m&runtime=llamacpp&kv_dtype=f16")
+    page.wait_for_selector(READY, timeout=90_000)
+    expect(page.locator("#f-kv")).to_have_value("fp16")  # the form's name for it
+    args = {"model": "qwen3-0.6b", "weights": "q4_k_m", "runtime": "llamacpp", "kv_dtype": "fp16"}
+    expect(page.locator('#result-body [data-role="total"]')).to_have_attribute(
+        "data-bytes", str(call("infer", args)["total_bytes"])
+    )
+    context.close()

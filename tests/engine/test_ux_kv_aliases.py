@@ -30,7 +30,7 @@ def test_runtime_spellings_map_to_one_name(spelled, canonical):
 
 
 def test_every_alias_names_a_choice():
-    assert set(kv._kv_aliases().values()) <= set(KV_DTYPES)
+    assert set(kv.kv_dtype_aliases().values()) <= set(KV_DTYPES)
 
 
 def test_llamacpp_cache_types_have_ggml_sizes():
@@ -65,3 +65,10 @@ def test_vllm_fp8_spellings_through_the_worker_protocol():
     assert reply["ok"], reply
     assert reply["result"]["request"]["kv_dtype"] == "fp8"
     assert reply["result"]["total_bytes"] == plain["result"]["total_bytes"]
+
+
+def test_the_page_schema_carries_the_aliases():
+    from engine.form import page_schema
+
+    aliases = page_schema()["aliases"]["kv_dtype"]
+    assert aliases["f16"] == "fp16" and aliases["fp8_e5m2"] == "fp8"
