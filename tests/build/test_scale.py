@@ -66,8 +66,8 @@ def test_index_links_families_and_filters_the_json(big_site: tuple[Path, list[st
 @pytest.mark.slow
 def test_gpu_pages_rank_the_top_models_per_class(big_site: tuple[Path, list[str]]) -> None:
     public, _ = big_site
-    html = (public / "gpus/h200/index.html").read_text(encoding="utf-8")
-    assert 'id="fit-table"' not in html and 'href="/api/v1/gpus/h200.json"' in html
+    html = (public / "gpus/h200-141gb/index.html").read_text(encoding="utf-8")
+    assert 'id="fit-table"' not in html and 'href="/api/v1/gpus/h200-141gb.json"' in html
     assert html.count('<th scope="row"><a href="/models/') <= 5 * GPU_TOP_PER_CLASS
-    fits = json.loads((public / "api/v1/gpus/h200.json").read_text(encoding="utf-8"))["fits"]
+    fits = json.loads((public / "api/v1/gpus/h200-141gb.json").read_text(encoding="utf-8"))["fits"]
     assert len(fits) > 5 * GPU_TOP_PER_CLASS
