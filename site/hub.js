@@ -116,8 +116,17 @@ export function createHub({ client, form }) {
   async function ensure(label) {
     if (looked.has(label)) return looked.get(label);
     const result = await fetchModel(label);
-    if (result.kind !== "model") throw Object.assign(new Error(t("%(repo)s holds several GGUF files: pick one.", { repo: label })), { type: "hub_choice", field: "model" });
-    return adopt(result);
+    if (result.kind !== "model") {
+      offerFiles(result);
+      throw Object.assign(new Error(t("%(repo)s holds several GGUF files: pick one.", { repo: label })), { type: "hub_choice", field: "model" });
+    }
+    adopt(result);
+    if (label !== result.label) {
+      // a link names it by its URL: that name reaches the same config
+      looked.set(label, result);
+      useHubModel(label, result.config);
+    }
+    return result;
   }
 
   function pick(result) {

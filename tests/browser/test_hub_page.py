@@ -226,3 +226,9 @@ def test_an_adapter_offers_its_base_model(page, hub_url):
     expect(offer).to_contain_text("meta-llama/Llama-3.2-1B", timeout=LOOKUP_MS)
     offer.click()  # the catalog knows the base model: no Hub request needed
     expect(page.locator("#f-model")).to_have_value("llama-3.2-1b", timeout=LOOKUP_MS)
+
+
+def test_a_link_to_a_repo_of_several_gguf_files_offers_them(page, hub_url):
+    page.goto(f"{hub_url}/?model={GGUF_REPO}")
+    expect(page.locator("#hub-files .hub-file")).to_have_count(3, timeout=ENGINE_START_MS)
+    expect(page.locator(ERROR)).to_contain_text("pick one")
