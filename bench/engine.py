@@ -5,15 +5,24 @@ the first runtime that accepts it: GGUF types on llama.cpp, the rest on transfor
 Target: the sweep under 50 ms.
 
     .venv/bin/python bench/engine.py [--model qwen2.5-14b] [--repeat 5] [--profile] [--verify]
+                                     [--no-pyodide]
+
+A last line times the engine as the page runs it: the wheel inside Pyodide under Node (the
+browser's runtime), one protocol request through present.render.handle_json, first (lazy
+imports and caches) and steady (median), beside the same request in CPython.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import pstats
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -62,6 +71,47 @@ def sweep(spec, work: InferenceWorkload) -> dict:
     return out
 
 
+PYODIDE_JS = """import { readFile } from "node:fs/promises";
+import { loadPyodide } from "pyodide";
+const [wheel, request, repeat] = process.argv.slice(2);
+const py = await loadPyodide({ indexURL: "%(index)s" });
+py.unpackArchive(new Uint8Array(await readFile(wheel)), "wheel");
+const handle = py.pyimport("present.render").handle_json;
+const times = [];
+for (let i = 0; i < Number(repeat); i++) {
+  const t0 = performance.now();
+  const reply = JSON.parse(handle(request));
+  times.push(performance.now() - t0);
+  if (!reply.ok) throw new Error(JSON.stringify(reply.error));
+}
+process.stdout.write(JSON.stringify(times));
+"""
+
+
+def pyodide_request(model: str, repeat: int) -> tuple[float, float] | str:
+    """(first, median) ms of one infer request in Pyodide under Node, or why not."""
+    from sitegen.config import PYODIDE_PKG, ROOT
+    from sitegen.wheel import build_wheel
+
+    node = shutil.which("node")
+    if node is None or not (PYODIDE_PKG / "pyodide.mjs").is_file():
+        return "no node or Pyodide (npm ci)"
+    request = {"v": 1, "id": 1, "op": "infer", "args": {"model": model, "gpu": "rtx-4090"}}
+    with tempfile.TemporaryDirectory(dir=ROOT / "node_modules") as tmp:
+        _, wheel = build_wheel(version="0.0.0", extra={})
+        (Path(tmp) / "engine.whl").write_bytes(wheel)
+        script = Path(tmp) / "bench.mjs"
+        script.write_text(PYODIDE_JS % {"index": f"{PYODIDE_PKG}/"}, encoding="utf-8")
+        args = [str(Path(tmp) / "engine.whl"), json.dumps(request), str(max(repeat, 20))]
+        proc = subprocess.run(
+            [node, str(script), *args], capture_output=True, text=True, timeout=300, check=False
+        )
+    if proc.returncode != 0:
+        return f"failed: {proc.stderr.strip().splitlines()[-1:]}"
+    times = json.loads(proc.stdout)
+    return times[0], statistics.median(times[1:])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default="qwen2.5-14b", help="catalog slug (default qwen2.5-14b)")
@@ -70,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--verify", action="store_true", help="re-solve every pair with max_context and compare"
     )
+    p.add_argument("--no-pyodide", action="store_true", help="skip the Pyodide-under-Node line")
     ns = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -134,6 +185,24 @@ def main(argv: list[str] | None = None) -> int:
             f"  {'same sweep, one search per pair':<38} {elapsed * 1e3:9.3f} ms  "
             f"[{wrong} of {len(result)} answers differ from the sweep]"
         )
+
+    if not ns.no_pyodide:
+        from present.render import handle_json
+
+        req = json.dumps(
+            {"v": 1, "id": 1, "op": "infer", "args": {"model": ns.model, "gpu": "rtx-4090"}}
+        )
+        first, med, _ = timed(lambda: handle_json(req), max(ns.repeat, 20))
+        got = pyodide_request(ns.model, ns.repeat)
+        label = "one infer request (handle_json)"
+        if isinstance(got, str):
+            print(f"  {label + ', Pyodide':<38} {got}")
+        else:
+            print(
+                f"  {label + ', Pyodide':<38} {got[0]:9.3f} / {got[1]:.3f} ms "
+                f"(first / steady median; CPython {first * 1e3:.3f} / {med * 1e3:.3f} ms; "
+                "Pyodide under Node, normal start)"
+            )
 
     if ns.profile:
         prof = cProfile.Profile()

@@ -212,6 +212,8 @@ def render_nginx_conf(site: NginxSite = NginxSite()) -> str:
         f"    scgi_temp_path {tmp}/nginx-scgi;",
         "",
         "    gzip on;",
+        "    # name.gz beside name (made by the build, level 9): sent as is, no work per request",
+        "    gzip_static on;",
         "    gzip_vary on;",
         "    gzip_comp_level 6;",
         "    gzip_min_length 1024;",

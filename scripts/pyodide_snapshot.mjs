@@ -1,7 +1,13 @@
 // Make the engine's start-up memory snapshot at build time, with the exact Pyodide build the
-// site ships: the interpreter after start-up with the engine imported. The browser restores
-// it instead of running Python's start-up (about 1 s of a cold start on a 2-core machine).
-//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,module,...> <out.bin>
+// site ships: the interpreter after start-up with the engine imported and its first requests
+// answered (lazy imports and caches warm). The browser restores it instead of running
+// Python's start-up (about 1 s of a cold start on a 2-core machine).
+//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,...> <out.bin> <out_modules.txt> <warmup.json> [<module,...>]
+//
+// The image holds every stdlib module the engine imports (the preloaded modules, the warm-up
+// requests and the modules the worker imports later: the last argument), listed in
+// <out_modules.txt> (the import trace). It no longer reads the stdlib zip: the browser
+// restores it with an empty one, and the worker mounts the full zip on an ImportError.
 //
 // The bytes must depend only on the inputs, so for this process only the clocks stand still,
 // "random" bytes come from a fixed sequence and str hashing uses PYTHONHASHSEED=0; sys.executable
@@ -11,9 +17,11 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [stdlib, wheel, modules, out] = process.argv.slice(2);
-if (!out) {
-  console.error("usage: node pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <modules> <out.bin>");
+const [stdlib, wheel, modules, out, outModules, warmupPath, traceModules = ""] = process.argv.slice(2);
+if (!warmupPath) {
+  console.error(
+    "usage: node pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <modules> <out.bin> <out_modules.txt> <warmup.json>",
+  );
   process.exit(2);
 }
 
@@ -33,14 +41,59 @@ performance.now = () => 0;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { loadPyodide } = await import(join(root, "node_modules", "pyodide", "pyodide.mjs"));
-const pyodide = await loadPyodide({
-  indexURL: join(root, "node_modules", "pyodide") + "/",
-  stdLibURL: stdlib,
-  env: { PYTHONHASHSEED: "0" },
-  _sysExecutable: "./this.program",
-  _makeSnapshot: true,
-});
-pyodide.unpackArchive(new Uint8Array(await readFile(wheel)), "wheel");
+const wheelBytes = new Uint8Array(await readFile(wheel));
+const warmup = await readFile(warmupPath, "utf8");
 const names = modules.split(",").filter(Boolean);
-pyodide.runPython(`import ${names.join(", ")}\nimport gc\ngc.collect()`);
+
+/** Start an interpreter on `stdLibURL` with the engine imported and the warm-up answered. */
+async function engine(stdLibURL, extra) {
+  const pyodide = await loadPyodide({
+    indexURL: join(root, "node_modules", "pyodide") + "/",
+    stdLibURL,
+    env: { PYTHONHASHSEED: "0" },
+    _sysExecutable: "./this.program",
+    ...extra,
+  });
+  pyodide.unpackArchive(wheelBytes, "wheel");
+  pyodide.globals.set("warmup_json", warmup);
+  pyodide.runPython(`import ${names.join(", ")}\n${WARM}`);
+  return pyodide;
+}
+
+// The requests a page sends first (sitegen/snapshot.py WARMUP); a failing one is reported
+// and the build stops: the snapshot would otherwise hide a broken engine until the browser.
+const WARM = `
+import json as _json
+from present.render import handle_json as _handle
+for _req in _json.loads(warmup_json):
+    _must = _req.pop("must_pass", True)
+    _reply = _json.loads(_handle(_json.dumps(_req)))
+    if not _reply.get("ok") and _must:
+        raise RuntimeError(f"warm-up request failed: {_req}: {_reply.get('error')}")
+del _json, _handle, _req, _must, _reply, warmup_json
+`;
+
+// The snapshot: the engine imported and warm, then the stdlib zip taken off sys.path, so
+// the image no longer reads it: the browser restores it with an empty stdlib zip (no
+// download) and the worker mounts the full zip only if a later import needs it.
+const pyodide = await engine(stdlib, { _makeSnapshot: true });
+pyodide.globals.set("trace_modules", traceModules);
+const imported = pyodide.runPython(`
+import gc, importlib, sys, zipimport
+for name in filter(None, trace_modules.split(",")):  # what the worker imports later (Hub lookups)
+    importlib.import_module(name)
+zips = [p for p in sys.path if p.endswith(".zip")]
+imported = sorted(
+    name for name, mod in sys.modules.items()
+    if any((getattr(getattr(mod, "__spec__", None), "origin", None) or "").startswith(z + "/") for z in zips)
+)
+for z in zips:
+    sys.path.remove(z)
+    sys.path_importer_cache.pop(z, None)
+zipimport._zip_directory_cache.clear()
+del trace_modules, zips
+gc.collect()
+"\\n".join(imported)
+`);
+await writeFile(outModules, imported);
 await writeFile(out, pyodide.makeMemorySnapshot());

@@ -4,9 +4,19 @@
 // Fast path (fall-back-safe): the build ships a memory snapshot of the interpreter with the
 // engine imported, made under Node with this exact runtime (sitegen/snapshot.py). Restoring it
 // skips Python's own start-up; if it is missing, fails to download or cannot be restored, the
-// worker starts Pyodide the normal way.
+// worker starts Pyodide the normal way. The image holds every stdlib module the engine imports
+// and is restored with an empty stdlib zip; the full zip is fetched and mounted only when an
+// import fails (mountFullStdlib).
 import { PROTOCOL_VERSION } from "./protocol.js";
-import { ENGINE_PRELOAD, HUB_ENDPOINT, PYODIDE_INDEX_URL, SNAPSHOT_URL, STDLIB_URL, WHEEL_URL } from "./config.js";
+import {
+  ENGINE_PRELOAD,
+  HUB_ENDPOINT,
+  PYODIDE_INDEX_URL,
+  SNAPSHOT_STDLIB_URL,
+  SNAPSHOT_URL,
+  STDLIB_URL,
+  WHEEL_URL,
+} from "./config.js";
 import { hubLookup } from "./hub-fetch.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
@@ -95,7 +105,9 @@ async function start() {
   let pyodide = null;
   if (snapshot) {
     try {
-      pyodide = await Promise.race([loadPyodide({ ...options, _loadSnapshot: snapshot }), failFast]);
+      const stdLibURL = SNAPSHOT_STDLIB_URL || STDLIB_URL;
+      pyodide = await Promise.race([loadPyodide({ ...options, stdLibURL, _loadSnapshot: snapshot }), failFast]);
+      lean = Boolean(SNAPSHOT_STDLIB_URL);
       // the image was made with a fixed random sequence: reseed from this machine's entropy
       pyodide.runPython("import random; random.seed()");
       marks.snapshot = "loaded";
@@ -123,16 +135,55 @@ async function start() {
   if (info.result.protocol !== PROTOCOL_VERSION) {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
   }
-  selfTest();
+  await selfTest();
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
 }
 
 /** One real calculation before "ready": a runtime that started without part of its standard
  *  library (or a broken wheel) answers "internal" here, not on the user's first input. */
-function selfTest() {
-  const reply = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST })));
+async function selfTest() {
+  const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
   if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
+}
+
+let lean = false; // restored with the empty stdlib zip: an import outside the image fails
+let fullStdlib = null; // the full stdlib zip, mounted once (a promise)
+const IMPORT_ERROR = /\b(ModuleNotFoundError|ImportError)\b/;
+const STDLIB_ZIP = "/lib/python-full-stdlib.zip";
+
+/** Put the full stdlib zip on sys.path: the snapshot was restored with an empty one, so an
+ *  import the image did not make fails until then. */
+function mountFullStdlib() {
+  fullStdlib ??= (async () => {
+    const response = await download(STDLIB_URL, "The Python standard library");
+    runtime.FS.writeFile(STDLIB_ZIP, new Uint8Array(await response.arrayBuffer()));
+    runtime.runPython(`import sys\nif ${JSON.stringify(STDLIB_ZIP)} not in sys.path: sys.path.append(${JSON.stringify(STDLIB_ZIP)})`);
+  })();
+  return fullStdlib;
+}
+
+/** engine.api.handle's reply; an ImportError (a module outside the image) mounts the full
+ *  stdlib and asks once more. */
+async function answer(req) {
+  const text = JSON.stringify(req);
+  let reply = JSON.parse(handle(text));
+  if (!reply.ok && lean && IMPORT_ERROR.test(reply.error.message || "")) {
+    await mountFullStdlib();
+    reply = JSON.parse(handle(text));
+  }
+  return reply;
+}
+
+/** `fn()`, once more after mounting the full stdlib if it threw an ImportError. */
+async function withStdlib(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!lean || !IMPORT_ERROR.test(String(err && err.message))) throw err;
+    await mountFullStdlib();
+    return fn();
+  }
 }
 const SELF_TEST = { config: { model_type: "llama", hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256 } };
 
@@ -146,9 +197,9 @@ const ready = start().catch(die);
 
 // op "export" (args {result, kind}) is answered here, not by engine.api: present/ sits beside
 // the engine and writes a result the engine already returned (JSON, CSV or Markdown).
-function exportReply(req) {
+async function exportReply(req) {
   try {
-    const text = exportResult(JSON.stringify(req.args.result), String(req.args.kind));
+    const text = await withStdlib(() => exportResult(JSON.stringify(req.args.result), String(req.args.kind)));
     return { v: PROTOCOL_VERSION, id: req.id, ok: true, result: { text } };
   } catch (err) {
     return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: null } };
@@ -159,7 +210,7 @@ function exportReply(req) {
 // fetch reads it (hub-fetch.js). The token lives only in this request, never in a cache.
 async function hubReply(req) {
   try {
-    const reply = await hubLookup(hubSession(), { ...req.args, endpoint: HUB_ENDPOINT }, req.lang);
+    const reply = await hubLookup(await withStdlib(hubSession), { ...req.args, endpoint: HUB_ENDPOINT }, req.lang);
     return reply.ok
       ? { v: PROTOCOL_VERSION, id: req.id, ok: true, result: reply.result }
       : { v: PROTOCOL_VERSION, id: req.id, ok: false, error: reply.error };
@@ -175,12 +226,12 @@ self.onmessage = async (event) => {
   if (fatal !== null) {
     reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
   } else if (req && req.op === "export") {
-    reply = exportReply(req);
+    reply = await exportReply(req);
   } else if (req && req.op === "hub") {
     reply = await hubReply(req);
   } else {
     try {
-      reply = JSON.parse(handle(JSON.stringify(req)));
+      reply = await answer(req);
       if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
     } catch (err) {
       // engine.api.handle turns every Python exception into a reply: a throw here is the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 import os
@@ -28,10 +29,14 @@ from sitegen.config import (
 from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
-from sitegen.snapshot import engine_snapshot
+from sitegen.snapshot import empty_zip, engine_snapshot
 from sitegen.wheel import build_wheel, content_hash
 
 _IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
+# Served precompressed (nginx gzip_static: name.gz beside name): text and wasm; zips and
+# the gzip snapshot are compressed already, images barely compress.
+PRECOMPRESS = (".js", ".mjs", ".css", ".json", ".wasm", ".svg", ".webmanifest")
+PRECOMPRESS_MIN = 1024  # nginx's gzip_min_length: smaller files go as they are
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,40 @@ class BytecodeJob:
         return Bytecode(stdlib, {k: base64.b64decode(v) for k, v in sorted(pycs.items())})
 
 
+def gzipped(data: bytes) -> bytes:
+    """Level 9, no name or time in the header: the same bytes give the same file."""
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def _gzipped_copy(source: Path) -> bytes:
+    """A vendored file's .gz (the 9.6 MB wasm takes a second): cached by content."""
+    data = source.read_bytes()
+    cached = CACHE_DIR / f"gz-{hashlib.sha256(data).hexdigest()[:16]}.gz"
+    if cached.is_file():
+        return cached.read_bytes()
+    blob = gzipped(data)
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(cached)
+    return blob
+
+
+def precompressed(files: Mapping[str, bytes], copies: Mapping[str, Path]) -> dict[str, bytes]:
+    """``path.gz`` for every file worth compressing (gzip_static serves it to a client that
+    accepts gzip, with ``Content-Encoding: gzip``), only where it is smaller."""
+    out: dict[str, bytes] = {}
+    for path, data in files.items():
+        if path.endswith(PRECOMPRESS) and len(data) >= PRECOMPRESS_MIN:
+            out[path + ".gz"] = gzipped(data)
+    for path, source in copies.items():
+        if path.endswith(PRECOMPRESS) and source.stat().st_size >= PRECOMPRESS_MIN:
+            out[path + ".gz"] = _gzipped_copy(source)
+    return {
+        p: b for p, b in out.items() if len(b) < len(files.get(p[:-3], b"")) or p[:-3] in copies
+    }
+
+
 def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
     try:
         return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
@@ -204,9 +243,14 @@ def build_assets(
     files[wheel_path] = wheel
     urls["wheel"] = "/" + wheel_path
     urls["snapshot"] = ""
+    urls["snapshot_stdlib"] = ""
     if bytecode.stdlib_zip is not None:
         image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, pv, pkg=pkg)
         if image is not None:
+            # the image reads no stdlib: it is restored with an empty zip (the full one is
+            # fetched only when an import needs it, see site/worker.js)
+            files[f"{pyodide_dir}python_stdlib.empty.zip"] = empty_zip()
+            urls["snapshot_stdlib"] = f"/{pyodide_dir}python_stdlib.empty.zip"
             # beside the wheel it holds (the service worker's per-version cache, not the
             # runtime cache that outlives site versions)
             snapshot_path = (
@@ -222,6 +266,7 @@ def build_assets(
         "PYODIDE_VERSION": pv,
         "ENGINE_PRELOAD": list(ENGINE_PRELOAD),
         "SNAPSHOT_URL": urls["snapshot"],
+        "SNAPSHOT_STDLIB_URL": urls["snapshot_stdlib"],
         "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
         "HUB_ENDPOINT": hub_endpoint(),  # Hub lookups (HF_ENDPOINT at build time; the CSP names it)
@@ -251,6 +296,7 @@ def build_assets(
     files["icons/apple-touch-icon.png"] = icon_png(180, maskable=True)
     files["icons/icon.svg"] = ICON_SVG.encode()
     files["favicon.ico"] = icon_png(32, maskable=False)  # PNG-in-.ico is accepted by browsers
+    files |= precompressed(files, copies)
 
     precache = sorted(
         [
@@ -265,8 +311,10 @@ def build_assets(
             "/icons/icon-192.png",
         ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
-        + [urls["wheel"], urls["stdlib"]]
-        + ([urls["snapshot"]] if urls["snapshot"] else [])
+        + [urls["wheel"]]
+        # with the image, the full stdlib is a fallback fetched on demand: precaching it
+        # would add its 4.5 MB to every first visit
+        + ([urls["snapshot"], urls["snapshot_stdlib"]] if urls["snapshot"] else [urls["stdlib"]])
         + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
     )
     return Assets(

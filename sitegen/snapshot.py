@@ -4,29 +4,106 @@ A cold start in the browser spends about a second running Python's own start-up 
 modules) on freshly compiled, not yet optimised wasm. Pyodide can restore a memory image
 instead (``_loadSnapshot``, a private API tied to the exact runtime build). The image is
 made here with the runtime the site ships, the sourceless stdlib and the engine wheel, and
-shipped gzip-compressed (31 MB of wasm memory -> about 5 MB). The worker falls back to a
-normal start whenever the image is absent or cannot be restored.
+shipped gzip-compressed (31 MB of wasm memory -> about 6 MB). It holds every stdlib module
+the engine imports, its first requests already answered (WARMUP: lazy imports and caches
+warm), and no longer reads the stdlib zip: the browser restores it with an empty zip, so a
+first visit downloads no stdlib at all, and the worker mounts the full zip only when an
+import needs it. The worker falls back to a normal start whenever the image is absent or
+cannot be restored.
 """
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
+import io
+import json
 import os
 import shutil
 import subprocess
+import sys
 import time
+import zipfile
 from pathlib import Path
 
 from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
 
 SNAPSHOT_SCRIPT = ROOT / "scripts" / "pyodide_snapshot.mjs"
+# Not imported into the image: the command line (argparse and friends), never run in a page.
+NOT_TRACED = ("engine.__main__", "engine.cli")
+
+
+def trace_modules(root: Path = ROOT) -> tuple[str, ...]:
+    """Every engine/present module but the CLI, and every stdlib module they import anywhere
+    (also inside a function: difflib for a misspelt model name): imported into the image, so
+    the worker needs the full stdlib zip only for what Pyodide itself imports lazily."""
+    names: set[str] = set()
+    for pkg in ("engine", "present"):
+        for path in sorted((root / pkg).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            if "__pycache__" in parts or name in NOT_TRACED:
+                continue
+            names.add(name)
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                found = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found = [node.module]
+                names.update(m for m in found if m.split(".")[0] in sys.stdlib_module_names)
+    return tuple(sorted(names))
+
+
+# The requests a page sends first, answered while the image is made so that their lazy
+# imports and caches are in it; only the first (the worker's self-test) must succeed.
+_TINY = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_attention_heads": 4,
+    "num_hidden_layers": 2,
+    "vocab_size": 256,
+}
+WARMUP: tuple[dict[str, object], ...] = (
+    {"v": 1, "id": 0, "op": "infer", "args": {"config": _TINY}},
+    {"v": 1, "id": 0, "op": "train", "args": {"config": _TINY}, "must_pass": False},
+    {"v": 1, "id": 0, "op": "infer", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
+    {"v": 1, "id": 0, "op": "train", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
+    {"v": 1, "id": 0, "op": "fit", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
+    {"v": 1, "id": 0, "op": "params", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
+    {
+        "v": 1,
+        "id": 0,
+        "op": "infer",
+        "args": {"model": "llama-3.1-8b"},
+        "lang": "zh",
+        "must_pass": False,
+    },
+)
+
+
+def empty_zip() -> bytes:
+    """The stdlib zip the image is restored with: Pyodide insists on one, the image reads none."""
+    buf = io.BytesIO()
+    zipfile.ZipFile(buf, "w").close()
+    return buf.getvalue()
+
+
+def read_trace(image: bytes) -> list[str]:
+    """The stdlib modules a cached image holds (written beside it when it was made)."""
+    path = _trace_path(image)
+    return path.read_text(encoding="utf-8").split() if path.is_file() else []
+
+
+def _trace_path(image: bytes) -> Path:
+    return CACHE_DIR / f"snapshot-trace-{hashlib.sha256(image).hexdigest()[:16]}.txt"
 
 
 def snapshot_key(stdlib_zip: bytes, wheel: bytes, modules: tuple[str, ...], version: str) -> str:
     """Hash of everything the image depends on, so a rebuild reuses identical bytes."""
     digest = hashlib.sha256()
-    for part in (SNAPSHOT_SCRIPT.read_bytes(), version.encode(), stdlib_zip, wheel):
+    warm = json.dumps([WARMUP, trace_modules()], sort_keys=True).encode()
+    for part in (SNAPSHOT_SCRIPT.read_bytes(), version.encode(), stdlib_zip, wheel, warm):
         digest.update(hashlib.sha256(part).digest())
     digest.update(",".join(modules).encode())
     return digest.hexdigest()[:16]
@@ -54,6 +131,7 @@ def engine_snapshot(
     try:
         (tmp / "stdlib.zip").write_bytes(stdlib_zip)
         (tmp / "engine.whl").write_bytes(wheel)
+        (tmp / "warmup.json").write_text(json.dumps(WARMUP), encoding="utf-8")
         proc = subprocess.run(
             [
                 node,
@@ -62,6 +140,9 @@ def engine_snapshot(
                 str(tmp / "engine.whl"),
                 ",".join(modules),
                 str(tmp / "snapshot.bin"),
+                str(tmp / "trace.txt"),
+                str(tmp / "warmup.json"),
+                ",".join(trace_modules()),
             ],
             capture_output=True,
             timeout=600,
@@ -71,9 +152,13 @@ def engine_snapshot(
         # mtime=0: the gzip header holds no build time
         blob = gzip.compress((tmp / "snapshot.bin").read_bytes(), compresslevel=9, mtime=0)
         (tmp / "snapshot.gz").write_bytes(blob)
+        (tmp / "trace.txt").replace(_trace_path(blob))
         (tmp / "snapshot.gz").replace(cached)
-        for stale in CACHE_DIR.glob("snapshot-*.bin.gz"):  # other inputs, unused for a day
-            if stale != cached and time.time() - stale.stat().st_mtime > 86400:
+        for stale in CACHE_DIR.glob("snapshot-*"):  # other inputs, unused for a day
+            if (
+                stale not in (cached, _trace_path(blob))
+                and time.time() - stale.stat().st_mtime > 86400
+            ):
                 stale.unlink(missing_ok=True)
         return blob
     finally:

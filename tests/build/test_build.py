@@ -196,8 +196,10 @@ def test_service_worker_is_filled_in_and_precaches_real_files(site_dir):
     for url in precache:
         assert resolve(site_dir, url).is_file(), url
     config = next((site_dir / "assets").glob("config.*.js")).read_text(encoding="utf-8")
-    stdlib = config.split('STDLIB_URL = "', 1)[1].split('"', 1)[0]
-    assert stdlib in precache  # the stdlib the worker loads (compiled .pyc or stock)
+    # the stdlib the worker loads: the empty zip a snapshot is restored with, else the full one
+    stdlib = config.split('SNAPSHOT_STDLIB_URL = "', 1)[1].split('"', 1)[0]
+    stdlib = stdlib or config.split(' STDLIB_URL = "', 1)[1].split('"', 1)[0]
+    assert stdlib in precache
     for name in PYODIDE_FILES:
         if name != "python_stdlib.zip":
             assert f"/pyodide/{pyodide_version()}/{name}" in precache

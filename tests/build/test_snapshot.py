@@ -4,13 +4,14 @@ same bytes every time, and named in the worker's config and the service worker's
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 import subprocess
 from pathlib import Path
 
 from sitegen.config import ENGINE_PRELOAD, PYODIDE_PKG
 from sitegen.headers import IMMUTABLE, header_for
-from sitegen.snapshot import SNAPSHOT_SCRIPT
+from sitegen.snapshot import SNAPSHOT_SCRIPT, WARMUP, trace_modules
 
 NODE = shutil.which("node")
 
@@ -25,8 +26,12 @@ def shipped(site_dir: Path) -> tuple[Path, Path, Path]:
 
 
 def make(stdlib: Path, wheel: Path, out: Path) -> bytes:
+    warmup = out.with_suffix(".json")
+    warmup.write_text(json.dumps(WARMUP), encoding="utf-8")
+    modules = ",".join(ENGINE_PRELOAD)
+    trace = [str(out.with_suffix(".txt")), str(warmup), ",".join(trace_modules())]
     proc = subprocess.run(
-        [NODE, str(SNAPSHOT_SCRIPT), str(stdlib), str(wheel), ",".join(ENGINE_PRELOAD), str(out)],
+        [NODE, str(SNAPSHOT_SCRIPT), str(stdlib), str(wheel), modules, str(out), *trace],
         capture_output=True,
         timeout=300,
         check=False,
