@@ -30,7 +30,9 @@ def hub_endpoint() -> str:
 def hub_connect_sources(endpoint: str) -> tuple[str, ...]:
     """What ``connect-src`` names for Hub lookups: the endpoint and the hosts its file
     downloads redirect to (engine.hub.plan.download_hosts: for huggingface.co its CDN
-    domains *.huggingface.co and *.hf.co, which hold cdn-lfs*, cas-bridge.xethub...). A
+    domains *.huggingface.co and *.hf.co, which hold cdn-lfs.huggingface.co,
+    cdn-lfs-us-1.hf.co, cas-bridge.xethub.hf.co and the regional Xet hosts such as
+    us.aws.cdn.hf.co; a list of exact hosts would go stale as Hugging Face adds them). A
     mirror at a host with a port also redirects within that host (redirect_allowed: any
     port), so that host is named with any port."""
     hosts = list(download_hosts(endpoint))
