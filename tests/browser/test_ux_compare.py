@@ -4,7 +4,6 @@ differ; two to four entries side by side, each with a stacked bar of its compone
 
 from __future__ import annotations
 
-
 import pytest
 from playwright.sync_api import expect
 
