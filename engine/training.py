@@ -386,7 +386,20 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         gpu = get_gpu(work.gpu)
         need = max(gpu_bytes)
         details["fit"] = fit_details(gpu, need, gpu.usable_bytes)
-        if need > gpu.usable_bytes:
+        if need > gpu.usable_bytes and step_note is not None:
+            # the optimizer step sets the peak: activation savings would not lower it
+            warnings = (
+                *warnings,
+                msg(
+                    "needs {need} per GPU but the {gpu} offers {offer}: the optimizer step "
+                    "sets this peak, so use LoRA/QLoRA, an 8-bit optimizer, ZeRO sharding, "
+                    "optimizer offload or more GPUs",
+                    need=format_gib(need),
+                    gpu=gpu.name,
+                    offer=format_gib(gpu.usable_bytes),
+                ),
+            )
+        elif need > gpu.usable_bytes:
             warnings = (
                 *warnings,
                 msg(

@@ -93,3 +93,13 @@ def test_exports_and_schema_show_only_settings_that_apply():
     applies = page_schema()["applies"]
     assert "kv_dtype" in applies["inference"] and "kv_dtype" not in applies["training"]
     assert applies["training"]["lora_rank"]["methods"] == ["lora", "qlora"]
+
+
+def test_a_full_fine_tune_that_does_not_fit_is_not_told_to_shrink_the_micro_batch():
+    full = _call("train", {"model": "llama-3.1-8b", "gpu": "rtx-4090"})
+    [warning] = [w for w in full["warnings"] if "per GPU but" in w]
+    assert "optimizer step sets this peak" in warning and "micro-batch" not in warning
+    lora = _call("train", {"model": "llama-3.1-70b", "method": "lora", "gpu": "rtx-4090"})
+    assert any("smaller micro-batch" in w for w in lora["warnings"])  # activations do count
+    zh = _call("train", {"model": "llama-3.1-8b", "gpu": "rtx-4090"}, lang="zh")
+    assert any("优化器步骤决定" in w for w in zh["warnings"])
