@@ -29,6 +29,7 @@ from .mla import build_deepseek
 from .modern import build_glm4_moe, build_mimo_v2_flash, build_minimax_m2
 from .moe import build_moe
 from .multimodal import build_gemma3_multimodal
+from .postnorm import build_postnorm
 from .towers import (
     build_kimi_k25,
     build_llama4,
@@ -71,6 +72,9 @@ HANDLERS: dict[str, Handler] = {
     "gemma3_text": Handler(build_llama_like, _GEMMA),
     "gemma3": Handler(build_gemma3_multimodal, _GEMMA),
     "olmo2": Handler(build_llama_like, ModelTraits(fp32_weight_norm=True)),
+    # post-norm + QK norms with a sliding/full layer pattern (arch.postnorm)
+    "olmo3": Handler(build_postnorm, ModelTraits(fp32_weight_norm=True)),
+    "exaone4": Handler(build_postnorm),
     "phi3": Handler(build_llama_like, ModelTraits(cat_rope=True)),
     "starcoder2": Handler(build_llama_like, ModelTraits(norm="layer")),
     "mixtral": Handler(build_moe, _LLAMA_GGUF),

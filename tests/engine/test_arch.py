@@ -145,6 +145,8 @@ PUBLISHED += [("kimi-k2.5", 1_026_879_353_328)]
 PUBLISHED += [("qwen2.5-vl-7b-instruct", 8_292_166_656)]
 # FLUX.2-dev text encoder (Mistral Small 3.2 24B with a tied head, as its file leaves it)
 PUBLISHED += [("flux.2-dev-text-encoder", 23_340_272_640)]
+# Olmo 3.1 32B Instruct card: 32B; EXAONE 4.0 32B card: 32.0B (arch.postnorm)
+PUBLISHED += [("olmo-3.1-32b-instruct", 32_233_522_176), ("exaone-4.0-32b", 32_003_216_384)]
 
 
 @pytest.mark.parametrize(("name", "total"), PUBLISHED, ids=[p[0] for p in PUBLISHED])

@@ -29,6 +29,7 @@ CATALOG_MODEL_TYPES |= {"llama4", "qwen3_vl", "qwen3_vl_moe", "minimax_m2", "glm
 CATALOG_MODEL_TYPES |= {"qwen2_5_vl"}
 CATALOG_MODEL_TYPES |= {"deepseek_v32", "glm_moe_dsa", "mimo_v2_flash", "kimi_k25"}
 CATALOG_MODEL_TYPES |= {"cohere", "ernie4_5", "granite", "mistral3", "seed_oss", "smollm3"}
+CATALOG_MODEL_TYPES |= {"olmo3", "exaone4"}  # arch.postnorm
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]*[a-z0-9]$")
 DATE_RE = re.compile(r"^\d{4}-\d{2}(-\d{2})?$")
 

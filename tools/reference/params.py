@@ -157,7 +157,10 @@ def layer_windows(model, text_cfg, prefix: str) -> list:
             windows.append(getattr(text_cfg, "sliding_window", None))
             continue
         attn = getattr(layer, "self_attn", None) or getattr(layer, "attention", None)
-        windows.append(getattr(attn, "sliding_window", None) or None)
+        window = getattr(attn, "sliding_window", None) or None
+        if getattr(attn, "is_sliding", True) is False:  # exaone4 stores it on global layers too
+            window = None
+        windows.append(window)
     return windows
 
 
