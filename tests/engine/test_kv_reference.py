@@ -54,6 +54,7 @@ FAMILIES += ("qwen3_next", "nemotron_h", "granitemoehybrid", "lfm2", "jamba", "f
 # llama4: chunked layers (attention_chunk_size) cached as a window of that size
 FAMILIES += ("mimo_v2_flash", "deepseek_v32", "minimax_m2", "glm4_moe", "cohere", "smollm3")
 FAMILIES += ("llama4",)
+FAMILIES += ("olmo3", "exaone4")  # arch.postnorm: sliding on 3 of 4 layers
 
 
 def _engine_layers(case: dict, context: int) -> tuple[int, ...]:

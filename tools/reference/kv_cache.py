@@ -467,6 +467,39 @@ CASES.update(
     }
 )
 
+# post-norm layers with a sliding/full pattern (arch.postnorm)
+CASES.update(
+    {
+        "olmo3": (
+            "olmo-3.1-32b-instruct",  # 40 / 8 heads, 4096-token window on 3 of 4 layers
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 2,
+                "intermediate_size": 256,
+                "num_hidden_layers": 4,
+                "layer_types": ["sliding_attention"] * 3 + ["full_attention"],
+                "sliding_window": 32,
+                "pad_token_id": None,  # the file's 100277 is outside the tiny vocab
+                "eos_token_id": None,
+            },
+        ),
+        "exaone4": (
+            "exaone-4.0-32b",  # 40 / 8 heads of 128, LLLG: 4096-token window on 3 of 4
+            {
+                "hidden_size": 128,
+                "num_attention_heads": 8,
+                "num_key_value_heads": 2,
+                "head_dim": 16,
+                "intermediate_size": 256,
+                "num_hidden_layers": 4,
+                "layer_types": ["sliding_attention"] * 3 + ["full_attention"],
+                "sliding_window": 32,
+            },
+        ),
+    }
+)
+
 # MLA layouts (per token, per layer) recorded next to the DeepSeek measurement.
 MLA_NOTE = (
     "transformers (this version) caches the compressed latent: DeepseekV3Attention.forward "
