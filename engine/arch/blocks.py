@@ -152,10 +152,57 @@ def routed_experts(
     b.linear("ffn_down_exps", hidden, inter, i, bias=bias, experts=n, routed=True)
 
 
-def shared_expert(b: Builder, i: int, hidden: int, inter: int) -> None:
-    b.linear("ffn_gate_shexp", inter, hidden, i)
-    b.linear("ffn_up_shexp", inter, hidden, i)
-    b.linear("ffn_down_shexp", hidden, inter, i)
+def shared_expert(b: Builder, i: int, hidden: int, inter: int, *, bias: bool = False) -> None:
+    b.linear("ffn_gate_shexp", inter, hidden, i, bias=bias)
+    b.linear("ffn_up_shexp", inter, hidden, i, bias=bias)
+    b.linear("ffn_down_shexp", hidden, inter, i, bias=bias)
+
+
+def check_top_k(c: Config, top_k: int, n_exp: int) -> None:
+    if top_k > n_exp:
+        raise ConfigError(
+            msg(
+                "num_experts_per_tok={top_k} exceeds the number of experts ({experts}) "
+                "for model_type {model_type!r}.",
+                top_k=top_k,
+                experts=n_exp,
+                model_type=c.model_type,
+            ),
+            field="num_experts_per_tok",
+        )
+
+
+def moe_block(
+    b: Builder,
+    c: Config,
+    i: int,
+    hidden: int,
+    inter: int,
+    n_exp: int,
+    top_k: int,
+    shared_inter: int = 0,
+    *,
+    bias: bool = False,
+    shared_bias: bool = False,
+    shared_gate: bool = False,
+) -> MlpSpec:
+    """Router + routed gated experts (+ one always-on shared MLP of ``shared_inter``, with
+    its own sigmoid gate ``ffn_gate_inp_shexp`` when ``shared_gate``)."""
+    b.linear("ffn_gate_inp", n_exp, hidden, i, bias=bias)
+    routed_experts(b, i, hidden, inter, n_exp, bias=bias)
+    if shared_inter:
+        shared_expert(b, i, hidden, shared_inter, bias=shared_bias)
+        if shared_gate:
+            b.linear("ffn_gate_inp_shexp", 1, hidden, i)
+    return MlpSpec(
+        kind="moe",
+        intermediate_size=inter,
+        gated=True,
+        activation=activation(c),
+        num_experts=n_exp,
+        experts_per_token=top_k,
+        shared_intermediate_size=shared_inter,
+    )
 
 
 def dense_spec(c: Config, inter: int, *, gated: bool = True) -> MlpSpec:

@@ -33,16 +33,15 @@ from ..model import AttentionSpec, LayerSpec, MlpSpec, RecurrentSpec
 from .blocks import (
     Builder,
     Dims,
-    activation,
     attn_qkvo,
+    check_top_k,
     dense_spec,
     dims,
     embeddings,
     finish_head,
     gqa_spec,
     mlp_gated,
-    routed_experts,
-    shared_expert,
+    moe_block,
 )
 from .fields import Config
 
@@ -332,29 +331,9 @@ def _gated_deltanet_decoder(c: Config, b: Builder) -> bool:
             att, layer_state = recurrent_attention(nv, dk, dv), state
         b.norm("ffn_norm", hidden, i)
         if n_exp > 0 and i not in mlp_only and (i + 1) % sparse_step == 0:
-            if top_k > n_exp:
-                raise ConfigError(
-                    msg(
-                        "num_experts_per_tok={top_k} exceeds the number of experts "
-                        "({experts}) for model_type {model_type!r}.",
-                        top_k=top_k,
-                        experts=n_exp,
-                        model_type=c.model_type,
-                    ),
-                    field="num_experts_per_tok",
-                )
-            b.linear("ffn_gate_inp", n_exp, hidden, i)
-            routed_experts(b, i, hidden, expert_inter, n_exp)
-            shared_expert(b, i, hidden, shared_inter)
-            b.linear("ffn_gate_inp_shexp", 1, hidden, i)
-            mlp = MlpSpec(
-                kind="moe",
-                intermediate_size=expert_inter,
-                gated=True,
-                activation=activation(c),
-                num_experts=n_exp,
-                experts_per_token=top_k,
-                shared_intermediate_size=shared_inter,
+            check_top_k(c, top_k, n_exp)
+            mlp = moe_block(
+                b, c, i, hidden, expert_inter, n_exp, top_k, shared_inter, shared_gate=True
             )
         else:
             inter = c.int("intermediate_size")
@@ -580,19 +559,9 @@ def build_granitemoehybrid(c: Config, b: Builder) -> bool:
             att = gqa_spec(d, None)
         b.norm("ffn_norm", hidden, i)
         if n_exp:
-            inter = c.int("intermediate_size")
-            b.linear("ffn_gate_inp", n_exp, hidden, i)
-            routed_experts(b, i, hidden, inter, n_exp)
-            shared_expert(b, i, hidden, shared)  # input_linear (2 × shared) + output_linear
-            mlp = MlpSpec(
-                kind="moe",
-                intermediate_size=inter,
-                gated=True,
-                activation=activation(c),
-                num_experts=n_exp,
-                experts_per_token=c.int("experts_per_token"),
-                shared_intermediate_size=shared,
-            )
+            # shared: input_linear (2 × shared) + output_linear
+            top_k = c.int("experts_per_token")
+            mlp = moe_block(b, c, i, hidden, c.int("intermediate_size"), n_exp, top_k, shared)
         else:
             mlp_gated(b, i, hidden, shared)
             mlp = dense_spec(c, shared)
@@ -773,16 +742,7 @@ def build_jamba(c: Config, b: Builder) -> bool:
             att, layer_state = recurrent_attention(), state
         b.norm("ffn_norm", hidden, i)
         if n_exp > 1 and i % e_period == e_offset:
-            b.linear("ffn_gate_inp", n_exp, hidden, i)
-            routed_experts(b, i, hidden, inter, n_exp)
-            mlp = MlpSpec(
-                kind="moe",
-                intermediate_size=inter,
-                gated=True,
-                activation=activation(c),
-                num_experts=n_exp,
-                experts_per_token=c.int("experts_per_token"),
-            )
+            mlp = moe_block(b, c, i, hidden, inter, n_exp, c.int("experts_per_token"))
         else:
             mlp_gated(b, i, hidden, inter)
             mlp = dense_spec(c, inter)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..messages import msg
-from ..model import AttentionSpec, LayerSpec, MlpSpec
-from .blocks import Builder, Dims, activation, dense_spec, finish_head, mlp_gated, routed_experts
+from ..model import AttentionSpec, LayerSpec
+from .blocks import Builder, Dims, dense_spec, finish_head, mlp_gated, moe_block
 from .fields import Config
 
 
@@ -74,22 +74,8 @@ def build_deepseek(c: Config, b: Builder) -> bool:
         b.linear("attn_output", hidden, heads * v_dim, i, bias=attn_bias)
         b.norm("ffn_norm", hidden, i)
         if i >= first_dense:
-            b.linear("ffn_gate_inp", n_exp, hidden, i)
-            routed_experts(b, i, hidden, moe_inter, n_exp)
             shared = moe_inter * n_shared
-            if shared:
-                b.linear("ffn_gate_shexp", shared, hidden, i, bias=mlp_bias)
-                b.linear("ffn_up_shexp", shared, hidden, i, bias=mlp_bias)
-                b.linear("ffn_down_shexp", hidden, shared, i, bias=mlp_bias)
-            mlp = MlpSpec(
-                kind="moe",
-                intermediate_size=moe_inter,
-                gated=True,
-                activation=activation(c),
-                num_experts=n_exp,
-                experts_per_token=top_k,
-                shared_intermediate_size=shared,
-            )
+            mlp = moe_block(b, c, i, hidden, moe_inter, n_exp, top_k, shared, shared_bias=mlp_bias)
         else:
             mlp_gated(b, i, hidden, inter, bias=mlp_bias)
             mlp = dense_spec(c, inter)

@@ -22,19 +22,18 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..messages import msg
-from ..model import AttentionSpec, LayerSpec, MlpSpec
+from ..model import AttentionSpec, LayerSpec
 from .blocks import (
     Builder,
     Dims,
-    activation,
     attn_qkvo,
+    check_top_k,
     dense_spec,
     embeddings,
     finish_head,
     gqa_spec,
     mlp_gated,
-    routed_experts,
-    shared_expert,
+    moe_block,
 )
 from .fields import Config
 
@@ -127,46 +126,6 @@ def gqa_dims(c: Config) -> Dims:
             field="num_key_value_heads",
         )
     return Dims(hidden, heads, kv_heads, head_dim, c.int("vocab_size"))
-
-
-def check_top_k(c: Config, top_k: int, n_exp: int) -> None:
-    if top_k > n_exp:
-        raise ConfigError(
-            msg(
-                "num_experts_per_tok={top_k} exceeds the number of experts ({experts}) "
-                "for model_type {model_type!r}.",
-                top_k=top_k,
-                experts=n_exp,
-                model_type=c.model_type,
-            ),
-            field="num_experts_per_tok",
-        )
-
-
-def moe_block(
-    b: Builder,
-    c: Config,
-    i: int,
-    hidden: int,
-    inter: int,
-    n_exp: int,
-    top_k: int,
-    shared_inter: int = 0,
-) -> MlpSpec:
-    """Router + routed gated experts (+ one always-on shared MLP of ``shared_inter``)."""
-    b.linear("ffn_gate_inp", n_exp, hidden, i)
-    routed_experts(b, i, hidden, inter, n_exp)
-    if shared_inter:
-        shared_expert(b, i, hidden, shared_inter)
-    return MlpSpec(
-        kind="moe",
-        intermediate_size=inter,
-        gated=True,
-        activation=activation(c),
-        num_experts=n_exp,
-        experts_per_token=top_k,
-        shared_intermediate_size=shared_inter,
-    )
 
 
 def build_minimax_m2(c: Config, b: Builder) -> bool:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from ..errors import ConfigError
-from ..messages import msg
-from ..model import LayerSpec, MlpSpec
+from ..model import LayerSpec
 from .blocks import (
     Builder,
-    activation,
     attn_qkvo,
+    check_top_k,
     dense_spec,
     dims,
     embeddings,
     finish_head,
     gqa_spec,
     mlp_gated,
-    routed_experts,
-    shared_expert,
+    moe_block,
 )
 from .fields import Config
 from .windows import pattern_windows, qwen2_moe_windows, uniform_windows
@@ -47,17 +44,7 @@ def build_moe(c: Config, b: Builder) -> bool:
             use = c.bool("use_sliding_window")
             windows = [c.opt_int("sliding_window") if use else None] * n
             qkv_bias = o_bias = c.bool("attention_bias")
-    if top_k > n_exp:
-        raise ConfigError(
-            msg(
-                "num_experts_per_tok={top_k} exceeds the number of experts ({experts}) "
-                "for model_type {model_type!r}.",
-                top_k=top_k,
-                experts=n_exp,
-                model_type=t,
-            ),
-            field="num_experts_per_tok",
-        )
+    check_top_k(c, top_k, n_exp)
     sparse_step = c.int("decoder_sparse_step") if t in ("qwen2_moe", "qwen3_moe") else 1
     mlp_only = set(c.int_list("mlp_only_layers")) if t in ("qwen2_moe", "qwen3_moe") else set()
     shared_inter = c.int("shared_expert_intermediate_size") if t == "qwen2_moe" else 0
@@ -73,19 +60,17 @@ def build_moe(c: Config, b: Builder) -> bool:
         b.norm("ffn_norm", d.hidden, i)
         is_moe = i not in mlp_only and (i + 1) % sparse_step == 0
         if is_moe:
-            b.linear("ffn_gate_inp", n_exp, d.hidden, i, bias=t == "gpt_oss")
-            routed_experts(b, i, d.hidden, expert_inter, n_exp, bias=t == "gpt_oss")
-            if shared_inter:
-                shared_expert(b, i, d.hidden, shared_inter)
-                b.linear("ffn_gate_inp_shexp", 1, d.hidden, i)
-            mlp = MlpSpec(
-                kind="moe",
-                intermediate_size=expert_inter,
-                gated=True,
-                activation=activation(c),
-                num_experts=n_exp,
-                experts_per_token=top_k,
-                shared_intermediate_size=shared_inter,
+            mlp = moe_block(
+                b,
+                c,
+                i,
+                d.hidden,
+                expert_inter,
+                n_exp,
+                top_k,
+                shared_inter,
+                bias=t == "gpt_oss",
+                shared_gate=True,
             )
         else:
             inter = c.int("intermediate_size")
