@@ -80,6 +80,11 @@ def dims(c: Config) -> Dims:
     if head_dim is None:
         d = c.defaults.get("head_dim", DERIVED)
         head_dim = hidden // heads if d is DERIVED or d is None else d
+    return checked_dims(c, hidden, heads, kv_heads, head_dim)
+
+
+def checked_dims(c: Config, hidden: int, heads: int, kv_heads: int, head_dim: int) -> Dims:
+    """Dims once the query heads split into whole groups of the KV heads."""
     if heads % kv_heads:
         raise ConfigError(
             msg(

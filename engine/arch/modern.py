@@ -20,14 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
-from ..messages import msg
 from ..model import AttentionSpec, LayerSpec
 from .blocks import (
     Builder,
     Dims,
     attn_qkvo,
     check_top_k,
+    checked_dims,
     dense_spec,
     embeddings,
     finish_head,
@@ -114,18 +113,7 @@ def gqa_dims(c: Config) -> Dims:
     head_dim = c.opt_int("head_dim", None) if c.has("head_dim") else _known(c, "head_dim")
     kv_heads = kv_heads or heads
     head_dim = head_dim or hidden // heads
-    if heads % kv_heads:
-        raise ConfigError(
-            msg(
-                "num_attention_heads={heads} is not a multiple of num_key_value_heads={kv_heads} "
-                "({model_type}); grouped-query attention needs whole groups.",
-                heads=heads,
-                kv_heads=kv_heads,
-                model_type=c.model_type,
-            ),
-            field="num_key_value_heads",
-        )
-    return Dims(hidden, heads, kv_heads, head_dim, c.int("vocab_size"))
+    return checked_dims(c, hidden, heads, kv_heads, head_dim)
 
 
 def build_minimax_m2(c: Config, b: Builder) -> bool:
