@@ -66,6 +66,7 @@ from .workload import (
     OPTIMIZERS,
     RECOMPUTE,
     TrainingWorkload,
+    check_gpu_split,
     choice_error,
 )
 from .workload import (
@@ -114,16 +115,7 @@ def _validate(spec: ModelSpec, work: TrainingWorkload) -> None:
         raise InvalidWorkload(
             msg("zero must be 0, 1, 2 or 3, got {value!r}", value=work.zero), field="zero"
         )
-    if work.gpus % (work.tp * work.pp):
-        raise InvalidWorkload(
-            msg(
-                "gpus ({gpus}) must be a multiple of tp × pp ({tp} × {pp})",
-                gpus=work.gpus,
-                tp=work.tp,
-                pp=work.pp,
-            ),
-            field="gpus",
-        )
+    check_gpu_split(work)
     if work.pp > spec.num_layers:
         raise InvalidWorkload(
             msg(

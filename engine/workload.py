@@ -302,6 +302,20 @@ METHOD_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
+def check_gpu_split(work: TrainingWorkload) -> None:
+    """The GPUs must hold whole tp × pp model replicas (the rest is data parallelism)."""
+    if work.gpus % (work.tp * work.pp):
+        raise InvalidWorkload(
+            msg(
+                "gpus ({gpus}) must be a multiple of tp × pp ({tp} × {pp})",
+                gpus=work.gpus,
+                tp=work.tp,
+                pp=work.pp,
+            ),
+            field="gpus",
+        )
+
+
 def training_from_dict(
     raw: dict[str, Any], *, extra_keys: tuple[str, ...] = ()
 ) -> TrainingWorkload:
@@ -364,14 +378,5 @@ def training_from_dict(
         double_quant=bool(raw.get("double_quant", d.double_quant)),
         gpu=gpu,
     )
-    if work.gpus % (work.tp * work.pp):
-        raise InvalidWorkload(
-            msg(
-                "gpus ({gpus}) must be a multiple of tp × pp ({tp} × {pp})",
-                gpus=work.gpus,
-                tp=work.tp,
-                pp=work.pp,
-            ),
-            field="gpus",
-        )
+    check_gpu_split(work)
     return work
