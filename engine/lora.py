@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from .errors import InvalidWorkload
 from .messages import msg
 from .model import ModelSpec
-from .workload import LORA_TARGETS
+from .workload import LORA_TARGETS, check_lora_targets
 
 # short target → GGUF tensor names that peft's matching module carries, per layout
 _TARGET_TENSORS: dict[str, tuple[str, ...]] = {
@@ -57,16 +57,7 @@ def _check(targets: Iterable[str], rank: int) -> tuple[str, ...]:
             msg("lora_targets is empty; choose from {targets}", targets=", ".join(LORA_TARGETS)),
             field="lora_targets",
         )
-    for t in chosen:
-        if t not in _TARGET_TENSORS:
-            raise InvalidWorkload(
-                msg(
-                    "unknown LoRA target {target!r}; choose from {targets}",
-                    target=t,
-                    targets=", ".join(LORA_TARGETS),
-                ),
-                field="lora_targets",
-            )
+    check_lora_targets(chosen)
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise InvalidWorkload(
             msg("{key} must be a whole number >= 1, got {value!r}", key="lora_rank", value=rank),

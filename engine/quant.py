@@ -111,7 +111,7 @@ def gguf_tensor_types(spec: ModelSpec, fmt_id: str) -> dict[str, str]:
     return {name: t.name for name, t in types.items()}
 
 
-def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
+def _check_runtime_name(runtime: str) -> None:
     if runtime not in RUNTIMES:
         raise InvalidWorkload(
             msg(
@@ -121,6 +121,10 @@ def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
             ),
             field="runtime",
         )
+
+
+def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
+    _check_runtime_name(runtime)
     if runtime not in fmt.runtimes:
         if fmt.family == "gguf":
             fix = msg(
@@ -146,15 +150,7 @@ def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
 
 @per_spec_cache(maxsize=1024)
 def _quantize(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
-    if runtime not in RUNTIMES:
-        raise InvalidWorkload(
-            msg(
-                "runtime must be one of {runtimes}; got {value!r}",
-                runtimes=", ".join(RUNTIMES),
-                value=runtime,
-            ),
-            field="runtime",
-        )
+    _check_runtime_name(runtime)
     if fmt_id == "auto":
         fid = resolve_auto(spec)
         if runtime == "llamacpp":

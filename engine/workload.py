@@ -7,6 +7,7 @@ every bad value gets a message naming the field, the rule and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -302,6 +303,20 @@ METHOD_DEFAULTS: dict[str, dict[str, str]] = {
 }
 
 
+def check_lora_targets(targets: Iterable[str]) -> None:
+    """Every target must be one of LORA_TARGETS (the first unknown one is named)."""
+    for t in targets:
+        if t not in LORA_TARGETS:
+            raise InvalidWorkload(
+                msg(
+                    "unknown LoRA target {target!r}; choose from {targets}",
+                    target=t,
+                    targets=", ".join(LORA_TARGETS),
+                ),
+                field="lora_targets",
+            )
+
+
 def check_gpu_split(work: TrainingWorkload) -> None:
     """The GPUs must hold whole tp × pp model replicas (the rest is data parallelism)."""
     if work.gpus % (work.tp * work.pp):
@@ -339,16 +354,7 @@ def training_from_dict(
             msg("lora_targets must list modules from {targets}", targets=", ".join(LORA_TARGETS)),
             field="lora_targets",
         )
-    for t in targets:
-        if t not in LORA_TARGETS:
-            raise InvalidWorkload(
-                msg(
-                    "unknown LoRA target {target!r}; choose from {targets}",
-                    target=t,
-                    targets=", ".join(LORA_TARGETS),
-                ),
-                field="lora_targets",
-            )
+    check_lora_targets(targets)
     for flag in ("sequence_parallel", "double_quant"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise InvalidWorkload(
