@@ -12,6 +12,7 @@ import {
   ENGINE_PRELOAD,
   HUB_ENDPOINT,
   PYODIDE_INDEX_URL,
+  SNAPSHOT_DATA_URL,
   SNAPSHOT_STDLIB_URL,
   SNAPSHOT_URL,
   STDLIB_URL,
@@ -86,7 +87,10 @@ async function start() {
   // JS that loadPyodide would only import after pyodide.mjs; the module map shares it).
   const snapshot = SNAPSHOT_URL && typeof DecompressionStream !== "undefined" ? fetchSnapshot(SNAPSHOT_URL) : null;
   snapshot?.then(() => mark("snapshot_ms"), () => {}); // a failure is reported where it is awaited
-  const wheel = download(WHEEL_URL, "engine wheel").then((r) => r.arrayBuffer());
+  // restored from the image, the engine's code is in memory: only the wheel's data files
+  const fetchWheel = () => download(WHEEL_URL, "engine wheel").then((r) => r.arrayBuffer());
+  let dataOnly = Boolean(snapshot && SNAPSHOT_DATA_URL);
+  let wheel = dataOnly ? download(SNAPSHOT_DATA_URL, "engine data").then((r) => r.arrayBuffer()) : fetchWheel();
   wheel.catch(() => {});
   import(`${PYODIDE_INDEX_URL}pyodide.asm.mjs`).catch(() => {});
   const failFast = probeRuntime();
@@ -118,12 +122,13 @@ async function start() {
     }
   }
   if (!pyodide) {
+    if (dataOnly) [wheel, dataOnly] = [fetchWheel(), false]; // the code too, this time
     pyodide = await Promise.race([loadPyodide(options), failFast]);
     marks.snapshot = "none";
   }
   mark("runtime_ms");
   progress(70, "Loading the engine…");
-  pyodide.unpackArchive(await wheel, "wheel");
+  pyodide.unpackArchive(await wheel, dataOnly ? "zip" : "wheel");
   mark("wheel_ms");
   pyodide.runPython(`import ${ENGINE_PRELOAD.join(", ")}`);
   const present = pyodide.pyimport("present.render");

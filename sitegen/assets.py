@@ -29,7 +29,7 @@ from sitegen.config import (
 from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
-from sitegen.snapshot import empty_zip, engine_snapshot
+from sitegen.snapshot import data_zip, empty_zip, engine_snapshot
 from sitegen.wheel import build_wheel, content_hash
 
 _IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
@@ -244,6 +244,7 @@ def build_assets(
     urls["wheel"] = "/" + wheel_path
     urls["snapshot"] = ""
     urls["snapshot_stdlib"] = ""
+    urls["snapshot_data"] = ""
     if bytecode.stdlib_zip is not None:
         image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, pv, pkg=pkg)
         if image is not None:
@@ -251,6 +252,11 @@ def build_assets(
             # fetched only when an import needs it, see site/worker.js)
             files[f"{pyodide_dir}python_stdlib.empty.zip"] = empty_zip()
             urls["snapshot_stdlib"] = f"/{pyodide_dir}python_stdlib.empty.zip"
+            # ... and with the wheel's data files only: its code is in the image
+            data = data_zip(wheel)
+            data_path = f"wheels/{content_hash(wheel)}/engine-data.{content_hash(data)}.zip"
+            files[data_path] = data
+            urls["snapshot_data"] = "/" + data_path
             # beside the wheel it holds (the service worker's per-version cache, not the
             # runtime cache that outlives site versions)
             snapshot_path = (
@@ -267,6 +273,7 @@ def build_assets(
         "ENGINE_PRELOAD": list(ENGINE_PRELOAD),
         "SNAPSHOT_URL": urls["snapshot"],
         "SNAPSHOT_STDLIB_URL": urls["snapshot_stdlib"],
+        "SNAPSHOT_DATA_URL": urls["snapshot_data"],
         "STDLIB_URL": urls["stdlib"],
         "WHEEL_URL": urls["wheel"],
         "HUB_ENDPOINT": hub_endpoint(),  # Hub lookups (HF_ENDPOINT at build time; the CSP names it)
@@ -311,10 +318,13 @@ def build_assets(
             "/icons/icon-192.png",
         ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
-        + [urls["wheel"]]
-        # with the image, the full stdlib is a fallback fetched on demand: precaching it
-        # would add its 4.5 MB to every first visit
-        + ([urls["snapshot"], urls["snapshot_stdlib"]] if urls["snapshot"] else [urls["stdlib"]])
+        # with the image, the full stdlib and the wheel are a fallback fetched on demand:
+        # precaching them would add their 5.4 MB to every first visit
+        + (
+            [urls["snapshot"], urls["snapshot_stdlib"], urls["snapshot_data"]]
+            if urls["snapshot"]
+            else [urls["wheel"], urls["stdlib"]]
+        )
         + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
     )
     return Assets(

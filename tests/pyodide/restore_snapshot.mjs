@@ -1,7 +1,7 @@
 // Restore the build's start-up snapshot under Node as the browser worker does (the empty
 // stdlib zip the snapshot is restored with), answer requests, then check the fallback:
 // a stdlib module the image lacks fails to import until the full zip is mounted.
-//   node tests/pyodide/restore_snapshot.mjs <snapshot.bin.gz> <empty.zip> <engine.whl> <full_stdlib.zip> <requests.json> <module>
+//   node tests/pyodide/restore_snapshot.mjs <snapshot.bin.gz> <empty.zip> <engine-data.zip> <full_stdlib.zip> <requests.json> <module>
 // prints JSON {replies, before, after}: engine.api.handle's reply strings, and the import of <module> without and
 // with the full zip ("ok" or the exception's type).
 import { readFile } from "node:fs/promises";
@@ -10,14 +10,15 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
 
-const [snapshot, empty, wheel, full, requests, module] = process.argv.slice(2);
+const [snapshot, empty, data, full, requests, module] = process.argv.slice(2);
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pyodide = await loadPyodide({
   indexURL: join(root, "node_modules", "pyodide") + "/",
   stdLibURL: empty,
   _loadSnapshot: new Uint8Array(gunzipSync(await readFile(snapshot))),
 });
-pyodide.unpackArchive(new Uint8Array(await readFile(wheel)), "wheel");
+// the wheel's data files only, as the worker unpacks them (the code is in the image)
+pyodide.unpackArchive(new Uint8Array(await readFile(data)), "zip");
 const handle = pyodide.pyimport("engine.api").handle;
 const replies = JSON.parse(await readFile(requests, "utf8")).map((r) => handle(JSON.stringify(r)));
 const tryImport = pyodide.runPython(`

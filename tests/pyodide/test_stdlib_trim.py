@@ -1,12 +1,14 @@
-"""The start-up snapshot holds every stdlib module the engine imports, so the browser
-restores it with an empty stdlib zip (a first visit downloads no stdlib); a module outside
-the image imports once the worker mounts the full zip (its fallback on ImportError)."""
+"""The start-up snapshot holds every stdlib module the engine imports and every engine module,
+so the browser restores it with an empty stdlib zip and the wheel's data files only (a first
+visit downloads no stdlib and no engine code); a module outside the image imports once the
+worker mounts the full zip (its fallback on ImportError)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,12 +28,12 @@ def restore(site_dir: Path, tmp_path: Path, reqs: list[dict], module: str) -> di
     assert node is not None, "needs node (./dev test installs Pyodide with npm)"
     assert (PYODIDE_PKG / "pyodide.mjs").is_file(), "run `npm ci` (./dev test does)"
     (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
-    (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
+    (data,) = sorted((site_dir / "wheels").rglob("engine-data.*.zip"))
     (empty,) = sorted((site_dir / "pyodide").rglob("python_stdlib.empty.zip"))
     (full,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(reqs), encoding="utf-8")
-    args = [str(p) for p in (image, empty, wheel, full, path)]
+    args = [str(p) for p in (image, empty, data, full, path)]
     out = subprocess.run(
         [node, str(HERE / "restore_snapshot.mjs"), *args, module],
         capture_output=True,
@@ -57,6 +59,16 @@ def test_image_restored_without_a_stdlib_answers_as_cpython(site_dir, tmp_path):
     # the fallback: outside the image until the full zip is on sys.path, then importable
     assert answer["before"] == "ModuleNotFoundError"
     assert answer["after"] == "ok"
+
+
+def test_data_zip_is_the_wheel_less_its_code(site_dir):
+    (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
+    (data,) = sorted((site_dir / "wheels").rglob("engine-data.*.zip"))
+    with zipfile.ZipFile(wheel) as w, zipfile.ZipFile(data) as d:
+        code = (".py", ".pyc")
+        want = {n for n in w.namelist() if not n.endswith(code) and ".dist-info/" not in n}
+        assert set(d.namelist()) == want
+        assert any(n.endswith(".json") for n in want)
 
 
 def test_import_trace_covers_the_engine_and_not_the_cli(site_dir):
