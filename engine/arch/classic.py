@@ -17,6 +17,14 @@ from .blocks import (
 from .fields import Config
 
 
+def _plain_mlp_layer(
+    b: Builder, c: Config, d: Dims, i: int, inter: int, *, bias: bool = True
+) -> None:
+    """Close layer i: an ungated up/down MLP and full multi-head attention (no window)."""
+    mlp_plain(b, i, d.hidden, inter, bias=bias)
+    b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter, gated=False)))
+
+
 def build_phi(c: Config, b: Builder) -> bool:
     """phi (Phi-1/1.5/2): parallel attention + MLP after one LayerNorm, biases everywhere."""
     d = dims(c)
@@ -30,8 +38,7 @@ def build_phi(c: Config, b: Builder) -> bool:
         if qk_ln:  # per-head LayerNorm over hidden_size // num_heads
             b.norm("attn_q_norm", d.hidden // d.heads, i, bias=True)
             b.norm("attn_k_norm", d.hidden // d.heads, i, bias=True)
-        mlp_plain(b, i, d.hidden, inter, bias=True)
-        b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter, gated=False)))
+        _plain_mlp_layer(b, c, d, i, inter)
     return finish_head(b, c, d, norm_bias=True, head_bias=True)
 
 
@@ -51,8 +58,7 @@ def build_gpt2(c: Config, b: Builder) -> bool:
         b.linear("attn_qkv", 3 * hidden, hidden, i, bias=True)
         b.linear("attn_output", hidden, hidden, i, bias=True)
         b.norm("ffn_norm", hidden, i, bias=True)
-        mlp_plain(b, i, hidden, inter, bias=True)
-        b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter, gated=False)))
+        _plain_mlp_layer(b, c, d, i, inter)
     return finish_head(b, c, d, norm_bias=True)
 
 
@@ -70,8 +76,7 @@ def build_gpt_neox(c: Config, b: Builder) -> bool:
         b.norm("ffn_norm", hidden, i, bias=True)
         b.linear("attn_qkv", 3 * hidden, hidden, i, bias=bias)
         b.linear("attn_output", hidden, hidden, i, bias=bias)
-        mlp_plain(b, i, hidden, inter, bias=True)
-        b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter, gated=False)))
+        _plain_mlp_layer(b, c, d, i, inter)
     return finish_head(b, c, d, norm_bias=True)
 
 
@@ -113,6 +118,5 @@ def build_falcon(c: Config, b: Builder) -> bool:
             b.norm("attn_norm", hidden, i, bias=True)
         b.linear("attn_qkv", qkv_out, hidden, i, bias=bias)
         b.linear("attn_output", hidden, hidden, i, bias=bias)
-        mlp_plain(b, i, hidden, inter, bias=bias)
-        b.layers.append(LayerSpec(i, gqa_spec(d, None), dense_spec(c, inter, gated=False)))
+        _plain_mlp_layer(b, c, d, i, inter, bias=bias)
     return finish_head(b, c, d, norm_bias=True)

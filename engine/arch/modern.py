@@ -116,13 +116,19 @@ def gqa_dims(c: Config) -> Dims:
     return checked_dims(c, hidden, heads, kv_heads, head_dim)
 
 
-def build_minimax_m2(c: Config, b: Builder) -> bool:
-    """minimax_m2 (MiniMax-M2/M2.1/M2.5): all-MoE, whole-projection q/k norms."""
+def _moe_setup(c: Config) -> tuple[Dims, int, int, int]:
+    """This module's defaults applied, then (dims, layers, experts, experts per token)."""
     with_defaults(c)
     d = gqa_dims(c)
     n = c.int("num_layers")
     n_exp, top_k = c.int("num_experts"), c.int("experts_per_token")
     check_top_k(c, top_k, n_exp)
+    return d, n, n_exp, top_k
+
+
+def build_minimax_m2(c: Config, b: Builder) -> bool:
+    """minimax_m2 (MiniMax-M2/M2.1/M2.5): all-MoE, whole-projection q/k norms."""
+    d, n, n_exp, top_k = _moe_setup(c)
     inter = c.int("intermediate_size")
     window = c.opt_int("sliding_window")
     types = c.layer_types(n) or ["full_attention"] * n
@@ -141,11 +147,7 @@ def build_minimax_m2(c: Config, b: Builder) -> bool:
 
 def build_glm4_moe(c: Config, b: Builder) -> bool:
     """glm4_moe (GLM-4.5, GLM-4.5-Air, GLM-4.6): leading dense layers, shared + routed experts."""
-    with_defaults(c)
-    d = gqa_dims(c)
-    n = c.int("num_layers")
-    n_exp, top_k = c.int("num_experts"), c.int("experts_per_token")
-    check_top_k(c, top_k, n_exp)
+    d, n, n_exp, top_k = _moe_setup(c)
     moe_inter = c.int("moe_intermediate_size")
     shared = moe_inter * c.int("n_shared_experts", minimum=0)
     first_dense = c.int("first_k_dense_replace", minimum=0)
@@ -170,11 +172,7 @@ def build_glm4_moe(c: Config, b: Builder) -> bool:
 
 def build_llama4_text(c: Config, b: Builder) -> bool:
     """llama4_text: interleaved MoE (one shared expert) and dense layers, chunked attention."""
-    with_defaults(c)
-    d = gqa_dims(c)
-    n = c.int("num_layers")
-    n_exp, top_k = c.int("num_experts"), c.int("experts_per_token")
-    check_top_k(c, top_k, n_exp)
+    d, n, n_exp, top_k = _moe_setup(c)
     step = c.int("interleave_moe_layer_step")
     moe_layers = set(c.int_list("moe_layers")) if c.get("moe_layers") is not None else None
     if moe_layers is None:
