@@ -30,6 +30,12 @@ def catalog_spec(slug: str):
     return arch.parse_config(raw, name=slug)
 
 
+def _state_layer_bytes(spec, runtime: str, *, context: int, batch: int = 1) -> tuple[int, ...]:
+    """Every layer's cache bytes in the runtime's usual dtype (llama.cpp f16, else bf16)."""
+    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
+    return kv.kv_layer_bytes(spec, context=context, batch=batch, kv_dtype=kv_dtype, runtime=runtime)
+
+
 def _reference(key: str) -> dict:
     return json.loads(PARAMS.read_text())["models"][key]
 
@@ -82,8 +88,7 @@ QWEN3_NEXT_STATE = {
 @pytest.mark.parametrize("runtime", sorted(QWEN3_NEXT_STATE))
 def test_qwen3_next_state_bytes(runtime: str) -> None:
     spec = catalog_spec(QWEN3_NEXT)
-    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
-    layers = kv.kv_layer_bytes(spec, context=4096, batch=3, kv_dtype=kv_dtype, runtime=runtime)
+    layers = _state_layer_bytes(spec, runtime, context=4096, batch=3)
     assert layers[0] == 3 * QWEN3_NEXT_STATE[runtime]
     kv_cells = 4096 * 3 if runtime == "transformers" else 12288  # llama.cpp: pad256(ctx × seqs)
     assert layers[3] == kv_cells * 1024 * 2
@@ -207,8 +212,7 @@ NEMOTRON_STATE = {
 @pytest.mark.parametrize("runtime", sorted(NEMOTRON_STATE))
 def test_nemotron_h_state_bytes(runtime: str) -> None:
     spec = catalog_spec(NEMOTRON)
-    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
-    layers = kv.kv_layer_bytes(spec, context=4096, batch=2, kv_dtype=kv_dtype, runtime=runtime)
+    layers = _state_layer_bytes(spec, runtime, context=4096, batch=2)
     assert layers[0] == 2 * NEMOTRON_STATE[runtime]
     assert layers[1] == 0  # an MoE layer keeps nothing
     if runtime == "vllm":
@@ -290,8 +294,7 @@ GRANITE_STATE = {
 @pytest.mark.parametrize("runtime", sorted(GRANITE_STATE))
 def test_granitemoehybrid_state_bytes(runtime: str) -> None:
     spec = catalog_spec(GRANITE)
-    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
-    layers = kv.kv_layer_bytes(spec, context=2048, batch=1, kv_dtype=kv_dtype, runtime=runtime)
+    layers = _state_layer_bytes(spec, runtime, context=2048)
     assert layers[0] == GRANITE_STATE[runtime]
     if runtime == "vllm":
         assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 400
@@ -367,8 +370,7 @@ def test_lfm2_short_conv_state() -> None:
     assert kv.recurrent_summary(spec) == (22, 30)
     expected = {"transformers": 2048 * 3 * 2, "vllm": 32_768, "llamacpp": 2048 * 2 * 4}
     for runtime, per_seq in expected.items():
-        kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
-        layers = kv.kv_layer_bytes(spec, context=100, batch=2, kv_dtype=kv_dtype, runtime=runtime)
+        layers = _state_layer_bytes(spec, runtime, context=100, batch=2)
         assert layers[0] == 2 * per_seq, runtime
     assert kv.vllm_block_tokens(spec, kv_dtype="bf16") == 16
 
@@ -403,8 +405,7 @@ JAMBA_STATE = {
 @pytest.mark.parametrize("runtime", sorted(JAMBA_STATE))
 def test_jamba_state_bytes(runtime: str) -> None:
     spec = catalog_spec(JAMBA)
-    kv_dtype = "fp16" if runtime == "llamacpp" else "bf16"
-    layers = kv.kv_layer_bytes(spec, context=1024, batch=1, kv_dtype=kv_dtype, runtime=runtime)
+    layers = _state_layer_bytes(spec, runtime, context=1024)
     assert layers[0] == JAMBA_STATE[runtime]
     if runtime == "vllm":
         st = spec.layers[0].state
