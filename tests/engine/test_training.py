@@ -127,20 +127,26 @@ def test_offload_moves_optimizer_to_host() -> None:
     assert e.host_bytes >= 12 * LLAMA_8B_PARAMS
 
 
+# The sizes of the tiny models measured with real CPU forwards below.
+_TINY = {
+    "hidden_size": 64,
+    "intermediate_size": 176,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 16,
+    "num_hidden_layers": 2,
+    "vocab_size": 96,
+    "max_position_embeddings": 256,
+}
+
+
 def test_tiny_llama_layer_saved_bytes_match_autograd() -> None:
     # A real CPU forward of transformers 5.24 / torch 2.13 (LlamaForCausalLM, hidden 64,
     # intermediate 176, 4 heads, 2 KV heads, head_dim 16, batch 2 × seq 24), counting the
     # distinct storages autograd saves in decoder layer 1 with saved_tensors_hooks:
     raw = {
         "model_type": "llama",
-        "hidden_size": 64,
-        "intermediate_size": 176,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "head_dim": 16,
-        "num_hidden_layers": 2,
-        "vocab_size": 96,
-        "max_position_embeddings": 256,
+        **_TINY,
         "tie_word_embeddings": False,
         "torch_dtype": "bfloat16",
     }
@@ -199,14 +205,7 @@ def test_gemma2_eager_layer_saved_bytes() -> None:
     # (1 + weight) fp32 vectors of the four norms (per layer, not per token).
     raw = {
         "model_type": "gemma2",
-        "hidden_size": 64,
-        "intermediate_size": 176,
-        "num_attention_heads": 4,
-        "num_key_value_heads": 2,
-        "head_dim": 16,
-        "num_hidden_layers": 2,
-        "vocab_size": 96,
-        "max_position_embeddings": 256,
+        **_TINY,
         "sliding_window": 4096,
         "attn_logit_softcapping": 50.0,
         "final_logit_softcapping": 30.0,
