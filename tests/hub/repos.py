@@ -49,6 +49,11 @@ def _json_file(path: Path, data: Any) -> Path:
     return path
 
 
+def _json_and_file(folder: Path, name: str, data: Any, other: str) -> Repo:
+    """A repo of ``name`` (``data`` as JSON, written now) and ``other``, already in ``folder``."""
+    return Repo(files={name: _json_file(folder / name, data), other: folder / other})
+
+
 def _checkpoint(root: Path, config: dict, tensors: list) -> dict[str, Path]:
     """config.json + safetensors (sharded with an index above SHARD_TENSORS tensors)."""
     files = {"config.json": _json_file(root / "config.json", config)}
@@ -226,25 +231,12 @@ def build(root: Path, hub: HubFixture) -> None:
     )
     hub.add(
         CASES["lora"],
-        Repo(
-            files={
-                "adapter_config.json": _json_file(lora / "adapter_config.json", adapter),
-                "adapter_model.safetensors": lora / "adapter_model.safetensors",
-            }
-        ),
+        _json_and_file(lora, "adapter_config.json", adapter, "adapter_model.safetensors"),
     )
     ds_dir = root / "dataset"
     (ds_dir).mkdir(parents=True, exist_ok=True)
     (ds_dir / "data.csv").write_text("a,b\n1,2\n")
-    hub.add(
-        CASES["dataset"],
-        Repo(
-            files={
-                "README.md": _json_file(ds_dir / "README.md", "x"),
-                "data.csv": ds_dir / "data.csv",
-            }
-        ),
-    )
+    hub.add(CASES["dataset"], _json_and_file(ds_dir, "README.md", "x", "data.csv"))
 
     # access and transport errors
     small = _checkpoint(root / "gated", c1, spec_tensors(l1))
@@ -255,27 +247,11 @@ def build(root: Path, hub: HubFixture) -> None:
     # bad files
     bad = root / "oversized"
     write_safetensors(bad / "model.safetensors", spec_tensors(l1), length=100 * 1024 * 1024)
-    hub.add(
-        CASES["oversized"],
-        Repo(
-            files={
-                "config.json": _json_file(bad / "config.json", c1),
-                "model.safetensors": bad / "model.safetensors",
-            }
-        ),
-    )
+    hub.add(CASES["oversized"], _json_and_file(bad, "config.json", c1, "model.safetensors"))
     mal = root / "malformed"
     mal.mkdir(parents=True, exist_ok=True)
     (mal / "model.safetensors").write_bytes((20).to_bytes(8, "little") + b'{"a": {"dtype": "BF1')
-    hub.add(
-        CASES["malformed"],
-        Repo(
-            files={
-                "config.json": _json_file(mal / "config.json", c1),
-                "model.safetensors": mal / "model.safetensors",
-            }
-        ),
-    )
+    hub.add(CASES["malformed"], _json_and_file(mal, "config.json", c1, "model.safetensors"))
     un = {**c1, "model_type": "fancy_new_arch"}
     hub.add(
         CASES["unsupported"],
