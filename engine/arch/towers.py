@@ -147,6 +147,35 @@ def _layernorm(b: Builder, name: str, size: int) -> None:
     _other(b, f"{name}.bias", size)
 
 
+def _vit_blocks(
+    b: Builder,
+    depth: int,
+    h: int,
+    inter: int,
+    *,
+    layernorm: bool,
+    fused_qkv: bool,
+    gated: bool,
+    bias: bool = True,
+) -> None:
+    """``depth`` pre-norm ViT blocks: two norms (LayerNorm with bias, else a weight-only
+    RMSNorm), q/k/v (fused or not) and out, then an MLP (gated or up/down)."""
+    norm = _layernorm if layernorm else _other
+    for j in range(depth):
+        norm(b, f"v.blk.{j}.ln1", h)
+        norm(b, f"v.blk.{j}.ln2", h)
+        if fused_qkv:
+            _linear(b, f"v.blk.{j}.attn_qkv", 3 * h, h, bias=bias)
+            _linear(b, f"v.blk.{j}.attn_out", h, h, bias=bias)
+        else:
+            for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
+                _linear(b, f"v.blk.{j}.{part}", h, h, bias=bias)
+        if gated:
+            _linear(b, f"v.blk.{j}.ffn_gate", inter, h, bias=bias)
+        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=bias)
+        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=bias)
+
+
 def build_llama4(c: Config, b: Builder) -> bool:
     """llama4: the MoE text tower plus the ViT (class token, learned positions, unfold patch
     linear) with its pixel-shuffle MLP adapter and the linear projector."""
@@ -185,13 +214,7 @@ def build_qwen3_vl(c: Config, b: Builder) -> bool:
     _other(b, "v.patch_embd", h, vc.int("in_channels"), temporal, patch, patch)
     _other(b, "v.patch_embd.bias", h)
     _other(b, "v.position_embd", vc.int("num_position_embeddings"), h)
-    for j in range(vc.int("depth")):
-        _layernorm(b, f"v.blk.{j}.ln1", h)
-        _layernorm(b, f"v.blk.{j}.ln2", h)
-        _linear(b, f"v.blk.{j}.attn_qkv", 3 * h, h, bias=True)
-        _linear(b, f"v.blk.{j}.attn_out", h, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    _vit_blocks(b, vc.int("depth"), h, inter, layernorm=True, fused_qkv=True, gated=False)
     merged = h * vc.int("spatial_merge_size") ** 2
     out = vc.int("out_hidden_size")
     deepstack = vc.get("deepstack_visual_indexes")
@@ -214,13 +237,7 @@ def build_kimi_k25(c: Config, b: Builder) -> bool:
     _other(b, "v.patch_embd", h, 3, patch, patch)
     _other(b, "v.patch_embd.bias", h)
     _other(b, "v.position_embd", vc.int("pos_emb_height"), vc.int("pos_emb_width"), h)
-    for j in range(vc.int("num_layers")):
-        _layernorm(b, f"v.blk.{j}.ln1", h)
-        _layernorm(b, f"v.blk.{j}.ln2", h)
-        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            _linear(b, f"v.blk.{j}.{part}", h, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    _vit_blocks(b, vc.int("num_layers"), h, inter, layernorm=True, fused_qkv=False, gated=False)
     _layernorm(b, "v.post_ln", h)
     kernel = vc.get("merge_kernel_size")
     merged = h * (kernel[0] * kernel[1] if isinstance(kernel, list) and len(kernel) == 2 else 4)
@@ -240,14 +257,7 @@ def build_qwen2_5_vl(c: Config, b: Builder) -> bool:
     h, inter = vc.int("hidden_size"), vc.int("intermediate_size")
     patch, temporal = vc.int("patch_size"), vc.int("temporal_patch_size")
     _other(b, "v.patch_embd", h, vc.int("in_channels"), temporal, patch, patch)
-    for j in range(vc.int("depth")):
-        _other(b, f"v.blk.{j}.ln1", h)
-        _other(b, f"v.blk.{j}.ln2", h)
-        _linear(b, f"v.blk.{j}.attn_qkv", 3 * h, h, bias=True)
-        _linear(b, f"v.blk.{j}.attn_out", h, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_gate", inter, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=True)
-        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=True)
+    _vit_blocks(b, vc.int("depth"), h, inter, layernorm=False, fused_qkv=True, gated=True)
     merged = h * vc.int("spatial_merge_size") ** 2
     _other(b, "mm.merger.norm", h)
     _linear(b, "mm.merger.fc1", merged, merged, bias=True)
@@ -265,14 +275,9 @@ def build_mistral3(c: Config, b: Builder) -> bool:
     h, inter, patch = vc.int("hidden_size"), vc.int("intermediate_size"), vc.int("patch_size")
     _other(b, "v.patch_embd", h, vc.int("num_channels"), patch, patch)
     _other(b, "v.pre_ln", h)
-    for j in range(vc.int("num_layers")):
-        _other(b, f"v.blk.{j}.ln1", h)
-        _other(b, f"v.blk.{j}.ln2", h)
-        for part in ("attn_q", "attn_k", "attn_v", "attn_out"):
-            _linear(b, f"v.blk.{j}.{part}", h, h, bias=False)
-        _linear(b, f"v.blk.{j}.ffn_gate", inter, h, bias=False)
-        _linear(b, f"v.blk.{j}.ffn_up", inter, h, bias=False)
-        _linear(b, f"v.blk.{j}.ffn_down", h, inter, bias=False)
+    _vit_blocks(
+        b, vc.int("num_layers"), h, inter, layernorm=False, fused_qkv=False, gated=True, bias=False
+    )
     merge = c.raw.get("spatial_merge_size", 2)
     merge = merge if isinstance(merge, int) and not isinstance(merge, bool) and merge > 0 else 2
     layers = c.raw.get("vision_feature_layer", -1)
