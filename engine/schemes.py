@@ -18,6 +18,7 @@ Each function returns one ``QuantizedTensor`` per spec tensor, in spec order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidWorkload
@@ -50,6 +51,18 @@ def _is_quantizable_linear(t: Tensor) -> bool:
     return t.kind == "linear" and len(t.shape) == 2 and t.name != "output" and not _is_router(t)
 
 
+def _each_linear(
+    spec: ModelSpec, quantize: Callable[[Tensor], QuantizedTensor | None]
+) -> tuple[QuantizedTensor, ...]:
+    """``quantize`` every decoder linear layer (None keeps it 16-bit); the rest stay 16-bit."""
+    half = half_dtype(spec)
+    out = []
+    for t in spec.tensors:
+        q = quantize(t) if _is_quantizable_linear(t) else None
+        out.append(q if q is not None else float_tensor(t, half))
+    return tuple(out)
+
+
 def quantize_float(spec: ModelSpec, dtype: str) -> tuple[QuantizedTensor, ...]:
     """Every tensor in one float dtype (transformers and vLLM load floats as they are)."""
     return tuple(float_tensor(t, dtype) for t in spec.tensors)
@@ -58,15 +71,11 @@ def quantize_float(spec: ModelSpec, dtype: str) -> tuple[QuantizedTensor, ...]:
 def quantize_fp8(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[QuantizedTensor, ...]:
     """FP8 E4M3 linear layers with fp32 scales: per tensor (vLLM ``--quantization fp8``) or
     per 128x128 block (block checkpoints; transformers' FineGrainedFP8Config)."""
-    half = half_dtype(spec)
     # transformers quantizes to FP8 only through FineGrainedFP8Config, whose default
     # weight_block_size is (128, 128); vLLM's online `--quantization fp8` is per-tensor
     block = row["scale"] == "block" or runtime == "transformers"
-    out = []
-    for t in spec.tensors:
-        if not _is_quantizable_linear(t):
-            out.append(float_tensor(t, half))
-            continue
+
+    def fp8(t: Tensor) -> QuantizedTensor:
         n_out, n_in = t.shape
         if block:
             bo, bi = row.get("block_shape", (128, 128))
@@ -75,8 +84,9 @@ def quantize_fp8(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[Qu
         else:
             scales = 1
             storage = "fp8-e4m3+fp32-scale"
-        out.append(QuantizedTensor(t, storage, t.experts * (n_out * n_in + 4 * scales)))
-    return tuple(out)
+        return QuantizedTensor(t, storage, t.experts * (n_out * n_in + 4 * scales))
+
+    return _each_linear(spec, fp8)
 
 
 def _bnb_converts(t: Tensor, spec: ModelSpec, runtime: str) -> bool:
@@ -128,29 +138,25 @@ def quantize_bnb(spec: ModelSpec, row: dict[str, Any], runtime: str) -> tuple[Qu
 def quantize_gptq(spec: ModelSpec, row: dict[str, Any]) -> tuple[QuantizedTensor, ...]:
     """GPTQ/AWQ packed ints, fp16 scales and packed zeros per group (+ g_idx for GPTQ) on
     every decoder linear layer whose shape the kernels take; the rest 16-bit."""
-    half = half_dtype(spec)
     cfg = row["gptq"]
     bits, group = cfg["bits"], cfg["group"]
     pack = 32 // bits if 32 % bits == 0 else 32  # 3-bit packs 32 weights into 3 int32
     storage = f"{cfg['method']}-int{bits}" + (f"-g{group}" if group else "")
-    out = []
-    for t in spec.tensors:
-        if not _is_quantizable_linear(t):
-            out.append(float_tensor(t, half))
-            continue
+
+    def packed(t: Tensor) -> QuantizedTensor | None:
         n_out, n_in = t.shape
         g = group or n_in
         if n_in % g or n_in % pack or n_out % pack:
-            out.append(float_tensor(t, half))  # kernels need whole groups and packs
-            continue
+            return None  # kernels need whole groups and packs
         groups = n_in // g
         nbytes = n_in * n_out * bits // 8  # qweight (int32, packed)
         nbytes += groups * n_out * bits // 8  # qzeros (int32, packed)
         nbytes += groups * n_out * 2  # scales (fp16)
         if cfg["g_idx"]:
             nbytes += n_in * 4  # g_idx (int32)
-        out.append(QuantizedTensor(t, storage, t.experts * nbytes))
-    return tuple(out)
+        return QuantizedTensor(t, storage, t.experts * nbytes)
+
+    return _each_linear(spec, packed)
 
 
 def quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
