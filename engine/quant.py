@@ -33,6 +33,7 @@ from .memo import per_spec_cache
 from .messages import msg, or_list
 from .model import ModelSpec
 from .schemes import quantize_bnb, quantize_float, quantize_fp8, quantize_gptq, quantize_mxfp4
+from .workload import RUNTIMES  # re-exported: the one list of runtimes
 
 __all__ = [
     "RUNTIMES",
@@ -46,7 +47,6 @@ __all__ = [
     "weights_bytes",
 ]
 
-RUNTIMES = ("transformers", "vllm", "llamacpp")
 
 # config.json dtypes the engine can size, and the float format each checkpoint is
 _DTYPE_TO_FLOAT = {
