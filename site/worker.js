@@ -63,10 +63,10 @@ async function probe(url, what) {
 }
 
 /** Settles only by rejecting: the first failed probe ends the start-up. */
-function probeRuntime() {
+function probeRuntime(stdlib) {
   const probes = Promise.all([
     probe(`${PYODIDE_INDEX_URL}pyodide.asm.wasm`, "The Python runtime (pyodide.asm.wasm)"),
-    probe(STDLIB_URL, "The Python standard library"),
+    probe(stdlib, "The Python standard library"),
   ]);
   return probes.then(() => new Promise(() => {}));
 }
@@ -93,7 +93,9 @@ async function start() {
   let wheel = dataOnly ? download(SNAPSHOT_DATA_URL, "engine data").then((r) => r.arrayBuffer()) : fetchWheel();
   wheel.catch(() => {});
   import(`${PYODIDE_INDEX_URL}pyodide.asm.mjs`).catch(() => {});
-  const failFast = probeRuntime();
+  // the stdlib this start loads: the empty zip the image is restored with (the full one is
+  // not cached offline: it is fetched only when an import needs it)
+  const failFast = probeRuntime(snapshot && SNAPSHOT_STDLIB_URL ? SNAPSHOT_STDLIB_URL : STDLIB_URL);
   failFast.catch(() => {});
   const { loadPyodide } = await Promise.race([import(`${PYODIDE_INDEX_URL}pyodide.mjs`), failFast]);
   mark("import_ms");
