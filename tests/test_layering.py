@@ -57,7 +57,9 @@ def test_the_build_does_not_read_tests() -> None:
 
 def test_reference_data_is_shared_and_outside_the_wheel() -> None:
     stems = sorted(p.name for p in (ROOT / "reference").glob("*.json"))
-    assert stems == ["kv_cache.json", "params.json", "training.json"]
+    assert stems == [
+        "kv_cache.json", "llamacpp_buffers.json", "params.json", "training.json"
+    ]
     assert len(list((ROOT / "reference" / "configs").glob("*.json"))) > 30
     assert not (ROOT / "tests" / "reference").exists()
     assert not (ROOT / "tests" / "fixtures").exists()

@@ -53,7 +53,7 @@ def test_zh_methodology_has_chinese_headings(page, server):
     expect(page.locator("h1")).to_have_text("计算方法")
     expect(page.locator("h2#kv-cache")).to_have_text("KV 缓存")
     headings = page.locator("article h2").all_text_contents()
-    assert len(headings) == 9 and all(HAN.search(h) for h in headings), headings
+    assert len(headings) == 10 and all(HAN.search(h) for h in headings), headings
     links = page.locator("article a[href$='/accuracy/']")
     assert set(links.evaluate_all("els => els.map((a) => a.getAttribute('href'))")) == {
         "/zh/accuracy/"
