@@ -45,6 +45,11 @@ def history_page(browser, server):
     page.reload()
     page.wait_for_selector(READY, timeout=90_000)
     page.wait_for_selector("html[data-features=ready]")
+    # the page's own calculation settles into history too: wait for it, so the list does
+    # not redraw under the checkboxes the tests tick
+    expect(page.locator("#history-list")).to_have_attribute(
+        "data-count", str(len(CASES) + 1), timeout=10_000
+    )
     yield page
     context.close()
 
