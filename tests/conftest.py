@@ -52,3 +52,10 @@ def hub_server(tmp_path_factory: pytest.TempPathFactory):
     hub = start_fixture(tmp_path_factory.mktemp("hub"))
     yield hub
     hub.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url() -> None:
+    """No base URL (tests use ``server``); a module-level fixture replaces pytest-playwright's
+    fallback, a session fixture defined as an instance method (PytestRemovedIn10Warning)."""
+    return None

@@ -67,13 +67,6 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def base_url() -> None:
-    """No base URL (tests use ``server``); a module-level fixture replaces pytest-playwright's
-    fallback, a session fixture defined as an instance method (PytestRemovedIn10Warning)."""
-    return None
-
-
-@pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
