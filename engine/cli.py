@@ -19,7 +19,7 @@ from .errors import ConfigError, EngineError
 from .form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind, Mode
 from .limits import text_limits
 from .messages import msg
-from .units import format_gib
+from .units import format_gib, format_tokens
 
 EXIT_BAD_INPUT = 2
 
@@ -282,7 +282,7 @@ def _fit_answer(result: dict[str, Any]) -> str:
         if gpu.get("max_context"):
             limit = gpu.get("context_limited_by")
             why = " (the model's limit)" if limit == "model" else ""
-            parts.append(f"context up to {gpu['max_context']:,} tokens{why}")
+            parts.append(f"context up to {format_tokens(gpu['max_context'])} tokens{why}")
         if gpu.get("max_batch"):
             parts.append(f"batch up to {gpu['max_batch']:,} sequences")
         return f"{on}: fits" + (f" — {', '.join(parts)}" if parts else "")

@@ -32,6 +32,16 @@ def format_gib(n_bytes: int, digits: int = 2) -> str:
     return f"{bytes_to_gib(n_bytes):.{digits}f} GiB"
 
 
+def format_tokens(n_tokens: int) -> str:
+    """Return a token count as the exact figure with thousands separators (``'131,072'``).
+
+    One rule for the CLI, the pages and site/format.js (which mirrors it): the exact count
+    is what runtimes take (``--ctx-size``, ``max_model_len``), where "128k" reads as
+    128,000 and 131,072 alike.
+    """
+    return f"{int(n_tokens):,}"
+
+
 def ceil_div(a: int, b: int) -> int:
     """Integer ceiling of ``a / b`` for non-negative ``a`` and positive ``b``."""
     return -(-a // b)

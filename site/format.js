@@ -19,6 +19,9 @@ export function formatGib(bytes) {
   return `${fixed2(n, GIB)} GiB`;
 }
 
+// Mirrors engine/units.py format_tokens: the exact count with thousands separators
+// ("131,072"), the one format for contexts in the CLI, the baked pages and here.
 export function formatTokens(n) {
-  return n >= 1024 && n % 1024 === 0 ? `${n / 1024}k` : n.toLocaleString("en-US");
+  const s = String(n);
+  return /^-?\d+$/.test(s) ? s.replace(/\B(?=(\d{3})+(?!\d))/g, ",") : s;
 }

@@ -29,7 +29,7 @@ from sitegen.pages import Page
 def _filters() -> dict[str, Callable[..., Any]]:
     import markupsafe
 
-    from engine.units import format_gib
+    from engine.units import format_gib, format_tokens
 
     def gib(n: int | None) -> str:
         return "—" if n is None else format_gib(int(n))
@@ -43,11 +43,7 @@ def _filters() -> dict[str, Callable[..., Any]]:
         return str(n)
 
     def tokens(n: int | None) -> str:
-        if n is None:
-            return "—"
-        if n >= 1024 and n % 1024 == 0:
-            return f"{n // 1024}k"
-        return f"{n:,}"
+        return "—" if n is None else format_tokens(int(n))
 
     def to_json(value: Any) -> str:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)

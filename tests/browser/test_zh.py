@@ -98,7 +98,7 @@ def test_result_line_and_engine_status_are_chinese(page, server):
     expect(page.locator("#engine-message")).to_contain_text("已就绪")
     page.fill("#f-context", "8192")
     meta = page.locator("#result-meta")
-    expect(meta).to_contain_text("8k 上下文")  # the catalog's word order, as the build writes it
+    expect(meta).to_contain_text("8,192 上下文")  # the catalog's word order, as the build writes it
     expect(meta).to_contain_text("批大小 1")
     expect(meta).not_to_contain_text("context")
 

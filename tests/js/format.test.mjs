@@ -1,7 +1,11 @@
 // site/format.js: display formatting that must read exactly like engine/units.py format_gib
-// (round-half-even, MiB below 0.1 GiB) and the CLI's token counts.
+// (round-half-even, MiB below 0.1 GiB) and engine/units.py format_tokens (the CLI's token counts).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 
 import { formatGib, formatTokens } from "../../site/format.js";
 
@@ -35,10 +39,32 @@ test("exact beyond 2**53 (strings and BigInts)", () => {
   assert.equal(formatGib("1073741824"), "1.00 GiB");
 });
 
-test("token counts: multiples of 1024 as k, others with thousands separators", () => {
-  assert.equal(formatTokens(4096), "4k");
-  assert.equal(formatTokens(131072), "128k");
-  assert.equal(formatTokens(1536), "1,536");
+const TOKEN_COUNTS = [0, 1, 512, 999, 1000, 1024, 1536, 4096, 8192, 32768, 56576, 100000, 131072, 1048576, 10000000];
+
+test("token counts: the exact figure with thousands separators, never '128k'", () => {
+  assert.equal(formatTokens(4096), "4,096");
+  assert.equal(formatTokens(131072), "131,072");
+  assert.equal(formatTokens(56576), "56,576");
   assert.equal(formatTokens(1000), "1,000");
   assert.equal(formatTokens(512), "512");
+  assert.equal(formatTokens(0), "0");
+  assert.equal(formatTokens(1048576), "1,048,576");
+  assert.equal(formatTokens(-1000), "-1,000");
+  assert.equal(formatTokens("8192"), "8,192"); // a figure read from a URL
+  assert.equal(formatTokens("8k"), "8k"); // not a count: shown as typed
+});
+
+test("token counts read exactly like engine/units.py format_tokens (the CLI and the pages)", (t) => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const code = "import json,sys; from engine.units import format_tokens; "
+    + "print(json.dumps([format_tokens(n) for n in json.loads(sys.argv[1])]))";
+  const python = [join(root, ".venv", "bin", "python"), "python3"].find((p) => p === "python3" || existsSync(p));
+  let out;
+  try {
+    out = execFileSync(python, ["-c", code, JSON.stringify(TOKEN_COUNTS)], { cwd: root, encoding: "utf8" });
+  } catch (err) {
+    t.skip(`no Python to compare with (${err.code ?? err.message})`);
+    return;
+  }
+  assert.deepEqual(TOKEN_COUNTS.map(formatTokens), JSON.parse(out));
 });

@@ -62,13 +62,13 @@ test("save refuses read-only data and survives a full storage", () => {
 });
 
 test("labels: inference and training", () => {
-  assert.equal(labelFor(infer()), "Llama 3.1 8B · q4_k_m · 8k ctx · batch 2");
+  assert.equal(labelFor(infer()), "Llama 3.1 8B · q4_k_m · 8,192 ctx · batch 2");
   assert.equal(labelFor(infer({ request: { weights: "bf16", context: 1000, batch: 1, gpu: "h100" } }), () => "H100 SXM"),
     "Llama 3.1 8B · bf16 · 1,000 ctx · batch 1 · H100 SXM");
   const train = { mode: "training", model: { name: "Qwen" }, request: { method: "lora", lora_rank: 16, seq: 2048, batch: 4 } };
   assert.equal(labelFor(train), "Qwen · lora r16 · seq 2048 · batch 4");
   assert.equal(labelFor({ ...train, request: { method: "full", seq: 512, batch: 1 } }), "Qwen · full · seq 512 · batch 1");
-  assert.equal(labelFor({ mode: "inference", request: { weights: "bf16", context: 4096, batch: 1 } }), "model · bf16 · 4k ctx · batch 1");
+  assert.equal(labelFor({ mode: "inference", request: { weights: "bf16", context: 4096, batch: 1 } }), "model · bf16 · 4,096 ctx · batch 1");
 });
 
 test("record: newest first, with what the list and the comparison show", () => {
@@ -77,7 +77,7 @@ test("record: newest first, with what the list and the comparison show", () => {
   assert.equal(data.entries.length, 1);
   assert.equal(data.entries[0], entry);
   assert.equal(entry.at, 1000);
-  assert.equal(entry.label, "Llama 3.1 8B · q4_k_m · 8k ctx · batch 2");
+  assert.equal(entry.label, "Llama 3.1 8B · q4_k_m · 8,192 ctx · batch 2");
   assert.equal(entry.mode, "inference");
   assert.equal(entry.total_bytes, 100);
   assert.equal(entry.gpu_count, 1);
