@@ -156,15 +156,10 @@ def params_summary(spec: ModelSpec) -> dict[str, Any]:
         "checkpoint_quant": spec.checkpoint_quant,
         "is_moe": spec.is_moe,
     }
-    towers = sum(t.numel for t in spec.tensors if t.layer is None and t.name.startswith(TOWERS))
+    towers = spec.tower_params
     if towers:
         summary["text_total"] = spec.total_params - towers
     return summary
-
-
-# name prefixes of the vision (``v.``), audio (``a.``) and projector (``mm.``) tensors the
-# multimodal builders list outside any layer (arch.multimodal, arch.towers)
-TOWERS = ("v.", "a.", "mm.")
 
 
 def _workload_args(args: dict[str, Any]) -> dict[str, Any]:

@@ -142,6 +142,14 @@ class ModelTraits:
     gguf_arch: str = ""
 
 
+# name prefixes of the vision (``v.``), audio (``a.``) and projector (``mm.``) tensors the
+# multimodal builders list outside any layer (arch.multimodal, arch.towers)
+TOWERS = ("v.", "a.", "mm.")
+
+# every tag ``ModelSpec.kind`` can hold, in the order it lists them
+KINDS = ("dense", "moe", "hybrid", "multimodal")
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A parsed model: dimensions, per-layer layout and the full tensor list."""
@@ -211,6 +219,27 @@ class ModelSpec:
     @property
     def is_moe(self) -> bool:
         return any(layer.mlp.kind == "moe" for layer in self.layers)
+
+    @property
+    def tower_params(self) -> int:
+        """Parameters of the vision/audio tower and projector (0 for a text-only model)."""
+        return sum(t.numel for t in self.tensors if t.layer is None and t.name.startswith(TOWERS))
+
+    @property
+    def is_hybrid(self) -> bool:
+        """Some layers keep a recurrent state (Mamba, Gated DeltaNet) instead of a KV cache."""
+        return any(layer.state is not None for layer in self.layers)
+
+    @property
+    def kind(self) -> tuple[str, ...]:
+        """Architecture tags a catalog filter offers, in ``KINDS`` order: "moe", "hybrid",
+        "multimodal" combine (Qwen3.5 35B-A3B has all three); ("dense",) when none applies."""
+        tags = (
+            ("moe", self.is_moe),
+            ("hybrid", self.is_hybrid),
+            ("multimodal", self.tower_params > 0),
+        )
+        return tuple(tag for tag, on in tags if on) or ("dense",)
 
     def kv_elems_per_token(self) -> int:
         """Cached K/V elements per token over all layers, ignoring sliding windows."""

@@ -5,10 +5,18 @@
 // Without JavaScript the page and its family pages are plain tables and links.
 import { el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
-import { tn } from "./i18n.js";
+import { N_, tn } from "./i18n.js";
 import { localPath } from "./paths.js";
 
 const SHOWN = 200; // rows drawn at most on a partial page
+
+// the architecture tags the engine derives (engine.model.KINDS): the JSON's `kinds`
+const KIND_LABELS = {
+  dense: N_("Dense"),
+  moe: N_("Mixture of experts (MoE)"),
+  hybrid: N_("Hybrid (recurrent layers)"),
+  multimodal: N_("Multimodal"),
+};
 
 function humanCount(n) {
   // mirrors sitegen.render's "count" filter
@@ -22,9 +30,11 @@ function humanCount(n) {
 const bytes = (n) => (n ? el("span", { class: "bytes", "data-bytes": n }, formatGib(n)) : "—");
 const year = (m) => String(m.release_date || "").slice(0, 4);
 
-function select(id, label, values) {
+function select(id, label, values, labels = {}) {
   const node = el("select", { id }, el("option", { value: "" }, "—"));
-  for (const v of [...new Set(values.filter(Boolean))].sort()) node.append(el("option", { value: v }, v));
+  for (const v of [...new Set(values.filter(Boolean))].sort()) {
+    node.append(el("option", { value: v }, labels[v] ? tn(labels[v]) : v));
+  }
   return [el("label", { for: id }, tn(label)), " ", node];
 }
 
@@ -50,8 +60,9 @@ function matcher(form, text) {
   const max = parseFloat(value("mi-max")) * 1e9;
   const words = (text ? text.value : "").toLowerCase().split(/\s+/).filter(Boolean);
   return (m) => {
-    const haystack = `${m.slug} ${m.name} ${m.model_type} ${m.kind} ${m.family}`.toLowerCase();
-    return (!family || m.family === family) && (!kind || m.kind === kind)
+    const kinds = m.kinds || [m.kind];
+    const haystack = `${m.slug} ${m.name} ${m.model_type} ${kinds.join(" ")} ${m.family}`.toLowerCase();
+    return (!family || m.family === family) && (!kind || kinds.includes(kind))
       && (!licence || m.license === licence) && (!released || year(m) === released)
       && !(m.params_total < min) && !(m.params_total > max)
       && words.every((w) => haystack.includes(w));
@@ -73,7 +84,7 @@ export async function initModelsIndex() {
   const status = el("p", { class: "hint", "aria-live": "polite" });
   const form = el("form", { class: "filter models-filters", role: "search" },
     ...select("mi-family", "Family", models.map((m) => m.family)), " ",
-    ...select("mi-kind", "Architecture", models.map((m) => m.kind)), " ",
+    ...select("mi-kind", "Architecture", models.flatMap((m) => m.kinds || [m.kind]), KIND_LABELS), " ",
     ...select("mi-license", "Licence", models.map((m) => m.license)), " ",
     ...select("mi-year", "Released", models.map(year)), " ",
     el("label", { for: "mi-min" }, tn("Parameters (B) from")), " ",

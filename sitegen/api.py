@@ -24,8 +24,17 @@ def _dump(value: Any) -> bytes:
 
 
 def model_kind(m: ModelFacts) -> str:
-    """The architecture kind a filter offers: "moe" (routed experts) or "dense"."""
+    """Schema 1's ``kind``: "moe" (routed experts) or "dense" (kept as it was; the finer
+    tags are ``kinds``)."""
     return "moe" if m.params.get("is_moe") else "dense"
+
+
+def model_kinds(m: ModelFacts) -> list[str]:
+    """The architecture tags the engine derives from the spec (``ModelSpec.kind``): "moe",
+    "hybrid", "multimodal" combined, or ["dense"]; the models index filters on any tag."""
+    from engine.catalog import load_model
+
+    return list(load_model(m.slug).kind)
 
 
 def model_summary(m: ModelFacts) -> dict[str, Any]:
@@ -41,6 +50,7 @@ def model_summary(m: ModelFacts) -> dict[str, Any]:
         "hf_repo": meta.get("hf_repo"),
         "model_type": m.params.get("model_type"),
         "kind": model_kind(m),
+        "kinds": model_kinds(m),
         "params_total": m.params.get("total"),
         "params_active": m.params.get("active_per_token"),
         "max_context": m.params.get("max_position_embeddings"),

@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any, TypedDict
 
 from sitegen.accuracy import AccuracySection
+from sitegen.api import model_kinds
 from sitegen.assets import Assets
 from sitegen.compute import (
     GpuFit,
@@ -487,6 +488,7 @@ def _model_summary(m: ModelFacts) -> dict[str, Any]:
         "total": m.params.get("total"),
         "active": m.params.get("active_per_token"),
         "is_moe": m.params.get("is_moe"),
+        "kinds": model_kinds(m),
         "model_type": m.params.get("model_type"),
         "max_context": m.params.get("max_position_embeddings"),
         "kv_per_1k": m.kv_per_1k_bytes,

@@ -47,6 +47,20 @@ def test_model_figures_are_the_engines(site_dir: Path) -> None:
     assert row["total_bytes"] == first["total_bytes"]
 
 
+def test_models_carry_the_engines_architecture_tags(site_dir: Path) -> None:
+    """``kinds`` (added within schema 1) is ModelSpec.kind; ``kind`` stays dense/moe."""
+    rows = {m["slug"]: m for m in load(site_dir, "/api/v1/models.json")["models"]}
+    expect = {
+        "llama-3.1-8b": (["dense"], "dense"),
+        "mixtral-8x7b": (["moe"], "moe"),
+        "qwen3-vl-8b-instruct": (["multimodal"], "dense"),
+        "qwen3-next-80b-a3b-instruct": (["moe", "hybrid"], "moe"),
+    }
+    for slug, (kinds, kind) in expect.items():
+        assert (rows[slug]["kinds"], rows[slug]["kind"]) == (kinds, kind), slug
+    assert load(site_dir, "/api/v1/models/qwen3.5-9b.json")["kinds"] == ["hybrid", "multimodal"]
+
+
 def test_fit_tables_agree_between_model_and_gpu(site_dir: Path) -> None:
     model = load(site_dir, "/api/v1/models/llama-3.1-8b.json")
     assert model["fit"], "an 8B model fits some GPU"
