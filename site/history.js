@@ -4,6 +4,7 @@
 import { renderCompare } from "./compare.js";
 import { announce, el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
+import { t } from "./i18n.js";
 import { typedKeys } from "./state.js";
 
 export const HISTORY_KEY = "vram-insight.history";
@@ -216,9 +217,9 @@ export function initHistory(ctx) {
         compareButton.disabled = picked.size < 2;
         if (!compareBox.hidden) compare();
       });
-      const open = el("button", { type: "button", class: "history-open", "aria-label": `Open ${e.label}` }, "Open");
+      const open = el("button", { type: "button", class: "history-open", "aria-label": `Open ${e.label}` }, t("Open"));
       open.addEventListener("click", () => ctx.open(e.state));
-      const del = el("button", { type: "button", class: "history-delete", "aria-label": `Delete ${e.label}` }, "Delete");
+      const del = el("button", { type: "button", class: "history-delete", "aria-label": `Delete ${e.label}` }, t("Delete"));
       del.addEventListener("click", (event) => {
         const index = data.entries.indexOf(e);
         // a double click is one delete: its second click lands on the next row's button
@@ -259,7 +260,7 @@ export function initHistory(ctx) {
     saveHistory(data);
     compare();
     draw();
-    announce(status, "History cleared");
+    announce(status, t("History cleared"));
     // Clearing is one click, so it can be taken back until the next change to the list.
     dropUndo();
     undo = el("button", { type: "button", id: "history-undo" }, "Undo");

@@ -83,10 +83,10 @@ export async function initModelsIndex() {
   const partial = table.hasAttribute("data-partial");
   const status = el("p", { class: "hint", "aria-live": "polite" });
   const form = el("form", { class: "filter models-filters", role: "search" },
-    ...select("mi-family", "Family", models.map((m) => m.family)), " ",
-    ...select("mi-kind", "Architecture", models.flatMap((m) => m.kinds || [m.kind]), KIND_LABELS), " ",
-    ...select("mi-license", "Licence", models.map((m) => m.license)), " ",
-    ...select("mi-year", "Released", models.map(year)), " ",
+    ...select("mi-family", N_("Family"), models.map((m) => m.family)), " ",
+    ...select("mi-kind", N_("Architecture"), models.flatMap((m) => m.kinds || [m.kind]), KIND_LABELS), " ",
+    ...select("mi-license", N_("Licence"), models.map((m) => m.license)), " ",
+    ...select("mi-year", N_("Released"), models.map(year)), " ",
     el("label", { for: "mi-min" }, tn("Parameters (B) from")), " ",
     el("input", { id: "mi-min", type: "number", min: 0, step: "any", inputmode: "decimal", size: 5 }), " ",
     el("label", { for: "mi-max" }, tn("to")), " ",

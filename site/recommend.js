@@ -5,7 +5,7 @@
 import { Superseded } from "./engine-client.js";
 import { el } from "./dom.js";
 import { formatGib, formatTokens } from "./format.js";
-import { t } from "./i18n.js";
+import { N_, t } from "./i18n.js";
 import { resultWord, toRequest } from "./state.js";
 
 const usd = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 });
@@ -14,23 +14,23 @@ const num = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
 
 // [key, header, sort type, cell]
 const INFER_COLUMNS = [
-  ["name", "GPU", "text", (o) => o.name, (o) => ({ gpu: o.gpu, tp: o.tp, pp: o.pp })],
-  ["num_gpus", "Count", "num", (o) => (o.num_gpus > 1 ? `${o.num_gpus}× (${o.tp > 1 ? `TP ${o.tp}` : `PP ${o.pp}`})` : "1")],
-  ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
-  ["headroom_bytes", "Headroom / GPU", "num", (o) => bytes(o.headroom_bytes)],
-  ["max_context", "Max context", "num", (o) => formatTokens(o.max_context)],
-  ["max_batch", "Max batch", "num", (o) => String(o.max_batch)],
-  ["decode_tokens_per_s", "Decode ≤ tok/s", "num", (o) => (o.decode_tokens_per_s == null ? "—" : num.format(o.decode_tokens_per_s))],
+  ["name", N_("GPU"), "text", (o) => o.name, (o) => ({ gpu: o.gpu, tp: o.tp, pp: o.pp })],
+  ["num_gpus", N_("Count"), "num", (o) => (o.num_gpus > 1 ? `${o.num_gpus}× (${o.tp > 1 ? `TP ${o.tp}` : `PP ${o.pp}`})` : "1")],
+  ["price_usd", N_("Price"), "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
+  ["headroom_bytes", N_("Headroom / GPU"), "num", (o) => bytes(o.headroom_bytes)],
+  ["max_context", N_("Max context"), "num", (o) => formatTokens(o.max_context)],
+  ["max_batch", N_("Max batch"), "num", (o) => String(o.max_batch)],
+  ["decode_tokens_per_s", N_("Decode ≤ tok/s"), "num", (o) => (o.decode_tokens_per_s == null ? "—" : num.format(o.decode_tokens_per_s))],
   ["price_per_gib_usd", "$ / GiB", "num", (o) => (o.price_per_gib_usd == null ? "—" : usd2.format(o.price_per_gib_usd))],
   ["price_per_token_per_s_usd", "$ / (tok/s)", "num", (o) => (o.price_per_token_per_s_usd == null ? "—" : usd2.format(o.price_per_token_per_s_usd))],
 ];
 const TRAIN_COLUMNS = [
-  ["name", "GPU", "text", (o) => o.name, (o) => ({ gpu: o.gpu, gpus: o.num_gpus, zero: o.zero })],
-  ["num_gpus", "Count", "num", (o) => String(o.num_gpus)],
+  ["name", N_("GPU"), "text", (o) => o.name, (o) => ({ gpu: o.gpu, gpus: o.num_gpus, zero: o.zero })],
+  ["num_gpus", N_("Count"), "num", (o) => String(o.num_gpus)],
   ["zero", "ZeRO", "num", (o) => String(o.zero)],
-  ["price_usd", "Price", "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
-  ["need_bytes", "Need / GPU", "num", (o) => bytes(o.need_bytes)],
-  ["headroom_bytes", "Headroom / GPU", "num", (o) => bytes(o.headroom_bytes)],
+  ["price_usd", N_("Price"), "num", (o) => (o.price_usd == null ? "—" : usd.format(o.price_usd))],
+  ["need_bytes", N_("Need / GPU"), "num", (o) => bytes(o.need_bytes)],
+  ["headroom_bytes", N_("Headroom / GPU"), "num", (o) => bytes(o.headroom_bytes)],
 ];
 
 function bytes(n) {
@@ -108,7 +108,7 @@ export function initRecommend(ctx) {
       });
     }
     const head = el("tr", {}, ...columns.map(([key, label]) => {
-      const button = el("button", { type: "button", class: "sort", "data-key": key }, label);
+      const button = el("button", { type: "button", class: "sort", "data-key": key }, t(label));
       button.addEventListener("click", () => {
         ascending = sortKey === key ? !ascending : true;
         sortKey = key;
@@ -123,7 +123,7 @@ export function initRecommend(ctx) {
         const content = [cell(o)];
         if (apply) {
           // one click puts this option into the calculator (GPU, and how many / how split)
-          const use = el("button", { type: "button", class: "use-gpu", "aria-label": `Use ${o.num_gpus > 1 ? `${o.num_gpus}× ` : ""}${o.name}` }, "Use");
+          const use = el("button", { type: "button", class: "use-gpu", "aria-label": `Use ${o.num_gpus > 1 ? `${o.num_gpus}× ` : ""}${o.name}` }, t("Use"));
           use.addEventListener("click", () => ctx.open({ ...ctx.state, ...apply(o) }));
           content.push(" ", use);
         }

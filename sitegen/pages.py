@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypedDict
 
+from engine.form import N_
 from sitegen.accuracy import AccuracySection
 from sitegen.api import model_kinds
 from sitegen.assets import Assets
@@ -82,11 +83,11 @@ GPU_TOP_PER_CLASS = 8
 CALCULATOR_MODELS = 600  # options in the calculator's model <select>
 # (upper bound in parameters, label msgid) of the GPU pages' size classes, largest first
 SIZE_CLASSES: tuple[tuple[float, str], ...] = (
-    (float("inf"), "150B parameters and more"),
-    (150e9, "40B to 150B parameters"),
-    (40e9, "15B to 40B parameters"),
-    (15e9, "4B to 15B parameters"),
-    (4e9, "Under 4B parameters"),
+    (float("inf"), N_("150B parameters and more")),
+    (150e9, N_("40B to 150B parameters")),
+    (40e9, N_("15B to 40B parameters")),
+    (15e9, N_("4B to 15B parameters")),
+    (4e9, N_("Under 4B parameters")),
 )
 
 
@@ -534,7 +535,7 @@ def _gpu_specs(g: Mapping[str, Any]) -> list[dict[str, Any]]:
         )
     if _bandwidth_gbs(g):
         add("Memory bandwidth", f"{_bandwidth_gbs(g):,} GB/s")
-    for key, label in (("bf16_tflops", "BF16 dense"), ("fp8_tflops", "FP8 dense")):
+    for key, label in (("bf16_tflops", N_("BF16 dense")), ("fp8_tflops", N_("FP8 dense"))):
         if g.get(key):
             add(label, f"{g[key]:g} TFLOPS")
     if g.get("tdp_w"):
