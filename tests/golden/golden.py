@@ -59,6 +59,18 @@ def cli_commands() -> list[list[str]]:
             ["fit-train", m, "--method", "qlora", "--batch", "4"],
             ["fit-train", m, "--method", "full", "--json"],
         ]
+    cmds += [  # runtime options (issue 12), aliases and output options (issue 15)
+        ["infer", "llama-3.1-8b", "--runtime", "llamacpp", "--weights", "q4_k_m",
+         "--flash-attn", "off", "--context", "16384", "--json"],
+        ["infer", "qwen3-30b-a3b", "--weights", "q4_k_m", "--n-cpu-moe", "10", "--json"],
+        ["infer", "llama-3.1-8b", "--runtime", "vllm", "--max-num-seqs", "64",
+         "--enforce-eager", "--gpu", "l4", "--json"],
+        ["infer", "qwen3-next-80b-a3b-instruct", "--runtime", "vllm", "--gpu", "h200-141gb"],
+        ["infer", "gemma-2-27b", "--attn-implementation", "sdpa", "--json"],
+        ["infer", "llama-3.1-8b", "--kv-dtype", "f16"],
+        ["fit-train", "llama-3.1-8b", "--method", "qlora", "--gpu", "rtx-4090", "--json"],
+        ["fit", "llama-3.1-8b", "--top", "3"],
+    ]
     cmds += [
         ["infer", "no-such-model"], ["infer", "llama-3.1-8b", "--context", "-5"],
         ["infer", "llama-3.1-8b", "--weights", "q9"], ["train", "llama-3.1-8b", "--method", "x"],
