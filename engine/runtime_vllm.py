@@ -29,6 +29,7 @@ Rules follow vLLM ``VLLM_VERSION`` (files under ``vllm/`` of its wheel):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from .errors import InvalidWorkload
@@ -45,6 +46,7 @@ from .runtime_base import (
 from .runtimes import runtime_constants
 from .units import GIB, ceil_div, format_gib
 from .verdict import budget_bytes
+from .vllm_mxfp4 import mxfp4_padding, padding_bytes
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
@@ -206,7 +208,15 @@ class Vllm:
         )
 
     def place(self, inp: Inputs, peak: Transients) -> Placement:
-        return place_layers(inp, peak)
+        placed = place_layers(inp, peak)
+        extra, note = _mxfp4_padding(inp)
+        if not note:
+            return placed
+        stages = tuple(
+            replace(g, weights=g.weights + sum(extra.get(i, 0) for i in stage))
+            for g, stage in zip(placed.stages, inp.stages, strict=True)
+        )
+        return replace(placed, stages=stages, assumptions=(*placed.assumptions, note))
 
     def budget(self, gpu: GpuSpec, work: InferenceWorkload, worst: GpuBytes) -> Budget:
         """vLLM pre-allocates ``gpu_memory_utilization × usable``; the KV pool is what is
@@ -258,6 +268,46 @@ def kv_capacity(
     num_blocks = pool_bytes // per_block
     concurrency = num_blocks / blocks_per_request
     return int(concurrency * context), round(concurrency, 2), per_request
+
+
+def _mxfp4_padding(inp: Inputs) -> tuple[dict[int, int], str]:
+    """Per-layer bytes (one rank) that vLLM's MXFP4 MoE kernel padding adds on this GPU,
+    and the assumption line naming it; ({}, "") when nothing is padded."""
+    from . import quant
+    from .formats import normalize_format_id
+
+    gpu = inp.gpu
+    if gpu is None:
+        return {}, ""
+    weights = inp.work.weights
+    auto = weights.lower() == "auto"
+    fmt = quant.resolve_auto(inp.spec) if auto else normalize_format_id(weights)
+    pad = mxfp4_padding(gpu.compute_capability, gpu.vendor) if fmt == "mxfp4" else None
+    if pad is None:
+        return {}, ""
+    extra: dict[int, int] = {}
+    shape = (0, 0)
+    for t in inp.spec.tensors:
+        if t.name != "ffn_down_exps" or t.layer is None or t.experts <= 1:
+            continue
+        hidden, inter = t.shape[0], t.shape[1] // inp.work.tp
+        n = padding_bytes(t.experts, inter, hidden, pad)
+        if n > 0:
+            extra[t.layer] = n
+            shape = (inter, hidden)
+    if not extra:
+        return {}, ""
+    sizes = msg("intermediate {i:,} → multiple of {m}", i=shape[0], m=pad.intermediate)
+    if pad.hidden > 1:
+        sizes += msg(", hidden {h:,} → multiple of {m}", h=shape[1], m=pad.hidden)
+    return extra, msg(
+        "MXFP4 experts padded as vLLM's {backend} MoE kernel needs on compute capability "
+        "{cc} ({sizes} per rank): +{bytes} per GPU",
+        backend=pad.backend,
+        cc=gpu.compute_capability,
+        sizes=sizes,
+        bytes=format_gib(max(sum(extra.get(i, 0) for i in st) for st in inp.stages)),
+    )
 
 
 RUNTIME = Vllm()
