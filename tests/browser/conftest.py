@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,9 +37,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
-def server(site_dir: Path) -> Iterator[str]:
-    httpd = ThreadingServer(("127.0.0.1", 0), make_handler(site_dir))
+@contextlib.contextmanager
+def serving(handler: type) -> Iterator[str]:
+    """Serve with ``handler`` on a free port of 127.0.0.1 until the block ends."""
+    httpd = ThreadingServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -46,6 +48,12 @@ def server(site_dir: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(site_dir: Path) -> Iterator[str]:
+    with serving(make_handler(site_dir)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

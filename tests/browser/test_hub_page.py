@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,8 @@ from playwright.sync_api import expect
 
 from sitegen.config import ROOT
 from sitegen.headers import make_csp
-from sitegen.serve import ThreadingServer, make_handler
-from tests.browser.conftest import wait_until_controlled
+from sitegen.serve import make_handler
+from tests.browser.conftest import serving, wait_until_controlled
 from tests.conftest import build_into
 
 READY = "html[data-engine=ready]"
@@ -58,14 +57,8 @@ def hub_url(hub_site: Path, hub_server) -> Iterator[str]:
                 value = csp
             super().send_header(keyword, value)
 
-    httpd = ThreadingServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with serving(Handler) as url:
+        yield url
 
 
 def cli_total(hub_server, tmp_path: Path, *args: str) -> str:

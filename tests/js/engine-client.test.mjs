@@ -2,22 +2,8 @@
 // fake Worker that records what the page posts.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { FakeWorker } from "./fake-worker.mjs";
 
-class FakeWorker {
-  static last = null;
-  constructor(url, options) {
-    this.url = url;
-    this.options = options;
-    this.posted = [];
-    this.terminated = false;
-    FakeWorker.last = this;
-  }
-  postMessage(msg) { this.posted.push(msg); }
-  terminate() { this.terminated = true; }
-  send(data) { this.onmessage({ data }); }
-  reply(id, result) { this.send({ type: "reply", reply: { v: 1, id, ok: true, result } }); }
-}
-globalThis.Worker = FakeWorker;
 
 const { EngineClient, Superseded } = await import("../../site/engine-client.js");
 const { EngineError } = await import("../../site/protocol.js");

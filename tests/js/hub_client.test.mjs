@@ -2,19 +2,8 @@
 // watchdog (which ends a stuck engine) does not time it, while calculations stay timed.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { FakeWorker } from "./fake-worker.mjs";
 
-class FakeWorker {
-  static last = null;
-  constructor() {
-    this.posted = [];
-    this.terminated = false;
-    FakeWorker.last = this;
-  }
-  postMessage(msg) { this.posted.push(msg); }
-  terminate() { this.terminated = true; }
-  send(data) { this.onmessage({ data }); }
-}
-globalThis.Worker = FakeWorker;
 globalThis.window = { __vramEngineTimeouts: { request: 30 } };
 
 const { EngineClient } = await import("../../site/engine-client.js");
