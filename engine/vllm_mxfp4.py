@@ -8,7 +8,8 @@ rounded up for the backend ``get_mxfp4_backend`` picks with default environment 
 
 * compute capability 10.x (Blackwell B200/GB200/B300, FlashInfer installed with vLLM):
   ``SM100_FI_MXFP4_BF16``: ``I`` and ``H`` to multiples of 256;
-* 9.0 (Hopper, triton_kernels): ``I`` to a multiple of 64, ``H`` unchanged;
+* 9.0 (Hopper, triton_kernels, vendored as ``vllm.third_party.triton_kernels``): ``I`` to a
+  multiple of 64, ``H`` unchanged;
 * any other CUDA GPU (Ampere 8.x, Ada 8.9, 12.x): Marlin: ``I`` to 128, ``H`` to 256.
 
 AMD (``get_padding_alignment``) and GPUs without a compute capability are not padded.
