@@ -121,7 +121,9 @@ def load_spec(args: dict[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
             raise ConfigError(
                 msg("config must be a JSON object (the contents of config.json)"), field="config"
             )
-        spec = parse_config(config, name=config_name(config))
+        from .gguf import with_gguf_file
+
+        spec = with_gguf_file(parse_config(config, name=config_name(config)), config)
         summary = {"slug": None, "name": spec.name or config_name(config)}
     else:
         if not isinstance(model, str) or not model.strip():

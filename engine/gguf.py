@@ -19,6 +19,7 @@ on the CPU) are the caller's business.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 from typing import Literal
@@ -35,7 +36,7 @@ from .llama_quant import (
     tensor_type_fallback,
 )
 from .memo import per_spec_cache
-from .model import ModelSpec, Tensor
+from .model import ModelSpec, StoredGguf, Tensor
 
 # spec names that GGUF spells differently (phi3's fused gate+up projection is "ffn_up")
 _GGUF_RENAMES = {"ffn_gate_up": "ffn_up"}
@@ -217,9 +218,16 @@ def quantize_gguf(
     *,
     float_type: GgmlType = GgmlType.F16,
     expert_type: GgmlType | None = None,
+    file_types: Mapping[str, GgmlType] | None = None,
 ) -> tuple[QuantizedTensor, ...]:
-    """Return each spec tensor as stored in a GGUF file of type ``ft`` (exact bytes)."""
+    """Return each spec tensor as stored in a GGUF file of type ``ft`` (exact bytes).
+
+    ``file_types`` ({GGUF name: ggml type}, read from a real file) wins over the preset's
+    rules for every tensor it names: the bytes are then the file's own.
+    """
     types = gguf_types(spec, ft, float_type=float_type, expert_type=expert_type)
+    if file_types:
+        types = {name: file_types.get(name, t) for name, t in types.items()}
     storage: list[list[str]] = [[] for _ in spec.tensors]
     nbytes = [0] * len(spec.tensors)
     for e in gguf_plan(spec).by_index:
@@ -230,3 +238,23 @@ def quantize_gguf(
         QuantizedTensor(t, "+".join(dict.fromkeys(storage[i])), nbytes[i])
         for i, t in enumerate(spec.tensors)
     )
+
+
+# the config key under which a GGUF file's own types travel (engine.hub.resolve writes it)
+GGUF_FILE_KEY = "gguf_file"
+
+
+def with_gguf_file(spec: ModelSpec, config: Mapping[str, object]) -> ModelSpec:
+    """Return ``spec`` carrying the per-tensor types of the GGUF file ``config`` was read
+    from (``config["gguf_file"] = {"weights": id, "tensor_types": {name: type}}``), else
+    ``spec`` itself (also when the entry is not of that shape: the preset's types apply)."""
+    from dataclasses import replace
+
+    gf = config.get(GGUF_FILE_KEY)
+    if not isinstance(gf, dict):
+        return spec
+    weights, types = gf.get("weights"), gf.get("tensor_types")
+    if not isinstance(weights, str) or not isinstance(types, dict):
+        return spec
+    pairs = tuple((k, v) for k, v in types.items() if isinstance(k, str) and isinstance(v, str))
+    return replace(spec, gguf_file=StoredGguf(weights, pairs))

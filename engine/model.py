@@ -151,6 +151,16 @@ KINDS = ("dense", "moe", "hybrid", "multimodal")
 
 
 @dataclass(frozen=True)
+class StoredGguf:
+    """The ggml type of each tensor as one GGUF file stores it, so that the weights of that
+    file on llama.cpp are its own bytes, not those of the llama-quantize preset its
+    ``general.file_type`` names (a dynamic mix, e.g. Unsloth's "UD" files, differs)."""
+
+    weights: str  # the format id the file's general.file_type names ("auto": none), a label
+    types: tuple[tuple[str, str], ...]  # (GGUF tensor name, ggml type name), file order
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """A parsed model: dimensions, per-layer layout and the full tensor list."""
 
@@ -170,6 +180,8 @@ class ModelSpec:
     attention_dropout: float = 0.0  # on the attention probabilities
     embedding_dropout: float = 0.0  # on the embedding output
     traits: ModelTraits = ModelTraits()  # per-model_type behaviour (arch.handlers)
+    # read from a GGUF file (engine.hub): its per-tensor types replace the preset's on llamacpp
+    gguf_file: StoredGguf | None = None
 
     # --- parameter counts (derived from the tensor list, never stored twice) ---
     @property

@@ -5,7 +5,9 @@
 This module checks the format against the runtime and picks the rules:
 
 * GGUF file types and llama.cpp: ``gguf.py`` (convert + llama-quantize, whose mix rules
-  mirror ``src/llama-quant.cpp`` in ``llama_quant.py``), block sizes from ``ggml.py``;
+  mirror ``src/llama-quant.cpp`` in ``llama_quant.py``), block sizes from ``ggml.py``; a
+  spec read from a GGUF file (``spec.gguf_file``) keeps that file's own per-tensor types
+  when it runs as is (llamacpp, the format the file names): its bytes, not the preset's;
 * every other scheme: ``schemes.py``;
 * the catalog of formats, ids and aliases: ``formats.py`` (``get_format``, ``list_formats``,
   re-exported here as the engine's quant API).
@@ -148,13 +150,23 @@ def _check_runtime(fmt: QuantFormat, runtime: str) -> None:
         )
 
 
+def _file_types(spec: ModelSpec, fmt_id: str, runtime: str) -> dict[str, GgmlType] | None:
+    """The GGUF file's own tensor types, when ``spec`` was read from that file and the
+    estimate runs it as is (llamacpp, the format its general.file_type names)."""
+    gf = spec.gguf_file
+    if gf is None or runtime != "llamacpp" or fmt_id != gf.weights:
+        return None
+    return {name: GgmlType[t] for name, t in gf.types if t in GgmlType.__members__}
+
+
 @per_spec_cache(maxsize=1024)
 def _quantize(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTensor, ...]:
     _check_runtime_name(runtime)
+    stored = _file_types(spec, fmt_id, runtime)
     if fmt_id == "auto":
         fid = resolve_auto(spec)
         if runtime == "llamacpp":
-            return _auto_gguf(spec, fid)
+            return _auto_gguf(spec, fid, stored)
         fmt = get_format(fid)
         if runtime not in fmt.runtimes:
             _check_runtime(fmt, runtime)
@@ -164,10 +176,10 @@ def _quantize(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTens
     if fmt.family == "float":
         if runtime == "llamacpp":
             ft = gguf_file_types()[FLOAT_TO_GGUF[fmt.id]]
-            return quantize_gguf(spec, ft, float_type=ft.default_type)
+            return quantize_gguf(spec, ft, float_type=ft.default_type, file_types=stored)
         return quantize_float(spec, fmt.id)
     if fmt.family == "gguf":
-        return quantize_gguf(spec, gguf_file_types()[fmt.id])
+        return quantize_gguf(spec, gguf_file_types()[fmt.id], file_types=stored)
     row = format_row(fmt)
     if fmt.family == "fp8":
         return quantize_fp8(spec, row, runtime)
@@ -180,19 +192,24 @@ def _quantize(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTens
     raise AssertionError(f"unhandled family {fmt.family}")  # pragma: no cover
 
 
-def _auto_gguf(spec: ModelSpec, fid: str) -> tuple[QuantizedTensor, ...]:
+def _auto_gguf(
+    spec: ModelSpec, fid: str, stored: dict[str, GgmlType] | None = None
+) -> tuple[QuantizedTensor, ...]:
     """The published checkpoint converted with convert_hf_to_gguf.py: floats keep their
-    dtype (FP8 is dequantized to BF16); MXFP4 experts stay MXFP4."""
+    dtype (FP8 is dequantized to BF16); MXFP4 experts stay MXFP4. ``stored``: a GGUF file's
+    own types, which win."""
     fmt = get_format(fid)
     if fmt.family == "float":
         ft = gguf_file_types()[FLOAT_TO_GGUF[fmt.id]]
-        return quantize_gguf(spec, ft, float_type=ft.default_type)
+        return quantize_gguf(spec, ft, float_type=ft.default_type, file_types=stored)
     if fmt.family == "fp8":
         ft = gguf_file_types()["bf16"]
-        return quantize_gguf(spec, ft, float_type=GgmlType.BF16)
+        return quantize_gguf(spec, ft, float_type=GgmlType.BF16, file_types=stored)
     if fmt.family == "mxfp4":
         ft = gguf_file_types()["bf16"]
-        return quantize_gguf(spec, ft, float_type=GgmlType.BF16, expert_type=GgmlType.MXFP4)
+        return quantize_gguf(
+            spec, ft, float_type=GgmlType.BF16, expert_type=GgmlType.MXFP4, file_types=stored
+        )
     raise InvalidWorkload(
         msg(
             "the checkpoint is {label}; llama.cpp runs GGUF files: pick a GGUF type such as "

@@ -222,6 +222,7 @@ def finish_gguf(
     label: str, parts: list[str], headers: list[GgufHeader], siblings: dict[str, int | None]
 ) -> dict[str, Any]:
     from ..formats import gguf_file_types
+    from ..gguf import GGUF_FILE_KEY
 
     first = headers[0]
     tensors = [t for h in headers for t in h.tensors]
@@ -245,7 +246,7 @@ def finish_gguf(
         notes.append(
             msg(
                 "general.file_type {ft} names no llama-quantize preset; the estimate uses the "
-                "checkpoint dtype",
+                "file's own tensor types",
                 ft=ftype,
             )
         )
@@ -254,14 +255,18 @@ def finish_gguf(
         notes.append(
             msg(
                 "{n} tensors of this file have other types than llama-quantize's {id} preset "
-                "writes (a dynamic mix): the file stores {stored:,} bytes of weights, the "
-                "estimate's {id} weights are {est:,} bytes",
+                "writes (a dynamic mix): the estimate uses the file's own types, {stored:,} "
+                "bytes of weights; the {id} preset would write {est:,} bytes",
                 n=preset["tensors_differing"],
                 id=weights,
                 stored=total,
                 est=preset["weights_bytes"],
             )
         )
+    # the file's own per-tensor types travel with the config into the estimate
+    # (engine.gguf.with_gguf_file): llama.cpp runs these bytes, not the preset's
+    types = {t.name: t.type_name for t in tensors}
+    cfg[GGUF_FILE_KEY] = {"weights": weights, "tensor_types": types}
     return {
         "preset": preset,
         "format": "gguf",
@@ -277,7 +282,7 @@ def finish_gguf(
             "tensors": len(tensors),
             "by_dtype": dict(sorted(by.items())),
         },
-        "tensor_types": {t.name: t.type_name for t in tensors},
+        "tensor_types": types,
         "check": _check(spec.total_params, params, {}),
         "gguf": {
             "architecture": first.architecture,

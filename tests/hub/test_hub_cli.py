@@ -254,3 +254,41 @@ def test_train_and_fit_equal_the_catalog(vram, args):
     a.pop("hub")
     _same_model(a.pop("model"), b.pop("model"))
     assert a == b
+
+
+def test_gguf_dynamic_mix_estimate_uses_the_files_own_bytes(vram, hub_server):
+    """A dynamic mix: the estimate's weights are the file's tensor sizes, exactly, and
+    llama.cpp's placement per -ngl puts the file's own bytes on the GPU and the CPU."""
+    import re
+
+    import gguf
+
+    repo = hub_server.repos[CASES["gguf_split"]]
+    sizes = {
+        t.name: int(t.n_bytes) for f in repo.files.values() for t in gguf.GGUFReader(f).tensors
+    }
+    first = sorted(repo.files)[0]
+    url = f"{hub_server.endpoint}/{CASES['gguf_split']}/blob/main/{first}"
+    out = _json(vram("infer", url, "--json"))
+    assert out["request"]["weights"] == "q4_k_m"  # the preset stays the label
+    total = sum(sizes.values())
+    assert out["details"]["weights_total_bytes"] == total
+    host = out["details"]["host_weights_bytes"]  # token_embd stays in CPU RAM
+    assert (out["components"]["weights"], host) == (total - host, sizes["token_embd.weight"])
+    assert out["hub"]["preset"]["weights_bytes"] != total
+
+    n_layers = out["model"]["num_layers"]
+    ngl = 10  # the last 9 layers and the output layer on the GPU
+    layer = re.compile(r"^blk\.(\d+)\.")
+
+    def on_gpu(name: str) -> bool:
+        m = layer.match(name)
+        return int(m[1]) >= n_layers - (ngl - 1) if m else name != "token_embd.weight"
+
+    part = _json(vram("infer", url, "--n-gpu-layers", str(ngl), "--json"))
+    gpu = sum(n for name, n in sizes.items() if on_gpu(name))
+    host = sum(n for name, n in sizes.items() if not on_gpu(name))
+    assert (part["components"]["weights"], part["details"]["host_weights_bytes"]) == (gpu, host)
+    # an explicit other format is llama-quantize's preset again, not the file
+    q8 = _json(vram("infer", url, "--weights", "q8_0", "--json"))
+    assert q8["details"]["weights_total_bytes"] != total
