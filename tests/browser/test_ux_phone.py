@@ -81,7 +81,9 @@ def test_the_dock_mirrors_the_panel_and_a_tap_shows_the_breakdown(browser, serve
     assert dock.locator(".total").inner_text() == page.locator(TOTAL).inner_text()
     assert dock.locator("[data-role]").count() == 0  # a copy, never a second role element
     expect(dock.locator(".capacity")).to_have_attribute("data-fits", "true")
+    before = page.locator(TOTAL).inner_text()
     page.fill("#f-context", "131072")
+    expect(page.locator(TOTAL)).not_to_have_text(before)  # the new figure is on screen
     expect(dock.locator(".total")).to_have_text(page.locator(TOTAL).inner_text())
     dock.click()
     expect(dock).to_be_hidden()  # the panel's own total is in view now
