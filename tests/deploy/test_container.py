@@ -15,8 +15,6 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from deploy.nginx_conf import CONF_PATH, NginxSite
 from sitegen.headers import header_for
 
@@ -89,11 +87,9 @@ def can_namespace() -> str | None:
 
 def test_committed_config_serves_the_site_like_the_image(site_dir):
     reason = can_namespace()
-    if reason:
-        # a developer without root may lack namespaces; CI runs as root and must run it
-        if os.environ.get("CI"):
-            pytest.fail(f"container simulation cannot run in CI: {reason}")
-        pytest.skip(f"container simulation: {reason}")
+    # ./dev test installs nginx and runs as root (or sudo): a machine that cannot build
+    # the namespaces is not set up for the suite, so this fails rather than passing silently
+    assert reason is None, f"container simulation cannot run here: {reason}"
     site = NginxSite()
     script = f"""
         set -e

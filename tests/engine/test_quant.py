@@ -38,7 +38,7 @@ from engine.units import GIB
 
 def test_ggml_block_sizes_match_gguf_py():
     """Differential: our bytes per block (sum of the struct parts) == gguf-py's table."""
-    gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
+    import gguf  # a test dependency (requirements/test.lock)
     sizes = gguf.GGML_QUANT_SIZES
     shared = 0
     for t in ggml.ggml_types().values():
@@ -59,7 +59,7 @@ def test_ggml_block_sizes_match_gguf_py():
 
 
 def test_gguf_file_type_ids_match_gguf_py():
-    gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
+    import gguf  # a test dependency (requirements/test.lock)
     for row in rows("gguf_file_types"):
         name = "ALL_F32" if row["name"] == "F32" else f"MOSTLY_{row['name']}"
         assert int(getattr(gguf.LlamaFileType, name)) == row["ftype"], row["name"]
@@ -73,7 +73,7 @@ def test_enums_match_the_data_rows():
     assert {t.name for t in ggml.GgmlType} == set(ggml.ggml_types())
     for row in rows("gguf_file_types"):
         assert LlamaFtype[row["name"]] == row["ftype"], row["name"]
-    gguf = pytest.importorskip("gguf", reason="pip install gguf (test dependency)")
+    import gguf  # a test dependency (requirements/test.lock)
     for ft in LlamaFtype:
         name = "ALL_F32" if ft.name == "F32" else f"MOSTLY_{ft.name}"
         if hasattr(gguf.LlamaFileType, name):

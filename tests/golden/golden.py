@@ -1,12 +1,13 @@
 """Golden outputs: every CLI figure and every figure on the built pages, captured once.
 
-Refactors must leave them byte-identical. ``python -m tests.golden.golden capture``
+Refactors must leave them byte-identical. ``python tests/golden/golden.py capture PUBLIC``
 rewrites the files (only when a change of figures is intended, and said in the commit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import html
 import io
 import json
@@ -16,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-CLI_FILE = HERE / "cli.json"
+CLI_FILE = HERE / "cli.sha256.json"
 SITE_FILE = HERE / "site_figures.json"
 
 GPU_CASES = ("rtx-4090", "h100-sxm-80gb", "a100-40gb")
@@ -88,8 +89,18 @@ def run_cli(argv: list[str]) -> dict[str, object]:
     return {"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
 
 
-def capture_cli() -> dict[str, dict[str, object]]:
-    return {" ".join(cmd): run_cli(cmd) for cmd in cli_commands()}
+def digest(output: dict[str, object]) -> str:
+    """The SHA-256 of one command's exit code, stdout and stderr (canonical JSON).
+
+    The golden file keeps digests, not the 6 MB of outputs: any changed byte still fails,
+    and ``python tests/golden/golden.py show COMMAND`` prints what a command gives now.
+    """
+    canonical = json.dumps(output, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def capture_cli() -> dict[str, str]:
+    return {" ".join(cmd): digest(run_cli(cmd)) for cmd in cli_commands()}
 
 
 _SKIP = re.compile(r"<(script|style|svg)\b.*?</\1>", re.S | re.I)
@@ -119,8 +130,16 @@ def capture_site(public: Path) -> dict[str, list[str]]:
 def main(argv: list[str]) -> int:
     root = HERE.parent.parent
     sys.path.insert(0, str(root))
+    if argv[:1] == ["show"] and len(argv) == 2:
+        output = run_cli(argv[1].split(" "))
+        sys.stdout.write(str(output["stdout"]))
+        sys.stderr.write(str(output["stderr"]))
+        return int(output["rc"])  # type: ignore[arg-type]
     if argv[:1] != ["capture"]:
-        print("usage: python -m tests.golden.golden capture [PUBLIC_DIR]", file=sys.stderr)
+        print(
+            "usage: python tests/golden/golden.py capture [PUBLIC_DIR] | show 'COMMAND'",
+            file=sys.stderr,
+        )
         return 2
     CLI_FILE.write_text(json.dumps(capture_cli(), indent=1, sort_keys=True) + "\n")
     public = Path(argv[1]) if len(argv) > 1 else None

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from golden import CLI_FILE, SITE_FILE, capture_site, run_cli
+from golden import CLI_FILE, SITE_FILE, capture_site, digest, run_cli
 
 CLI = json.loads(CLI_FILE.read_text())
 
 
 @pytest.mark.parametrize("command", sorted(CLI))
 def test_cli_output_unchanged(command: str) -> None:
-    assert run_cli(command.split(" ")) == CLI[command]
+    assert digest(run_cli(command.split(" "))) == CLI[command], (
+        f"output changed: python tests/golden/golden.py show {command!r}"
+    )
 
 
 def test_golden_covers_every_catalog_model() -> None:
