@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ConfigError, UnknownModel, suggest
+from .memo import cached
 from .messages import msg
 
 if TYPE_CHECKING:
@@ -119,8 +119,8 @@ def set_source(source: CatalogSource | None) -> None:
     """Read the catalog from ``source`` from now on (None: the package data again)."""
     global _source
     _source = source if source is not None else TreeSource()
-    for cached in (_entries, _load_config_text, load_model, _name_index):
-        cached.cache_clear()
+    for memoized in (_entries, _load_config_text, load_model, _name_index):
+        memoized.cache_clear()
 
 
 def _read_text(slug: str, name: str) -> str:
@@ -186,7 +186,7 @@ def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
     return CatalogEntry(**{k: raw[k] for k in META_FIELDS if k in raw})
 
 
-@cache
+@cached
 def _entries() -> dict[str, CatalogEntry]:
     found: dict[str, CatalogEntry] = {}
     for slug in _source.slugs():
@@ -213,7 +213,7 @@ def get_entry(slug: str) -> CatalogEntry:
     return entry
 
 
-@cache
+@cached
 def _load_config_text(slug: str) -> str:
     get_entry(slug)  # raises UnknownModel for a bad slug
     return _read_text(slug, "config.json")
@@ -229,7 +229,7 @@ def load_config(slug: str) -> dict[str, Any]:
     return raw
 
 
-@cache
+@cached
 def load_model(slug: str) -> ModelSpec:
     """Return the parsed ``ModelSpec`` of a catalog model (cached per slug)."""
     from .arch import parse_config
@@ -237,7 +237,7 @@ def load_model(slug: str) -> ModelSpec:
     return parse_config(load_config(slug), name=get_entry(slug).display_name)
 
 
-@cache
+@cached
 def _name_index() -> dict[str, str]:
     """Map lower-cased slug, HF repo id, repo name and display name to the slug."""
     index: dict[str, str] = {}

@@ -8,8 +8,8 @@ and the worker to ``{ok: false, error: {type, message, field}}``. Messages are b
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
 
+from .memo import cached
 from .messages import Message, msg, render
 
 
@@ -81,7 +81,7 @@ def for_page(message: str) -> str:
     return message if words is None else words(**message.params)
 
 
-@cache
+@cached
 def page_wording() -> dict[str, Callable[..., Message]]:
     """CLI template -> the page's wording of it. tests/engine/test_bounds.py checks that every
     template naming a ``vram`` command has a row and that every row's key is still in use."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
 from importlib import resources
 from typing import Any
 
 from .errors import ConfigError
+from .memo import cached
 from .messages import msg
 
 # a JSON string (escapes included), and every run of characters that is not a bracket
@@ -23,7 +23,7 @@ _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
-@cache
+@cached
 def limits() -> dict[str, Any]:
     """Return ``data/limits.json`` (read once)."""
     text = resources.files("engine").joinpath("data/limits.json").read_text("utf-8")

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from functools import cache
 from importlib import resources
 from typing import Any
+
+from .memo import cached
 
 LANGS = ("en", "zh")  # English is the source; every other language has data/locale/<lang>.json
 
@@ -73,7 +74,7 @@ def normalize_lang(lang: object) -> str:
     return primary if primary in LANGS else "en"
 
 
-@cache
+@cached
 def load_catalog(lang: str) -> dict[str, str]:
     """Return the English-template → ``lang``-template table (empty for English or an
     unsupported language, which therefore render in English)."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 from .errors import EngineError, InvalidWorkload
 from .form import Mode
+from .memo import cached
 from .messages import msg
 from .workload import InferenceWorkload, TrainingWorkload, inference_from_dict, training_from_dict
 
@@ -85,7 +85,7 @@ def _parse(row: Any, index: int) -> Preset:
     )
 
 
-@cache
+@cached
 def list_presets() -> tuple[Preset, ...]:
     """Return every preset, in the file's order (curated: simplest first)."""
     text = resources.files("engine").joinpath("data/presets.json").read_text(encoding="utf-8")

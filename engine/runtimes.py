@@ -7,12 +7,13 @@ blocks, llama.cpp's 256-cell context padding, CUDA context size...) is data with
 from __future__ import annotations
 
 import json
-from functools import cache
 from importlib import resources
 from typing import Any
 
+from .memo import cached
 
-@cache
+
+@cached
 def runtime_constants() -> dict[str, Any]:
     """Return the parsed ``runtimes.json`` (cached; treat as read-only)."""
     text = resources.files("engine").joinpath("data/runtimes.json").read_text("utf-8")

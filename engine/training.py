@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -54,6 +53,7 @@ from .errors import InvalidWorkload
 from .explain import optimizer_step_note, unquantized_note
 from .gpus import get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
+from .memo import cached
 from .messages import msg
 from .model import ModelSpec, Tensor
 from .result import Estimate
@@ -74,7 +74,7 @@ from .workload import (
 )
 
 
-@cache
+@cached
 def _data(name: str) -> dict[str, Any]:
     return json.loads(files("engine").joinpath("data", name).read_text(encoding="utf-8"))
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-from functools import cache
 from importlib import resources
 from typing import Any
+
+from ..memo import cached
 
 # A default that the builder computes from other fields (e.g. head_dim = hidden // heads).
 DERIVED = object()
 
 
-@cache
+@cached
 def _table() -> dict[str, Any]:
     text = resources.files("engine").joinpath("data/arch_defaults.json").read_text("utf-8")
     return json.loads(text)
