@@ -18,7 +18,6 @@ from sitegen.compute import (
     SiteFacts,
     gpu_capacity_bytes,
     gpu_name,
-    gpu_usable_bytes,
     model_name,
     pick_formats,
     present_render,
@@ -145,15 +144,8 @@ def site_context(facts: SiteFacts, assets: Assets) -> dict[str, Any]:
         # the calculator's <select> (capped: CALCULATOR_MODELS) and the catalog's size
         "models": [{"slug": m["slug"], "name": model_name(m)} for m in _select_models(facts)],
         "model_count": len(data.models),
-        "gpus": [
-            {
-                "slug": g["slug"],
-                "name": gpu_name(g),
-                "bytes": gpu_capacity_bytes(g),
-                "usable": gpu_usable_bytes(g),
-            }
-            for g in data.gpus
-        ],
+        # the calculator's GPU <select>: the page reads sizes from the engine, not from here
+        "gpus": [{"slug": g["slug"], "name": gpu_name(g)} for g in data.gpus],
     }
 
 
