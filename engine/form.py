@@ -456,6 +456,17 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         choices=_choices(ATTN_IMPLEMENTATIONS),
         runtimes=("transformers",),
     ),
+    Field(
+        "expandable_segments",
+        Kind.BOOL,
+        N_("Expandable segments"),
+        "PyTorch PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator "
+        "grows one segment in pages, no fragmentation allowance (default: off)",
+        _default(_INF, "expandable_segments"),
+        _I,
+        runtimes=("transformers",),
+        page=False,
+    ),
 )
 
 # In the order of ``vram train --help``.
@@ -621,6 +632,16 @@ TRAINING_FIELDS: tuple[Field, ...] = (
         "GPU slug to check the fit against",
         _default(_TRN, "gpu"),
         _T,
+    ),
+    Field(
+        "expandable_segments",
+        Kind.BOOL,
+        N_("Expandable segments"),
+        "PyTorch PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True: the caching allocator "
+        "grows one segment in pages, no fragmentation allowance (default: off)",
+        _default(_TRN, "expandable_segments"),
+        _T,
+        page=False,
     ),
 )
 

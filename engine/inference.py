@@ -304,6 +304,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     peak = rt.transients(inp)
     details.update(peak.details)
     placed = rt.place(inp, peak)
+    details.update(placed.details)
     assumptions: list[str] = [*peak.assumptions, *placed.assumptions]
     assumptions.extend(kv.recurrent_notes(spec, runtime=runtime, kv_dtype=kv_dtype, tp=tp))
     warnings: list[str] = []

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Canonical component names, in display order. Estimates may use a subset; the JSON
-# schema always lists all of them (0 when absent) so scripts can rely on the keys.
+# schema always lists all of them (0 when absent) so scripts can rely on the keys, but
+# for the optional ones below.
 COMPONENT_NAMES: tuple[str, ...] = (
     "weights",
     "adapters",
@@ -17,7 +18,11 @@ COMPONENT_NAMES: tuple[str, ...] = (
     "optimizer",
     "temporaries",
     "overhead",
+    "allocator",
 )
+# Listed in the JSON only where the estimate has them: the CUDA caching allocator's extra
+# bytes exist for the PyTorch-based runtimes (transformers, training), not vLLM/llama.cpp.
+OPTIONAL_COMPONENTS: frozenset[str] = frozenset({"allocator"})
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,11 @@ class Estimate:
             "gpu_bytes": list(self.gpu_bytes),
             "host_bytes": self.host_bytes,
             "reserved_bytes": self.reserved_bytes,
-            "components": {name: self.components.get(name, 0) for name in COMPONENT_NAMES},
+            "components": {
+                name: self.components.get(name, 0)
+                for name in COMPONENT_NAMES
+                if name in self.components or name not in OPTIONAL_COMPONENTS
+            },
             "assumptions": list(self.assumptions),
             "warnings": list(self.warnings),
             "details": self.details,

@@ -59,19 +59,30 @@ class GpuBytes:
     activations: int = 0
     logits: int = 0
     overhead: int = 0
+    allocator: int | None = None  # PyTorch caching allocator (engine.cuda_alloc); None: not used
 
     def components(self) -> dict[str, int]:
-        return {
+        parts = {
             "weights": self.weights,
             "kv_cache": self.kv_cache,
             "activations": self.activations,
             "logits": self.logits,
             "overhead": self.overhead,
         }
+        if self.allocator is not None:
+            parts["allocator"] = self.allocator
+        return parts
 
     @property
     def total(self) -> int:
-        return self.weights + self.kv_cache + self.activations + self.logits + self.overhead
+        return (
+            self.weights
+            + self.kv_cache
+            + self.activations
+            + self.logits
+            + self.overhead
+            + (self.allocator or 0)
+        )
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ class Placement:
     host_kv: int = 0
     host_other: int = 0  # e.g. logits of an output layer that runs on the CPU
     assumptions: tuple[str, ...] = ()
+    details: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ inference here and for training.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from .cuda_alloc import allocator_bytes
+from .memo import per_spec_cache
 from .messages import msg
 from .runtime_base import (
     Budget,
@@ -32,7 +35,7 @@ from .runtime_base import (
     place_layers,
     usable_budget,
 )
-from .units import format_gib
+from .units import ceil_div, format_gib
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
@@ -40,6 +43,36 @@ if TYPE_CHECKING:
     from .workload import InferenceWorkload
 
 TRANSFORMERS_VERSION = "5.25.0"
+
+
+@per_spec_cache
+def _stage_weight_sizes(
+    spec: ModelSpec, weights: str, tp: int, stages: tuple[range, ...]
+) -> tuple[tuple[int, ...], ...]:
+    """The bytes of each weight tensor on one TP rank of each pipeline stage, in load order
+    (one allocation per tensor of the spec; the first stage holds the embedding, the last
+    the final norm and lm_head, and a tied lm_head's own copy when pp > 1)."""
+    from .inference import _tp_divisor
+    from .quant import quantize_tensors
+
+    out: list[list[int]] = [[] for _ in stages]
+    last = len(stages) - 1
+    for q in quantize_tensors(spec, weights, runtime="transformers"):
+        t = q.tensor
+        share = ceil_div(
+            int(q.nbytes), tp if t.name in ("token_embd", "output") else _tp_divisor(t, spec, tp)
+        )
+        if t.layer is not None:
+            where = [i for i, r in enumerate(stages) if t.layer in r][:1] or [last]
+        elif t.name in ("token_embd", "pos_embd"):
+            where = [0]
+            if t.name == "token_embd" and spec.tie_word_embeddings and last > 0:
+                where.append(last)
+        else:
+            where = [last]
+        for i in where:
+            out[i].append(share)
+    return tuple(tuple(sizes) for sizes in out)
 
 
 def attention_scores_bytes(
@@ -173,7 +206,27 @@ class Transformers:
         )
 
     def place(self, inp: Inputs, peak: Transients) -> Placement:
-        return place_layers(inp, peak)
+        """Every layer on a GPU, plus what PyTorch's caching allocator reserves on each:
+        the weights simulated tensor by tensor, the allowance on the bytes ``generate()``
+        frees and allocates again (activations, logits, and the DynamicCache, which
+        ``torch.cat`` re-allocates every decode step)."""
+        placed = place_layers(inp, peak)
+        expandable = inp.work.expandable_segments
+        sizes = _stage_weight_sizes(inp.spec, inp.work.weights, inp.work.tp, inp.stages)
+        stages = []
+        extras = []
+        for stage, gpu in zip(sizes, placed.stages, strict=True):
+            churn = gpu.kv_cache + gpu.activations + gpu.logits
+            extra = allocator_bytes(stage, churn, expandable, kv_cache=gpu.kv_cache > 0)
+            stages.append(replace(gpu, allocator=extra.total))
+            extras.append(extra)
+        worst = max(range(len(stages)), key=lambda i: stages[i].total)
+        return replace(
+            placed,
+            stages=tuple(stages),
+            assumptions=(*placed.assumptions, extras[worst].note()),
+            details={"cuda_allocator": extras[worst].details()},
+        )
 
     def budget(self, gpu: GpuSpec, work: InferenceWorkload, worst: GpuBytes) -> Budget:
         return usable_budget(gpu)

@@ -49,6 +49,7 @@ from .activations import (
     layer_activations,
     layer_tensors,
 )
+from .cuda_alloc import AllocatorBytes, allocator_bytes
 from .errors import InvalidWorkload
 from .explain import optimizer_step_note, unquantized_note
 from .gpus import get_gpu
@@ -356,11 +357,15 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
         kept = unquantized_note(quantize_tensors(spec, base), base, runtime="transformers")
         warnings = (*warnings, kept) if kept is not None else warnings
     layer0 = peak["layer_terms"]
+    allocator: AllocatorBytes = peak["allocator"]
+    assumptions = (*assumptions, allocator.note())
     details: dict[str, object] = {
         "peak_phase": peak["phase"],
         "sizes": peak["sizes"],
         "phases": peak["phases"],
-        "tracked_peak_bytes": sum(peak["components"].values()) - overhead,
+        # the exact tensor bytes, as MemTracker counts them (reference/training.json)
+        "tracked_peak_bytes": sum(peak["components"].values()) - overhead - allocator.total,
+        "cuda_allocator": allocator.details(),
         "stage": worst,
         "dp": dp,
         "params": spec.total_params,
@@ -829,7 +834,21 @@ def _stage_estimate(
             comp[key] = max(p.get(key, 0), 0)
         phases[name] = comp
 
+    # the peak phase is the one with the most tensor bytes (the allocated peak, as
+    # max_memory_allocated and MemTracker see it); PyTorch's caching allocator reserves
+    # more (engine.cuda_alloc): the weights' segments as loaded, and the allowance on the
+    # sequence-shaped tensors the step frees and allocates again (gradients and the
+    # optimizer's temporaries have the parameters' shapes and find their own blocks again)
     peak_name = max(phases, key=lambda n: sum(phases[n].values()))
+    exact_totals = {n: sum(c.values()) for n, c in phases.items()}
+    sizes = _weight_allocations(params, frozen_bytes, plan.param_width, dp=dp, zero=zero)
+    if work.offload == "optimizer+params":
+        sizes = ()
+    peak_comp = phases[peak_name]
+    allocator = allocator_bytes(
+        sizes, peak_comp["activations"] + peak_comp["logits"], work.expandable_segments
+    )
+    peak_comp["allocator"] = allocator.total
     head = saved.head
     sizes = {
         "gradients": grads.total,
@@ -842,10 +861,30 @@ def _stage_estimate(
         "sizes": sizes,
         "components": phases[peak_name],
         "phase": peak_name,
-        "phases": {n: sum(c.values()) for n, c in phases.items()},
+        "phases": exact_totals,
         "host": res.host,
         "layer_terms": saved.acts[0].terms if saved.acts else {},
+        "allocator": allocator,
     }
+
+
+def _weight_allocations(
+    params: list[_Param], frozen_bytes: dict[Tensor, int], width: int, *, dp: int, zero: int
+) -> tuple[int, ...]:
+    """The stage's weight allocations on one GPU in load order: one per parameter tensor
+    (QLoRA: its quantized bytes), or under ZeRO-3 one flat shard per layer unit."""
+    sizes: list[int] = []
+    for p in params:
+        if p.tensor in frozen_bytes:
+            sizes.append(ceil_div(frozen_bytes[p.tensor] * p.numel, max(p.tensor.numel, 1)))
+        else:
+            sizes.append(p.numel * width)
+    if zero < 3:
+        return tuple(sizes)
+    units: dict[int | None, int] = {}
+    for p, n in zip(params, sizes, strict=True):
+        units[p.tensor.layer] = units.get(p.tensor.layer, 0) + n
+    return tuple(ceil_div(n, dp) for n in units.values())
 
 
 def _notes(
@@ -916,12 +955,7 @@ def _notes(
         )
     if work.offload != "none":
         a.append(msg("offload {what} to CPU RAM (host_bytes)", what=work.offload))
-    a.append(
-        msg(
-            "overhead: CUDA context + cuBLAS workspace (runtimes.json); allocator fragmentation "
-            "is not modelled"
-        )
-    )
+    a.append(msg("overhead: CUDA context + cuBLAS workspace (runtimes.json)"))
     if work.seq > spec.max_position_embeddings:
         w.append(
             msg(

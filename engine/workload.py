@@ -81,6 +81,7 @@ class InferenceWorkload:
     chunked_prefill: bool = True  # vLLM --enable-chunked-prefill (on by default in V1)
     enforce_eager: bool = False  # vLLM --enforce-eager: no CUDA graphs
     attn_implementation: str = "sdpa"  # transformers attn_implementation
+    expandable_segments: bool = False  # PyTorch PYTORCH_CUDA_ALLOC_CONF (transformers)
 
     @property
     def num_gpus(self) -> int:
@@ -107,6 +108,7 @@ class TrainingWorkload:
     lora_targets: tuple[str, ...] = LORA_TARGETS
     double_quant: bool = True  # QLoRA: bitsandbytes double quantization of the nf4 scales
     gpu: str | None = None
+    expandable_segments: bool = False  # PyTorch PYTORCH_CUDA_ALLOC_CONF expandable_segments
 
     @property
     def dp(self) -> int:
@@ -290,6 +292,7 @@ def inference_from_dict(
         attn_implementation=_choice(
             raw, "attn_implementation", d.attn_implementation, ATTN_IMPLEMENTATIONS
         ),
+        expandable_segments=bool(raw.get("expandable_segments", d.expandable_segments)),
     )
 
 
@@ -355,7 +358,7 @@ def training_from_dict(
             field="lora_targets",
         )
     check_lora_targets(targets)
-    for flag in ("sequence_parallel", "double_quant"):
+    for flag in ("sequence_parallel", "double_quant", "expandable_segments"):
         if flag in raw and not isinstance(raw[flag], bool):
             raise InvalidWorkload(
                 msg("{key} must be true or false, got {value!r}", key=flag, value=raw[flag]),
@@ -383,6 +386,7 @@ def training_from_dict(
         lora_targets=tuple(dict.fromkeys(targets)),
         double_quant=bool(raw.get("double_quant", d.double_quant)),
         gpu=gpu,
+        expandable_segments=bool(raw.get("expandable_segments", d.expandable_segments)),
     )
     check_gpu_split(work)
     return work

@@ -22,6 +22,7 @@ COMPONENT_LABELS: dict[str, str] = {
     "optimizer": "Optimizer states",
     "temporaries": "Temporary buffers",
     "overhead": "Runtime overhead",
+    "allocator": "PyTorch allocator (reserved)",
 }
 
 

@@ -15,6 +15,7 @@ COMPONENT_COLOURS: dict[str, str] = {
     "optimizer": "var(--c-opt, #7d5a2c)",
     "temporaries": "var(--c-tmp, #9aa5b1)",
     "overhead": "var(--c-overhead, #55606b)",
+    "allocator": "var(--c-alloc, #a8956b)",
 }
 
 
