@@ -112,6 +112,107 @@ class MappingSource:
         load_model.cache_clear()
 
 
+# The compact index the browser worker starts with (sitegen/modeldata.py writes it): per
+# model its file's content hash and the fields that list and name it; the rest of meta.json
+# (where the config came from, notes) and config.json come with the model's own file.
+INDEX_SCHEMA = 1
+INDEX_FIELDS: tuple[str, ...] = (
+    "display_name",
+    "hf_repo",
+    "family",
+    "developer",
+    "release_date",
+    "context_length",
+    "license",
+    "parameters_label",
+    "verbatim",
+    "fetched",
+)
+
+
+class IndexSource:
+    """The browser's catalog: every model's listing fields from the index, a model's whole
+    ``meta.json`` and ``config.json`` once the worker has fetched its file (``add``), and the
+    models the wheel itself carries (``local``: the default model, so the first request
+    waits for nothing). A model neither fetched nor local reads as not on this device."""
+
+    def __init__(self, index: Mapping[str, Any], local: CatalogSource | None = None) -> None:
+        if index.get("schema") != INDEX_SCHEMA:
+            raise ValueError(f"catalog index schema {index.get('schema')!r}, not {INDEX_SCHEMA}")
+        names = tuple(index["fields"])
+        self.dir: str = index["dir"]
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.hashes: dict[str, str] = {}
+        for slug, (digest, *values) in index["models"].items():
+            self.hashes[slug] = digest
+            self.rows[slug] = {"slug": slug, **dict(zip(names, values, strict=True))}
+        self.local = local
+        try:
+            self.local_slugs = frozenset(local.slugs() if local is not None else ())
+        except OSError:  # a wheel that carries no model at all
+            self.local_slugs = frozenset()
+        self.models: dict[str, dict[str, Any]] = {}
+
+    def slugs(self) -> Iterable[str]:
+        return sorted(self.rows.keys() | self.local_slugs)
+
+    def meta(self, slug: str) -> dict[str, Any] | None:
+        """The fullest meta at hand (fetched or local: whole; else the index's fields)."""
+        if slug in self.models:
+            return self.models[slug]["meta"]
+        if slug in self.local_slugs and self.local is not None:
+            text = self.local.read(slug, "meta.json")
+            return None if text is None else json.loads(text)
+        row = self.rows.get(slug)
+        return None if row is None else {**row, "source": ""}
+
+    def read(self, slug: str, name: str) -> str | None:
+        if slug in self.models:
+            value = self.models[slug].get(name.removesuffix(".json"))
+            return None if value is None else json.dumps(value)
+        if slug in self.local_slugs and self.local is not None:
+            return self.local.read(slug, name)
+        if name == "meta.json":
+            meta = self.meta(slug)
+            return None if meta is None else json.dumps(meta)
+        if slug in self.rows:
+            raise ConfigError(
+                msg(
+                    "{name} is not saved on this device and could not be downloaded: "
+                    "connect to the internet and choose it again (while online, 'Make all "
+                    "models available offline' saves every model)",
+                    name=self.rows[slug].get("display_name") or slug,
+                ),
+                field="model",
+            )
+        return None
+
+    def missing(self, slug: str) -> str | None:
+        """The URL of ``slug``'s file if the worker must fetch it first, else None."""
+        if slug in self.models or slug in self.local_slugs or slug not in self.hashes:
+            return None
+        return f"{self.dir}{slug}.{self.hashes[slug]}.json"
+
+    def add(self, slug: str, text: str) -> dict[str, Any]:
+        """Take a fetched model file (``model_document``'s JSON); return its meta."""
+        doc = json.loads(text)
+        if not isinstance(doc, dict) or doc.get("slug") != slug:
+            raise ValueError(f"the file fetched for {slug!r} is not that model's data")
+        self.models[slug] = doc
+        return doc["meta"]
+
+
+def model_document(slug: str) -> dict[str, Any]:
+    """One model's file for the browser: its whole ``meta.json`` and ``config.json``."""
+    meta = _parse_json(_read_text(slug, "meta.json"), f"{slug}/meta.json")
+    return {"slug": slug, "meta": meta, "config": load_config(slug)}
+
+
+def index_row(entry: CatalogEntry) -> list[Any]:
+    """The index's fields of one model (``INDEX_FIELDS``, in order)."""
+    return [getattr(entry, name) for name in INDEX_FIELDS]
+
+
 _source: CatalogSource = TreeSource()
 
 
@@ -121,6 +222,41 @@ def set_source(source: CatalogSource | None) -> None:
     _source = source if source is not None else TreeSource()
     for memoized in (_entries, _load_config_text, load_model, _name_index):
         memoized.cache_clear()
+
+
+def use_index(text: str) -> None:
+    """Read the catalog from the browser's index (JSON text) from now on, with the models
+    the package data holds (the wheel's default model) as they are. Unlike ``set_source``
+    this keeps the models already parsed (the start-up snapshot's warm default model: its
+    data is the same in the package and in its file)."""
+    global _source
+    local = _source if isinstance(_source, TreeSource) else None
+    _source = IndexSource(json.loads(text), local)
+    _entries.cache_clear()
+    _name_index.cache_clear()
+    _name_index()  # built now, during start-up, not on the first request
+
+
+def model_to_fetch(name: object) -> str | None:
+    """The URL of the file the worker must fetch before a request naming model ``name``
+    (a slug, repo id or display name); None when it is at hand or not a catalog model."""
+    if not isinstance(_source, IndexSource) or not isinstance(name, str):
+        return None
+    try:
+        slug = resolve_model(name.strip())
+    except UnknownModel:
+        return None
+    return _source.missing(slug)
+
+
+def add_model(slug: str, text: str) -> None:
+    """Hand over a model's fetched file (the worker, before a request names the model)."""
+    if not isinstance(_source, IndexSource):
+        raise TypeError("add_model needs the browser's index source (use_index)")
+    meta = _source.add(slug, text)
+    # the whole meta replaces the index's fields; names and slugs are the same, so the
+    # name index stays as it is
+    _entries()[slug] = _entry_from_meta(meta, slug)
 
 
 def _read_text(slug: str, name: str) -> str:
@@ -189,6 +325,12 @@ def _entry_from_meta(raw: Any, slug: str) -> CatalogEntry:
 @cached
 def _entries() -> dict[str, CatalogEntry]:
     found: dict[str, CatalogEntry] = {}
+    if isinstance(_source, IndexSource):  # the index is parsed already: no JSON round trip
+        for slug in _source.slugs():
+            meta = _source.meta(slug)
+            if meta is not None:
+                found[slug] = _entry_from_meta(meta, slug)
+        return dict(sorted(found.items()))
     for slug in _source.slugs():
         try:
             text = _source.read(slug, "meta.json")

@@ -9,6 +9,7 @@ import { initConfigFile } from "./configfile.js";
 import { initHistory } from "./history.js";
 import { initI18n } from "./i18n.js";
 import { initModelSearch } from "./modelsearch.js";
+import { initOfflineModels } from "./offline-models.js";
 import { initPerf } from "./perf.js";
 import { initPresets } from "./presets.js";
 import { initRecommend } from "./recommend.js";
@@ -75,7 +76,7 @@ root.addEventListener("vram:result", (event) => {
 const failed = [];
 for (const [name, init] of Object.entries({
   initI18n, initChart, initShare, initHistory, initPresets, initRecommend, initPerf,
-  initConfigFile, initModelSearch, initShortcuts, readSharedConfig,
+  initConfigFile, initModelSearch, initShortcuts, readSharedConfig, initOfflineModels,
 })) {
   const fail = (err) => {
     failed.push(name);

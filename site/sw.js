@@ -9,11 +9,30 @@ const APP = "vram-insight";
 const SHELL = `${APP}-shell-${VERSION}`;
 const PAGES = `${APP}-pages-${VERSION}`;
 const RUNTIME = `${APP}-pyodide-${PYODIDE_VERSION}`;
-const EXPECTED = new Set([SHELL, PAGES, RUNTIME]); // older caches (and snapshot caches) are deleted
+// Each catalog model's file, content-hashed (/assets/models/<slug>.<hash>.json): kept across
+// site versions, so an unchanged model stays saved; files the new index no longer names are
+// dropped on activate. site/offline-models.js fills it with every model on request.
+const MODELS = `${APP}-models`;
+const MODELS_DIR = "/assets/models/";
+const EXPECTED = new Set([SHELL, PAGES, RUNTIME, MODELS]); // older caches (and snapshot caches) are deleted
 const NAV_TIMEOUT_MS = 3000;
 const FRESH = new Set(); // ids of pages this worker served from the network (not its cache)
 
 const isRuntime = (url) => url.pathname.startsWith("/pyodide/");
+const INDEX_URL = PRECACHE.find((path) => /^\/assets\/catalog\.[0-9a-f]+\.json$/.test(path));
+
+/** Drop saved model files that this version's catalog index no longer names. */
+async function pruneModels() {
+  const response = INDEX_URL && (await caches.match(INDEX_URL));
+  if (!response) return;
+  const index = await response.json();
+  const keep = new Set(Object.entries(index.models).map(([slug, [hash]]) => `${index.dir}${slug}.${hash}.json`));
+  const cache = await caches.open(MODELS);
+  for (const request of await cache.keys()) {
+    const path = new URL(request.url).pathname;
+    if (path.startsWith(MODELS_DIR) && !keep.has(path)) await cache.delete(request);
+  }
+}
 // the longest prefix wins: /zh/… falls back to the Chinese offline page, the rest to English
 const offlinePage = (url) => OFFLINE_PAGES[Object.keys(OFFLINE_PAGES).filter((p) => url.pathname.startsWith(p)).sort((a, b) => b.length - a.length)[0]];
 
@@ -53,6 +72,7 @@ self.addEventListener("activate", (event) => {
     for (const name of await caches.keys()) {
       if (name.startsWith(`${APP}-`) && !EXPECTED.has(name)) await caches.delete(name);
     }
+    await pruneModels().catch(() => {});
     await self.clients.claim();
   })());
 });
@@ -114,5 +134,6 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate") return event.respondWith(networkFirst(request, PAGES, offlinePage(url), event.resultingClientId));
   if (url.pathname === "/version.json" || url.pathname.startsWith("/api/")) return event.respondWith(networkFirst(request, PAGES));
+  if (url.pathname.startsWith(MODELS_DIR)) return event.respondWith(cacheFirst(request, MODELS));
   event.respondWith(cacheFirst(request, isRuntime(url) ? RUNTIME : SHELL));
 });

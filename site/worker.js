@@ -9,6 +9,7 @@
 // import fails (mountFullStdlib).
 import { PROTOCOL_VERSION } from "./protocol.js";
 import {
+  CATALOG_INDEX_URL,
   ENGINE_PRELOAD,
   HUB_ENDPOINT,
   PYODIDE_INDEX_URL,
@@ -27,6 +28,7 @@ let fatal = null;
 let runtime = null;
 let hub = null; // engine.hub.session's entry points (Hub lookups: hub-fetch.js moves the bytes)
 
+let catalog = null; // engine.catalog: the index, and each model's file as a request names it
 /** engine.hub.session, imported on the first lookup (a page that never looks up never pays). */
 function hubSession() {
   if (hub) return hub;
@@ -97,6 +99,9 @@ async function start() {
   // not cached offline: it is fetched only when an import needs it)
   const failFast = probeRuntime(snapshot && SNAPSHOT_STDLIB_URL ? SNAPSHOT_STDLIB_URL : STDLIB_URL);
   failFast.catch(() => {});
+  // the catalog's compact index (the wheel carries the default model only)
+  const index = CATALOG_INDEX_URL ? download(CATALOG_INDEX_URL, "catalog index").then((r) => r.text()) : null;
+  index?.catch(() => {});
   const { loadPyodide } = await Promise.race([import(`${PYODIDE_INDEX_URL}pyodide.mjs`), failFast]);
   mark("import_ms");
   // Every URL points at this site: Pyodide never reaches a CDN.
@@ -141,6 +146,7 @@ async function start() {
   if (!info.ok) throw new Error(info.error.message);
   if (info.result.protocol !== PROTOCOL_VERSION) {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
+  await useIndex(pyodide, index);
   }
   await selfTest();
   mark("engine_ms");
@@ -151,6 +157,45 @@ async function start() {
  *  library (or a broken wheel) answers "internal" here, not on the user's first input. */
 async function selfTest() {
   const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
+/** Hand the catalog index to the engine (engine.catalog.use_index). Without it (offline on a
+ *  first visit, which the precache makes rare) the engine knows the wheel's default model. */
+async function useIndex(pyodide, index) {
+  catalog = pyodide.pyimport("engine.catalog");
+  if (!index) return;
+  try {
+    catalog.use_index(await index);
+  } catch (err) {
+    console.warn("catalog index not loaded, only the default model is known:", err.message);
+  }
+}
+
+const atHand = new Set(); // model names whose data the engine holds: no Python call to ask
+const loading = new Map(); // model file URL -> the promise of its fetch and hand-over
+
+/** Before a request that names a catalog model: fetch its file (content-hashed, cached by the
+ *  service worker) once and hand it to the engine. A failed fetch is left to the engine,
+ *  which says beside the model field that the model is not saved on this device. */
+async function ensureModel(name) {
+  if (!catalog || typeof name !== "string" || atHand.has(name)) return;
+  const url = catalog.model_to_fetch(name);
+  if (url) {
+    let done = loading.get(url);
+    if (!done) {
+      const slug = url.split("/").pop().replace(/\.[0-9a-f]+\.json$/, "");
+      done = download(url, "model data").then((r) => r.text()).then((text) => catalog.add_model(slug, text));
+      loading.set(url, done);
+      done.catch(() => loading.delete(url)); // tried again on the next request
+    }
+    try {
+      await done;
+    } catch (err) {
+      console.warn(`model data for ${name} not loaded:`, err.message);
+      return;
+    }
+  }
+  atHand.add(name);
+}
+
   if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
 }
 
@@ -241,6 +286,7 @@ self.onmessage = async (event) => {
       reply = await answer(req);
       if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
     } catch (err) {
+    await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
       // engine.api.handle turns every Python exception into a reply: a throw here is the
       // runtime itself failing (a Pyodide fatal error, a stack overflow), so the worker is dead
       die(`the engine stopped (${(err && err.message) || err})`);

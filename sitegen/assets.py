@@ -29,6 +29,7 @@ from sitegen.config import (
 from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
+from sitegen.modeldata import model_data
 from sitegen.snapshot import data_zip, empty_zip, engine_snapshot
 from sitegen.wheel import build_wheel, content_hash
 
@@ -238,7 +239,12 @@ def build_assets(
         files[stdlib_path] = bytecode.stdlib_zip
         urls["stdlib"] = "/" + stdlib_path
 
-    wheel_name, wheel = build_wheel(version=engine_version, extra=bytecode.pycs)
+    catalog = model_data()  # one file per model and the index (the wheel: the default model)
+    files |= catalog.files
+    urls["catalog_index"] = catalog.index_url
+    wheel_name, wheel = build_wheel(
+        version=engine_version, extra=bytecode.pycs, models=(catalog.default,)
+    )
     wheel_path = f"wheels/{content_hash(wheel)}/{wheel_name}"
     files[wheel_path] = wheel
     urls["wheel"] = "/" + wheel_path
@@ -271,6 +277,7 @@ def build_assets(
         "PYODIDE_INDEX_URL": urls["pyodide/"],
         "PYODIDE_VERSION": pv,
         "ENGINE_PRELOAD": list(ENGINE_PRELOAD),
+        "CATALOG_INDEX_URL": urls["catalog_index"],
         "SNAPSHOT_URL": urls["snapshot"],
         "SNAPSHOT_STDLIB_URL": urls["snapshot_stdlib"],
         "SNAPSHOT_DATA_URL": urls["snapshot_data"],
@@ -316,6 +323,7 @@ def build_assets(
             "/manifest.webmanifest",
             "/icons/icon.svg",
             "/icons/icon-192.png",
+            urls["catalog_index"],
         ]
         + [u for n, u in urls.items() if n.endswith((".js", ".css"))]
         # with the image, the full stdlib and the wheel are a fallback fetched on demand:

@@ -6,14 +6,23 @@ import base64
 import hashlib
 import io
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sitegen.config import DIST_NAME, ENGINE_DIR
 
+_MODELS_PREFIX = "engine/data/models/"
+
 
 def content_hash(data: bytes, n: int = 10) -> str:
     return hashlib.sha256(data).hexdigest()[:n]
+
+
+def _model_slug(rel: str) -> str | None:
+    """The catalog model a wheel path belongs to (engine/data/models/<slug>/...), else None."""
+    if not rel.startswith(_MODELS_PREFIX):
+        return None
+    return rel.removeprefix(_MODELS_PREFIX).split("/", 1)[0]
 
 
 def build_wheel(
@@ -22,20 +31,29 @@ def build_wheel(
     version: str,
     extra: Mapping[str, bytes] | None = None,
     packages: tuple[Path, ...] | None = None,
+    models: Iterable[str] | None = None,
 ) -> tuple[str, bytes]:
     """Return ``(filename, bytes)`` of a deterministic py3-none-any wheel of ``engine/`` and
     ``present/`` (the charts and exports the worker draws with the same code as the build).
+
+    ``models``: the catalog models whose files the wheel carries (None: all, for tools that
+    run the engine from the wheel). The site's wheel carries only its default model, so it
+    does not grow with the catalog: the worker fetches every other model's file when a
+    request names it (sitegen/modeldata.py).
 
     Entries are sorted, timestamps fixed at 1980-01-01, permissions 0644, so the same
     sources give the same bytes (and so the same hashed URL).
     """
     if packages is None:
         packages = (engine_dir, engine_dir.parent / "present")
+    keep = None if models is None else set(models)
     files: list[tuple[str, bytes]] = []
     paths = [p for pkg in packages for p in pkg.rglob("*")]
     for path in sorted(paths, key=lambda p: p.relative_to(engine_dir.parent).as_posix()):
         rel = path.relative_to(engine_dir.parent).as_posix()
         if path.is_dir() or "__pycache__" in rel or path.suffix in (".pyc", ".pyo"):
+            continue
+        if keep is not None and _model_slug(rel) not in (None, *keep):
             continue
         if path.suffix not in (".py", ".json", ".typed", ".txt", ".md"):
             continue

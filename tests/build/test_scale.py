@@ -71,3 +71,34 @@ def test_gpu_pages_rank_the_top_models_per_class(big_site: tuple[Path, list[str]
     assert html.count('<th scope="row"><a href="/models/') <= 5 * GPU_TOP_PER_CLASS
     fits = json.loads((public / "api/v1/gpus/h200-141gb.json").read_text(encoding="utf-8"))["fits"]
     assert len(fits) > 5 * GPU_TOP_PER_CLASS
+
+
+@pytest.mark.slow
+def test_the_wheel_does_not_grow_and_each_model_is_its_own_hashed_file(
+    big_site: tuple[Path, list[str]], site_dir: Path
+) -> None:
+    """The engine wheel (and the snapshot's data zip) at 1,000 models is the very file of
+    the real catalog's build: it carries the default model only. Every model is one
+    content-hashed JSON file under /assets/models/, listed in the catalog index."""
+    from sitegen.wheel import content_hash
+
+    public, slugs = big_site
+    small = sorted(p.relative_to(site_dir) for p in (site_dir / "wheels").rglob("*.*"))
+    large = sorted(p.relative_to(public) for p in (public / "wheels").rglob("*.*"))
+    wheel = [p for p in large if p.suffix == ".whl"]
+    assert len(wheel) == 1 and wheel[0] in small  # same bytes, same hashed folder
+    data = [p for p in large if p.name.startswith("engine-data.")]
+    assert all(p in small for p in data)
+    (index_path,) = public.glob("assets/catalog.*.json")
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    assert index_path.name == f"catalog.{content_hash(index_path.read_bytes())}.json"
+    assert sorted(index["models"]) == sorted(slugs)
+    sizes = []
+    for slug, (digest, *_fields) in index["models"].items():
+        path = public / "assets/models" / f"{slug}.{digest}.json"
+        blob = path.read_bytes()
+        assert content_hash(blob) == digest
+        assert json.loads(blob)["slug"] == slug
+        sizes.append(len(blob))
+    assert len(list((public / "assets/models").glob("*.json"))) == MODELS
+    assert sum(sizes) / MODELS < 4 * 1024  # a small constant per model

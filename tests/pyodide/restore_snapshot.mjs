@@ -9,18 +9,29 @@ import { gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
+import { feedCatalog } from "./catalog_feed.mjs";
+import { decodeImage } from "../../site/snapshot-image.js";
 
 const [snapshot, empty, data, full, requests, module] = process.argv.slice(2);
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pyodide = await loadPyodide({
   indexURL: join(root, "node_modules", "pyodide") + "/",
   stdLibURL: empty,
-  _loadSnapshot: new Uint8Array(gunzipSync(await readFile(snapshot))),
+  // the image ships less the wasm's data segments (site/snapshot-image.js): put them back
+  _loadSnapshot: decodeImage(
+    new Uint8Array(gunzipSync(await readFile(snapshot))),
+    await readFile(join(root, "node_modules", "pyodide", "pyodide.asm.wasm")),
+  ),
 });
 // the wheel's data files only, as the worker unpacks them (the code is in the image)
 pyodide.unpackArchive(new Uint8Array(await readFile(data)), "zip");
 const handle = pyodide.pyimport("engine.api").handle;
-const replies = JSON.parse(await readFile(requests, "utf8")).map((r) => handle(JSON.stringify(r)));
+const before = await feedCatalog(pyodide, data); // the catalog index and each model's file
+const replies = [];
+for (const req of JSON.parse(await readFile(requests, "utf8"))) {
+  await before(req);
+  replies.push(handle(JSON.stringify(req)));
+}
 const tryImport = pyodide.runPython(`
 def try_import(name):
     import importlib

@@ -2,12 +2,16 @@
 //   node tests/pyodide/run_engine.mjs <wheel> <requests.json> [<stdlib.zip> <snapshot.bin.gz>]
 // prints a JSON list of the reply strings engine.api.handle returned, one per request.
 // With a stdlib and the build's start-up snapshot, the engine runs restored from that image,
-// as the browser worker runs it.
+// as the browser worker runs it. The wheel carries the default model only: when it sits in a
+// built site (<site>/wheels/<hash>/), the catalog index is handed to the engine and each
+// model's file before a request names it, as site/worker.js does.
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
+import { feedCatalog } from "./catalog_feed.mjs";
+import { decodeImage } from "../../site/snapshot-image.js";
 
 const [wheelPath, requestsPath, stdlibPath, snapshotPath] = process.argv.slice(2);
 if (!wheelPath || !requestsPath) {
@@ -18,11 +22,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const options = { indexURL: join(root, "node_modules", "pyodide") + "/" };
 if (snapshotPath) {
   options.stdLibURL = stdlibPath;
-  options._loadSnapshot = new Uint8Array(gunzipSync(await readFile(snapshotPath)));
+  // the image ships less the wasm's data segments (site/snapshot-image.js): put them back
+  options._loadSnapshot = decodeImage(
+    new Uint8Array(gunzipSync(await readFile(snapshotPath))),
+    await readFile(join(root, "node_modules", "pyodide", "pyodide.asm.wasm")),
+  );
 }
 const pyodide = await loadPyodide(options);
 pyodide.unpackArchive(new Uint8Array(await readFile(wheelPath)), "wheel");
 const handle = pyodide.pyimport("engine.api").handle;
+const before = await feedCatalog(pyodide, wheelPath);
 const requests = JSON.parse(await readFile(requestsPath, "utf8"));
-const replies = requests.map((req) => handle(JSON.stringify(req)));
+const replies = [];
+for (const req of requests) {
+  await before(req);
+  replies.push(handle(JSON.stringify(req)));
+}
 process.stdout.write(JSON.stringify({ python: pyodide.runPython("import sys; sys.version"), replies }));
