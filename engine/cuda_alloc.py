@@ -163,13 +163,13 @@ class AllocatorBytes:
             "allocator: +{total} reserved beyond the tensors (PyTorch {version} "
             "CUDACachingAllocator: 512 B blocks and unsplit segment rests {rounding}, free "
             "ends of the weights' 2/20 MiB segments {segments}, an assumed fragmentation "
-            "allowance of {percent}% of the {what} re-allocated every step {fragmentation}; "
+            "allowance of {percent} of the {what} re-allocated every step {fragmentation}; "
             "expandable_segments:True drops it)",
             total=format_gib(self.total),
             version=version,
             rounding=format_gib(self.rounding),
             segments=format_gib(self.segments),
-            percent=f"{self.fraction * 100:g}",
+            percent=f"{self.fraction * 100:g}%",
             fragmentation=format_gib(self.fragmentation),
             what=msg("activations, logits and KV cache (DynamicCache grows by torch.cat)")
             if self.kv_cache
