@@ -35,6 +35,7 @@ from .roofline import ROOFLINE_ASSUMPTION, decode_tokens_per_s
 from .solve import inference_estimate, llamacpp_offload_layers, max_batch, need_max, solve_context
 from .sweep import sweep_context_limits
 from .verdict import budget_bytes, fits
+from .vllm_release import utilization_words
 from .workload import InferenceWorkload, TrainingWorkload
 
 __all__ = ["FIT_SCHEMA", "fit_report", "fit_training"]
@@ -86,7 +87,7 @@ def fit_report(spec: ModelSpec, work: InferenceWorkload, *, max_gpus: int = 8) -
         assumptions.append(
             msg(
                 "vLLM budget = gpu_memory_utilization ({util}) × usable memory",
-                util=work.gpu_memory_utilization,
+                util=utilization_words(work),
             )
         )
     chosen: dict[str, Any] | None = None

@@ -39,6 +39,7 @@ from .workload import (
     RUNTIMES,
     SPLIT_MODES,
     UTILIZATION_RANGE,
+    VLLM_VERSIONS,
     InferenceWorkload,
     TrainingWorkload,
     auto_runtime,
@@ -328,7 +329,8 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "gpu_memory_utilization",
         Kind.FLOAT,
         N_("vLLM memory fraction"),
-        "vLLM: fraction of GPU memory pre-allocated (default: 0.9)",
+        "vLLM --gpu-memory-utilization: fraction of GPU memory vLLM may fill (default: "
+        "vLLM 0.34's, 1.0 on NVIDIA/AMD with the extensible KV cache, else 0.92; 0.33: 0.92)",
         _default(_INF, "gpu_memory_utilization"),
         _I,
         minimum=UTILIZATION_RANGE[0],
@@ -444,6 +446,20 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _I,
         runtimes=("vllm",),
         page=False,
+    ),
+    Field(
+        "vllm_version",
+        Kind.CHOICE,
+        N_("vLLM release"),
+        "vLLM release line whose memory rules apply: 0.34 (current: extensible KV cache, "
+        "64-token blocks) | 0.33 (KV cache sized from the profiling estimate, 16-token "
+        "blocks) (default: 0.34)",
+        _default(_INF, "vllm_version"),
+        _I,
+        choices=_choices(
+            VLLM_VERSIONS, {"0.34": N_("0.34 (current)"), "0.33": N_("0.33 (previous)")}
+        ),
+        runtimes=("vllm",),
     ),
     Field(
         "attn_implementation",
@@ -652,6 +668,7 @@ PAGE_KEYS: tuple[str, ...] = (
     "tbatch", "precision", "optimizer", "grad_checkpointing", "attention", "zero", "gpus",
     "offload", "lora_rank", "lora_alpha", "lora_targets", "gpu_memory_utilization",
     "flash_attn", "n_cpu_moe", "max_num_batched_tokens", "max_num_seqs", "attn_implementation",
+    "vllm_version",
 )  # fmt: skip
 
 

@@ -242,17 +242,25 @@ def _base_overhead(gpu: GpuSpec | None) -> tuple[int, str]:
     )
 
 
-def gpu_dependence(runtime: str, gpu: str | None) -> tuple[int, int, int]:
+def gpu_dependence(
+    runtime: str, gpu: str | None, work: InferenceWorkload | None = None
+) -> tuple[int, ...]:
     """Return everything the estimate takes from the GPU, as a hashable key.
 
-    ``(device overhead bytes, vLLM max_num_batched_tokens, vLLM max_num_seqs)``: two GPUs with
-    the same key give the same components for the same workload (only the fit details
-    differ), so a sweep can share one memory curve between them.
+    ``(device overhead bytes, vLLM max_num_batched_tokens, vLLM max_num_seqs, …)`` and, for
+    vLLM with ``work``, what its KV sizing takes from the GPU (``vllm_release.gpu_key``):
+    two GPUs with the same key give the same components for the same workload (only the fit
+    details differ), so a sweep can share one memory curve between them.
     """
     from .gpus import get_gpu
 
     spec_gpu = None if gpu is None else get_gpu(gpu)
-    return (_base_overhead(spec_gpu)[0], *runtime_of(runtime).gpu_limits(spec_gpu))
+    key = (_base_overhead(spec_gpu)[0], *runtime_of(runtime).gpu_limits(spec_gpu))
+    if runtime == "vllm" and work is not None and spec_gpu is not None:
+        from .vllm_release import gpu_key
+
+        key += gpu_key(spec_gpu, work)
+    return key
 
 
 # --------------------------------------------------------------------------- estimate

@@ -47,13 +47,15 @@ from .runtimes import runtime_constants
 from .units import GIB, ceil_div, format_gib
 from .verdict import budget_bytes
 from .vllm_mxfp4 import mxfp4_padding, padding_bytes
+from .vllm_release import block_tokens, kept_free_bytes, utilization, version
+from .vllm_wna16 import vllm_quant_check, wna16_plan
+from .workload import InferenceWorkload
 
 if TYPE_CHECKING:
     from .gpus import GpuSpec
     from .model import ModelSpec
-    from .workload import InferenceWorkload
 
-VLLM_VERSION = "0.34.0"
+VLLM_VERSION = version(InferenceWorkload().vllm_version)  # the default release, "0.34.0"
 
 
 def batch_limits(work: InferenceWorkload, defaults: tuple[int, int]) -> tuple[int, int]:
@@ -103,7 +105,9 @@ class Vllm:
         return int(runtime_constants()["vllm"]["vocab_padding"]["value"])
 
     def check(self, spec: ModelSpec, work: InferenceWorkload) -> None:
-        """Refuse what vLLM's SchedulerConfig.verify_max_model_len refuses."""
+        """Refuse what vLLM's SchedulerConfig.verify_max_model_len refuses, and weights
+        formats or GPUs its quantization methods refuse (``vllm_wna16``)."""
+        vllm_quant_check(spec, work)
         nbt, seqs = work.max_num_batched_tokens, work.max_num_seqs
         if nbt is not None and not work.chunked_prefill and nbt < work.context:
             raise InvalidWorkload(
@@ -160,15 +164,37 @@ class Vllm:
         extra = int(v["non_torch_bytes"]["value"]) + graphs
         if tp > 1:
             extra += int(v["tp_comm_bytes"]["value"])
+        line = inp.work.vllm_version
+        kept = kept_free_bytes(inp.gpu, inp.work, peak=activations + logits, graphs=graphs)
+        plan = wna16_plan(inp)
+        details: dict[str, object] = {
+            "max_num_batched_tokens": max_nbt,
+            "max_num_seqs": max_seqs,
+            "vllm_version": version(line),
+            "vllm_gpu_memory_utilization": utilization(inp.gpu, inp.work),
+        }
+        notes: list[str] = []
+        if kept:
+            details["vllm_kept_free_bytes"] = kept
+            notes.append(
+                msg(
+                    "vLLM {version} sizes the KV cache after warm-up (extensible KV cache) and "
+                    "keeps {kept} free besides the profiled peak: the CUDA-graph estimate and "
+                    "a margin of max(1 GiB, 0.75 × peak), counted in overhead",
+                    version=version(line),
+                    kept=format_gib(kept),
+                )
+            )
+        if plan is not None:
+            details["vllm_linear_kernel"] = plan.kernel
+            if plan.load_transient:
+                details["vllm_load_transient_bytes"] = plan.load_transient
+            notes.append(plan.note)
         return Transients(
             activations=activations,
             logits=logits,
-            overhead=inp.overhead + extra,
-            details={
-                "max_num_batched_tokens": max_nbt,
-                "max_num_seqs": max_seqs,
-                "vllm_version": VLLM_VERSION,
-            },
+            overhead=inp.overhead + extra + kept,
+            details=details,
             assumptions=(
                 msg(
                     "vLLM defaults for this GPU: max_num_batched_tokens={max_nbt}, "
@@ -192,6 +218,7 @@ class Vllm:
                     "KV cache in 16-token paged blocks; sliding-window layers use window-sized "
                     "pages (hybrid KV-cache manager, vLLM >= 0.10)"
                 ),
+                *notes,
                 msg(
                     "overhead: {overhead} + non-torch memory + CUDA graphs{tp_buffers}",
                     overhead=inp.overhead_text,
@@ -210,13 +237,18 @@ class Vllm:
     def place(self, inp: Inputs, peak: Transients) -> Placement:
         placed = place_layers(inp, peak)
         extra, note = _mxfp4_padding(inp)
-        if not note:
+        plan = wna16_plan(inp)
+        if plan is not None and plan.layer_delta:
+            layers = set(extra) | set(plan.layer_delta)
+            extra = {i: extra.get(i, 0) + plan.layer_delta.get(i, 0) for i in layers}
+        if not extra:
             return placed
         stages = tuple(
             replace(g, weights=g.weights + sum(extra.get(i, 0) for i in stage))
             for g, stage in zip(placed.stages, inp.stages, strict=True)
         )
-        return replace(placed, stages=stages, assumptions=(*placed.assumptions, note))
+        notes = (note,) if note else ()
+        return replace(placed, stages=stages, assumptions=(*placed.assumptions, *notes))
 
     def budget(self, gpu: GpuSpec, work: InferenceWorkload, worst: GpuBytes) -> Budget:
         """vLLM pre-allocates ``gpu_memory_utilization × usable``; the KV pool is what is
@@ -224,9 +256,15 @@ class Vllm:
         usable = gpu.usable_bytes
         reserved = budget_bytes(gpu, work)
         pool = max(0, reserved - (worst.total - worst.kv_cache))
-        offer = f"gpu_memory_utilization={work.gpu_memory_utilization} × {format_gib(usable)}"
+        offer = f"gpu_memory_utilization={utilization(gpu, work)} × {format_gib(usable)}"
         details: dict[str, object] = {"vllm_kv_pool_bytes": pool}
-        capacity = kv_capacity(pool, worst.kv_cache, context=work.context, batch=work.batch)
+        capacity = kv_capacity(
+            pool,
+            worst.kv_cache,
+            context=work.context,
+            batch=work.batch,
+            block=block_tokens(work.vllm_version),
+        )
         if capacity is not None:
             tokens, concurrency, per_request = capacity
             details["vllm_kv_cache_tokens"] = tokens
@@ -254,14 +292,15 @@ class Vllm:
 
 
 def kv_capacity(
-    pool_bytes: int, kv_bytes: int, *, context: int, batch: int
+    pool_bytes: int, kv_bytes: int, *, context: int, batch: int, block: int = 0
 ) -> tuple[int, float, int] | None:
     """Return (GPU KV cache tokens, maximum concurrency, KV bytes of one request) as vLLM
     logs them for a pool of ``pool_bytes``, given ``kv_bytes`` for ``batch`` requests of
-    ``context`` tokens on this GPU; None when the model keeps no KV cache."""
+    ``context`` tokens on this GPU, in blocks of ``block`` tokens (0: the current
+    release's); None when the model keeps no KV cache."""
     if kv_bytes <= 0 or context <= 0:
         return None
-    block = int(runtime_constants()["vllm"]["block_tokens"]["value"])
+    block = block or block_tokens(InferenceWorkload().vllm_version)
     blocks_per_request = ceil_div(context, block)
     per_request = ceil_div(kv_bytes, batch)
     per_block = ceil_div(per_request, blocks_per_request)

@@ -43,6 +43,7 @@ from .solve import (
     solve_largest,
 )
 from .verdict import budget_bytes
+from .vllm_wna16 import gpu_dependent_weights
 from .workload import MAX_TOKENS, InferenceWorkload
 
 
@@ -84,7 +85,7 @@ class _GridSolver:
         self._vals: list[int] = []
         for x in list(curve._keys):  # seed: a point in ((k-1)q, kq] has the value of kq
             k = -(-x // self.q)
-            if 1 <= k <= self.k_max and k not in self._memo:
+            if 2 <= k <= self.k_max and k not in self._memo:  # (0, q] may not be constant
                 self._add(k, curve(x))
 
     def _add(self, k: int, value: int) -> None:
@@ -110,7 +111,9 @@ class _GridSolver:
         """Return the largest context (tokens) whose need is at most ``budget`` (0: none)."""
         q = self.q
         if self.g(1) > budget:
-            return 0  # the curve is constant on [1, q]: nothing fits
+            if self.curve(1) <= budget:  # not constant on [1, q] (vLLM's batch at tiny contexts)
+                raise _NotStructured
+            return 0  # nothing fits
         if self.g(self.k_max) <= budget:
             return self.k_max * q
         i = bisect.bisect_right(self._vals, budget)
@@ -177,7 +180,8 @@ def sweep_context_limits(
     fmt_rep: dict[tuple[Any, ...], str] = {}
     fmt_class: dict[str, tuple[str, int]] = {}
     for fmt, est in fmt_probe.items():
-        rep = fmt_rep.setdefault(_context_key(est), fmt)
+        own = (fmt,) if gpu_dependent_weights(work.runtime, fmt) else ()  # no shared curve
+        rep = fmt_rep.setdefault((*_context_key(est), *own), fmt)
         fmt_class[fmt] = (rep, need_max(est) - need_max(fmt_probe[rep]))
     gpu_class = _gpu_classes(work, gpu_list)
 
@@ -217,7 +221,7 @@ def _gpu_classes(
 
     rep_by_key: dict[tuple[int, ...], GpuSpec] = {}
     out: dict[str, tuple[GpuSpec, int]] = {}
-    keys = {g.slug: gpu_dependence(work.runtime, g.slug) for g in gpu_list}
+    keys = {g.slug: gpu_dependence(work.runtime, g.slug, work) for g in gpu_list}
     for g in gpu_list:
         overhead, *shape = keys[g.slug]
         rep = rep_by_key.setdefault(tuple(shape), g)

@@ -3,9 +3,10 @@
 One rule for every caller (estimates' ``details.fit``, the ``fit`` op, solvers, rankings):
 
 * **Budget** (``budget_bytes``): a GPU's ``usable_bytes`` (what the runtime sees as total
-  memory); for vLLM ``int(gpu_memory_utilization × usable_bytes)``, because vLLM refuses to
-  start when weights, activations and the KV cache it needs exceed that fraction (worker
-  profiling: ``requested_memory = gpu_memory_utilization × total memory``).
+  memory); for vLLM ``ceil(gpu_memory_utilization × usable_bytes)`` with the utilisation
+  vLLM resolves (``engine.vllm_release``), because vLLM refuses to start when weights,
+  activations and the KV cache it needs exceed that fraction (worker profiling:
+  ``requested_memory = ceil(gpu_memory_utilization × total memory)``).
 * **Verdict** (``fit_verdict``): fits when every GPU's need is at most the budget (exactly
   full still fits); headroom ``budget − need`` and shortfall ``need − budget`` per GPU,
   never negative.
@@ -28,10 +29,11 @@ if TYPE_CHECKING:  # annotations only: the runtimes import this module, keep it 
 
 def budget_bytes(gpu: GpuSpec, work: InferenceWorkload | None = None) -> int:
     """Return the bytes per GPU the runtime may fill (vLLM: its utilisation fraction)."""
-    usable = gpu.usable_bytes
     if work is not None and work.runtime == "vllm":
-        return int(usable * work.gpu_memory_utilization)
-    return usable
+        from .vllm_release import requested_bytes  # a leaf too
+
+        return requested_bytes(gpu, work)
+    return gpu.usable_bytes
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import InvalidWorkload
 from .kv import canonical_kv_dtype
 from .messages import msg
+from .vllm_release import releases as vllm_releases
 
 RUNTIMES = ("transformers", "vllm", "llamacpp")
 # canonical ids; runtimes' spellings (f16, fp8_e4m3 ...) map to them (kv.canonical_kv_dtype)
@@ -55,6 +56,8 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "lora_alpha": (1, 1_000_000),
 }
 # gpu_memory_utilization: a fraction in (0, 1] (0 excluded).
+# vllm_version: the release lines of engine/data/vllm_releases.json, current first.
+VLLM_VERSIONS = vllm_releases()
 UTILIZATION_RANGE = (0.0, 1.0)
 
 
@@ -68,7 +71,7 @@ class InferenceWorkload:
     gpu: str | None = None  # GPU slug, for fit/headroom
     tp: int = 1  # tensor-parallel degree
     pp: int = 1  # pipeline-parallel degree
-    gpu_memory_utilization: float = 0.9  # vLLM's pre-allocation fraction
+    gpu_memory_utilization: float | None = None  # vLLM's; None = its release's default
     n_gpu_layers: int | None = None  # llama.cpp: layers on the GPU (None = all)
     ubatch: int = 512  # llama.cpp n_ubatch (logits and compute buffers scale with it)
     n_batch: int = 2048  # llama.cpp -b: logical batch; n_ubatch = min(n_batch, n_ubatch)
@@ -80,6 +83,7 @@ class InferenceWorkload:
     max_num_seqs: int | None = None  # vLLM; None = vLLM's default for the GPU
     chunked_prefill: bool = True  # vLLM --enable-chunked-prefill (on by default in V1)
     enforce_eager: bool = False  # vLLM --enforce-eager: no CUDA graphs
+    vllm_version: str = "0.34"  # vLLM release line whose rules apply (engine.vllm_release)
     attn_implementation: str = "sdpa"  # transformers attn_implementation
     expandable_segments: bool = False  # PyTorch PYTORCH_CUDA_ALLOC_CONF (transformers)
 
@@ -236,7 +240,9 @@ def inference_from_dict(
     d = InferenceWorkload()
     util = raw.get("gpu_memory_utilization", d.gpu_memory_utilization)
     lo, hi = UTILIZATION_RANGE
-    if isinstance(util, bool) or not isinstance(util, (int, float)) or not lo < util <= hi:
+    if util is not None and (
+        isinstance(util, bool) or not isinstance(util, (int, float)) or not lo < util <= hi
+    ):
         raise InvalidWorkload(
             msg("gpu_memory_utilization must be a fraction in (0, 1], got {value!r}", value=util),
             field="gpu_memory_utilization",
@@ -277,7 +283,7 @@ def inference_from_dict(
         gpu=gpu,
         tp=_int(raw, "tp", d.tp, msg("tensor-parallel GPUs")),
         pp=_int(raw, "pp", d.pp, msg("pipeline stages")),
-        gpu_memory_utilization=float(util),
+        gpu_memory_utilization=None if util is None else float(util),
         n_gpu_layers=n_gpu_layers,
         ubatch=_int(raw, "ubatch", d.ubatch, msg("llama.cpp micro-batch")),
         n_batch=_int(raw, "n_batch", d.n_batch, msg("llama.cpp logical batch")),
@@ -292,6 +298,7 @@ def inference_from_dict(
         attn_implementation=_choice(
             raw, "attn_implementation", d.attn_implementation, ATTN_IMPLEMENTATIONS
         ),
+        vllm_version=_choice(raw, "vllm_version", d.vllm_version, VLLM_VERSIONS),
         expandable_segments=bool(raw.get("expandable_segments", d.expandable_segments)),
     )
 

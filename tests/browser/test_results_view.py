@@ -56,13 +56,19 @@ def default_model(page) -> str:
 def test_vllm_panel_and_chart_say_the_engines_one_verdict(page, server):
     # the link: the page's own rule once said "fits, headroom 1.76 GiB" here while
     # the chart under it said "does not fit, 0.60 GiB short" (vLLM's 0.9 budget ignored)
-    page.goto(server + "/?runtime=vllm&context=40960&gpu=rtx-4090")
+    # (0.9 was vLLM's default then; vLLM 0.33 sizes the KV pool as the engine did)
+    page.goto(
+        server + "/?runtime=vllm&context=40960&gpu=rtx-4090&gpu_memory_utilization=0.9"
+        "&vllm_version=0.33"
+    )
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
     args = {
         "model": default_model(page),
         "runtime": "vllm",
         "context": 40960,
         "gpu": "rtx-4090",
+        "gpu_memory_utilization": 0.9,
+        "vllm_version": "0.33",
     }
     result = call("infer", args)
     fit = result["details"]["fit"]

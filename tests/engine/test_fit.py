@@ -7,6 +7,7 @@ the solvers are checked on real estimates: the answer fits and answer + 1 does n
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -208,8 +209,16 @@ def test_model_limit_reported_separately():
 def test_vllm_budget_is_the_utilisation_fraction():
     g = _gpu("h100-sxm-80gb")
     work = InferenceWorkload(runtime="vllm", gpu_memory_utilization=0.5)
-    assert verdict.budget_bytes(g, work) == int(g.usable_bytes * 0.5)
+    # vllm/v1/worker/utils.py request_memory: ceil(total × utilization)
+    assert verdict.budget_bytes(g, work) == -(-g.usable_bytes // 2)
     assert verdict.budget_bytes(g, replace(work, runtime="transformers")) == g.usable_bytes
+    # unset: 1.0 with 0.34's extensible KV cache on NVIDIA/AMD, 0.92 elsewhere and on 0.33
+    default = InferenceWorkload(runtime="vllm")
+    assert verdict.budget_bytes(g, default) == g.usable_bytes
+    old = replace(default, vllm_version="0.33")
+    assert verdict.budget_bytes(g, old) == math.ceil(g.usable_bytes * 0.92)
+    arc = _gpu("arc-b580")
+    assert verdict.budget_bytes(arc, default) == math.ceil(arc.usable_bytes * 0.92)
 
 
 def test_decode_roofline_hand_derived():

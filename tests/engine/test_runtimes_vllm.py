@@ -1,5 +1,6 @@
-"""vLLM rules of issue 12 at vLLM 0.34.0: batch defaults per GPU, chunked prefill, enforce
-eager, and the KV capacity vLLM logs (or its refusal to start)."""
+"""vLLM rules of issue 12 at vLLM 0.34.0 (and 0.33.0 where they differ): batch defaults per
+GPU, chunked prefill, enforce eager, and the KV capacity vLLM logs (or its refusal to
+start)."""
 
 from __future__ import annotations
 
@@ -68,24 +69,36 @@ def test_refusals_follow_verify_max_model_len() -> None:
 
 def test_enforce_eager_drops_cuda_graph_memory() -> None:
     graphs = int(runtime_constants()["vllm"]["cuda_graph_bytes"]["value"])
-    eager = _est(gpu="h100-sxm-80gb", enforce_eager=True)
-    graphed = _est(gpu="h100-sxm-80gb")
+    # 0.33 sizes the pool from the estimate: the graphs once
+    eager = _est(gpu="h100-sxm-80gb", enforce_eager=True, vllm_version="0.33")
+    graphed = _est(gpu="h100-sxm-80gb", vllm_version="0.33")
     assert graphed.components["overhead"] - eager.components["overhead"] == graphs
     assert any("--enforce-eager" in a for a in eager.assumptions)
+    # 0.34's extensible KV cache: captured graphs, their estimate in the kept-free peak, and
+    # the 0.75 margin on that estimate
+    eager = _est(gpu="h100-sxm-80gb", enforce_eager=True)
+    graphed = _est(gpu="h100-sxm-80gb")
+    diff = graphed.components["overhead"] - eager.components["overhead"]
+    assert diff == 2 * graphs + int(
+        (graphed.components["activations"] + graphed.components["logits"] + graphs) * 0.75
+    ) - int((eager.components["activations"] + eager.components["logits"]) * 0.75)
 
 
-def test_kv_capacity_as_vllm_logs_it() -> None:
-    est = _est(gpu="h100-sxm-80gb", context=8192)
+@pytest.mark.parametrize(("line", "block"), [("0.34", 64), ("0.33", 16)])
+def test_kv_capacity_as_vllm_logs_it(line: str, block: int) -> None:
+    est = _est(gpu="h100-sxm-80gb", context=8192, vllm_version=line)
     d = est.details
     pool, per_token = d["vllm_kv_pool_bytes"], 32 * 8 * 128 * 2 * 2  # Llama-3.1-8B, bf16
-    blocks = pool // (16 * per_token)
-    assert d["vllm_kv_cache_tokens"] == blocks * 16
-    assert d["vllm_max_concurrency"] == round(blocks / 512, 2)
+    blocks = pool // (block * per_token)
+    per_request = 8192 // block
+    assert d["vllm_kv_cache_tokens"] == blocks * block
+    assert d["vllm_max_concurrency"] == round(blocks / per_request, 2)
     assert d["vllm_log"] == (
-        f"GPU KV cache size: {blocks * 16:,} tokens, Maximum concurrency for 8,192 tokens "
-        f"per request: {blocks / 512:.2f}x"
+        f"GPU KV cache size: {blocks * block:,} tokens, Maximum concurrency for 8,192 tokens "
+        f"per request: {blocks / per_request:.2f}x"
     )
-    assert d["vllm_starts"] is True and d["vllm_version"] == VLLM_VERSION == "0.34.0"
+    assert d["vllm_starts"] is True and d["vllm_version"] == f"{line}.0"
+    assert VLLM_VERSION == "0.34.0"
 
 
 def test_refuses_to_start_when_one_request_does_not_fit() -> None:

@@ -17,7 +17,8 @@ test("defaults", () => {
   assert.equal(d.context, 4096);
   assert.equal(d.seq, 2048);
   assert.equal(d.method, "lora");
-  assert.equal(d.gpu_memory_utilization, 0.9);
+  assert.equal(d.gpu_memory_utilization, ""); // empty: vLLM's own default (engine.vllm_release)
+  assert.equal(d.vllm_version, "0.34");
   assert.deepEqual(MODES, ["infer", "train", "finetune"]);
   assert.deepEqual(INFER_KEYS, ["weights", "kv_dtype", "context", "batch", "runtime", "tp", "pp"]);
 });
@@ -77,7 +78,10 @@ test("toRequest: inference sends the inference keys only", () => {
     args: { model: "llama-3.1-8b", weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers", tp: 1, pp: 1, attn_implementation: "sdpa" },
   });
   const vllm = toRequest({ ...d, runtime: "vllm", gpu: "a100-80gb" });
-  assert.equal(vllm.args.gpu_memory_utilization, 0.9);
+  // empty fraction: not sent, the engine applies vLLM's default; the release line is sent
+  assert.equal("gpu_memory_utilization" in vllm.args, false);
+  assert.equal(vllm.args.vllm_version, "0.34");
+  assert.equal(toRequest({ ...d, runtime: "vllm", gpu_memory_utilization: "0.9" }).args.gpu_memory_utilization, 0.9);
   assert.equal(vllm.args.gpu, "a100-80gb");
   // vLLM's batch limits are sent only when typed (empty = vLLM's default for the GPU)
   assert.equal("max_num_batched_tokens" in vllm.args, false);

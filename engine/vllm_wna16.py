@@ -1,0 +1,348 @@
+"""GPTQ and AWQ checkpoints as vLLM loads them: the kernel it picks per GPU and the bytes
+that kernel's repacking leaves on the GPU.
+
+Read from the vLLM wheels (``engine/data/vllm_releases.json`` names them), files under
+``vllm/model_executor/``:
+
+* ``layers/quantization/auto_gptq.py`` ``AutoGPTQConfig``/``AutoGPTQLinearMethod``: GPTQ
+  must be symmetric 4- or 8-bit (``TYPE_MAP``); ``create_weights`` allocates ``qweight``,
+  ``scales`` and ``qzeros`` only (no ``g_idx``); ``utils/gptq_utils.py``
+  ``normalize_and_validate_gptq_desc_act`` refuses ``desc_act`` with groups;
+  ``verify_marlin_supported`` refuses a GPU below compute capability 7.5 and a group size
+  outside ``MARLIN_SUPPORTED_GROUP_SIZES`` (-1, 32, 64, 128).
+* ``layers/quantization/auto_awq.py``: 4-bit only, ``get_min_capability`` 7.5; on CUDA the
+  Marlin-family method, whose ``_convert_awq_to_standard_format`` unpacks each weight to
+  int32 during load.
+* ``kernels/linear/__init__.py`` ``_POSSIBLE_KERNELS``/``choose_mp_linear_kernel`` and
+  ``layers/quantization/utils/humming/priority.py``: on CUDA Machete (9.0 only, groups
+  -1/64/128, ``in % 64 = 0``, ``out % 128 = 0``), then Humming ahead of Marlin on 9.0
+  (``humming-kernels`` is a requirement of the wheel), then Marlin (>= 7.5).
+* ``kernels/linear/mixed_precision/marlin.py`` and ``utils/marlin_utils.py``
+  ``marlin_padded_nk``: Marlin zero-pads each (fused) weight to ``n % 64, k % 128`` or
+  ``n % 128, k % 64``, whichever is smaller, keeping k a multiple of the group; scales and
+  AWQ zero points follow the padding; ``machete.py`` turns AWQ zero points into
+  activation-dtype ``-scale·zero`` (``[groups, n]``).
+
+Routed experts (``FusedMoE``) keep the checkpoint's bytes: their WNA16 MoE backends are
+not modelled.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .memo import per_spec_cache
+from .units import ceil_div
+
+if TYPE_CHECKING:
+    from .gpus import GpuSpec
+    from .model import ModelSpec, Tensor
+    from .quant import QuantizedTensor
+    from .runtime_base import Inputs
+    from .workload import InferenceWorkload
+
+MARLIN_GROUPS = (0, 32, 64, 128)  # 0 = one group per column (-1 in vLLM)
+MACHETE_GROUPS = (0, 64, 128)
+GPTQ_BITS = (4, 8)
+AWQ_BITS = (4,)
+MIN_CAPABILITY = 75  # Marlin; AWQ's get_min_capability
+# vLLM fuses these checkpoint linears into one parameter (qkv_proj, gate_up_proj)
+_FUSED = {
+    "attn_q": "qkv",
+    "attn_k": "qkv",
+    "attn_v": "qkv",
+    "ffn_gate": "gate_up",
+    "ffn_up": "gate_up",
+}
+_ROW_PARALLEL = ("attn_output", "ffn_down")
+
+
+@dataclass(frozen=True)
+class Wna16:
+    """A GPTQ/AWQ format as vLLM reads it."""
+
+    method: str  # "gptq" | "awq"
+    bits: int
+    group: int  # 0 = one group per column
+
+
+@dataclass(frozen=True)
+class Linear:
+    """One fused linear on one rank: ``k`` inputs, ``n`` outputs, checkpoint bytes there."""
+
+    layer: int
+    k: int
+    n: int
+    checkpoint_bytes: int  # the engine's per-rank bytes of the checkpoint tensors
+    g_idx_bytes: int  # of those, GPTQ's int32 g_idx (vLLM 0.33+ allocates none)
+
+
+def capability(cc: str | None) -> int | None:
+    """``"8.9"`` → 89 (vLLM's ``DeviceCapability.to_int``); None when unknown."""
+    if not cc:
+        return None
+    major, _, minor = cc.partition(".")
+    return int(major) * 10 + int(minor or 0)
+
+
+def kernel(fmt: Wna16, gpu: GpuSpec | None, k: int, n: int) -> str:
+    """The linear kernel ``choose_mp_linear_kernel`` picks for one layer (CUDA), or the
+    method vLLM uses elsewhere."""
+    if gpu is None or gpu.vendor != "nvidia":
+        return "checkpoint"  # ROCm/XPU kernels: the checkpoint layout is kept (not modelled)
+    cc = capability(gpu.compute_capability) or 0
+    if cc == 90 and fmt.group in MACHETE_GROUPS and k % 64 == 0 and n % 128 == 0:
+        return "Machete"
+    if cc == 90:
+        return "Humming"
+    return "Marlin"
+
+
+def marlin_padded_nk(n: int, k: int, group: int) -> tuple[int, int]:
+    """``marlin_utils.marlin_padded_nk``: the smaller of the two tile families."""
+    g = group if group > 0 else 1
+
+    def up(x: int, m: int) -> int:
+        return ceil_div(x, m) * m
+
+    candidates = ((up(n, 64), up(k, math.lcm(128, g))), (up(n, 128), up(k, math.lcm(64, g))))
+    return min(candidates, key=lambda nk: (nk[0] * nk[1], nk[0] + nk[1]))
+
+
+def loaded_bytes(fmt: Wna16, lin: Linear, kern: str, *, zeros_kept: bool) -> int:
+    """Bytes of one fused linear on one rank after ``process_weights_after_loading``."""
+    b = fmt.bits
+    if kern in ("checkpoint", "Humming"):
+        # layout kept / Humming's own layout (not modelled); no g_idx either way
+        return lin.checkpoint_bytes - lin.g_idx_bytes
+    k, n = lin.k, lin.n
+    groups = k // fmt.group if fmt.group else 1
+    if kern == "Machete":
+        zeros = groups * n * 2 if fmt.method == "awq" else groups * n * b // 8
+        return k * n * b // 8 + groups * n * 2 + zeros
+    pn, pk = marlin_padded_nk(n, k, fmt.group)
+    pgroups = pk // fmt.group if fmt.group else 1
+    if fmt.method == "awq":
+        zeros = pgroups * pn * b // 8  # marlin_zero_points on the padded zero points
+    else:
+        zeros = groups * n * b // 8 if zeros_kept else 0  # symmetric: unused
+    return pk * pn * b // 8 + pgroups * pn * 2 + zeros
+
+
+def load_transient_bytes(fmt: Wna16, lin: Linear, kern: str) -> int:
+    """The largest temporary while this layer is converted and repacked during load.
+
+    AWQ's ``_convert_awq_to_standard_format`` holds two int32 copies of the unpacked
+    weight and the repacked result (``8·k·n + k·n·b/8``); Marlin's repack writes a new
+    padded weight and scales beside the loaded ones; Machete prepacks a same-sized weight.
+    """
+    b = fmt.bits
+    if kern in ("checkpoint",):
+        return 0
+    k, n = lin.k, lin.n
+    awq = 8 * k * n + k * n * b // 8 if fmt.method == "awq" and kern != "checkpoint" else 0
+    if kern == "Marlin":
+        pn, pk = marlin_padded_nk(n, k, fmt.group)
+        pgroups = pk // fmt.group if fmt.group else 1
+        padded = pk * pn * b // 8 if (pn, pk) != (n, k) else 0
+        repack = padded + pk * pn * b // 8 + pgroups * pn * 2
+    else:
+        repack = k * n * b // 8
+    return max(awq, repack)
+
+
+def fused_linears(
+    quantized: Iterable[QuantizedTensor], divisor: Callable[[Tensor], int], tp: int
+) -> list[Linear]:
+    """The GPTQ/AWQ linears of the checkpoint fused as vLLM fuses them, on one rank.
+
+    ``divisor`` gives a tensor's TP split (k/v heads split by ``min(tp, Hkv)``)."""
+    groups: dict[tuple[int, str], list[QuantizedTensor]] = {}
+    for q in quantized:
+        t = q.tensor
+        if t.layer is None or t.experts > 1 or len(t.shape) != 2:
+            continue
+        if not q.storage.startswith(("gptq-", "awq-")):
+            continue
+        groups.setdefault((t.layer, _FUSED.get(t.name, t.name)), []).append(q)
+    out = []
+    for (layer, name), members in groups.items():
+        k_full = members[0].tensor.shape[1]
+        row = name in _ROW_PARALLEL
+        k = k_full // tp if row else k_full
+        splits = [tp if row else divisor(q.tensor) for q in members]
+        pairs = list(zip(members, splits, strict=True))
+        n = sum(q.tensor.shape[0] // (1 if row else d) for q, d in pairs)
+        nbytes = sum(ceil_div(int(q.nbytes), d) for q, d in pairs)
+        gptq = [d for q, d in pairs if q.storage.startswith("gptq-")]
+        g_idx = sum(ceil_div(4 * k_full, d) for d in gptq)
+        out.append(Linear(layer, k, n, nbytes, g_idx))
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What vLLM's GPTQ/AWQ loading does to one estimate's weights on one rank."""
+
+    kernel: str
+    layer_delta: dict[int, int]  # loaded − checkpoint bytes per layer
+    load_transient: int  # the largest per-layer temporary during load
+    note: str
+
+
+def wna16_format(fmt_id: str) -> Wna16 | None:
+    """The GPTQ/AWQ parameters of a format id, or None for any other format."""
+    from .formats import format_row, get_format
+
+    f = get_format(fmt_id)
+    if f.family not in ("gptq", "awq"):
+        return None
+    cfg = format_row(f)["gptq"]
+    return Wna16(str(cfg["method"]), int(cfg["bits"]), int(cfg["group"] or 0))
+
+
+def _format_id(spec: ModelSpec, work: InferenceWorkload) -> str:
+    from . import quant
+    from .formats import normalize_format_id
+
+    weights = work.weights
+    return quant.resolve_auto(spec) if weights.lower() == "auto" else normalize_format_id(weights)
+
+
+def vllm_quant_check(spec: ModelSpec, work: InferenceWorkload) -> None:
+    """Refuse the weights formats and GPUs that vLLM's quantization methods refuse."""
+    from .errors import InvalidWorkload
+    from .formats import get_format
+    from .gpus import get_gpu
+    from .messages import msg
+    from .vllm_release import version
+
+    fmt_id = _format_id(spec, work)
+    release = version(work.vllm_version)
+    family = get_format(fmt_id).family
+    if family in ("bnb", "gguf"):
+        raise InvalidWorkload(
+            msg(
+                "vLLM {version} cannot load {what}: its quantization methods "
+                "(vllm/model_executor/layers/quantization/__init__.py) have none; use {fix}",
+                version=release,
+                what=msg("bitsandbytes weights") if family == "bnb" else msg("GGUF files"),
+                fix=msg("transformers, or a GPTQ, AWQ or FP8 checkpoint")
+                if family == "bnb"
+                else msg("llama.cpp"),
+            ),
+            field="weights",
+        )
+    fmt = wna16_format(fmt_id)
+    if fmt is None:
+        return
+    bits = GPTQ_BITS if fmt.method == "gptq" else AWQ_BITS
+    if fmt.bits not in bits or fmt.group not in MARLIN_GROUPS:
+        raise InvalidWorkload(
+            msg(
+                "vLLM {version} loads {method} with {bits} bits and group sizes 32, 64, 128 "
+                "or one per column only, not {fmt}",
+                version=release,
+                method=fmt.method.upper(),
+                bits=" or ".join(str(b) for b in bits),
+                fmt=fmt_id,
+            ),
+            field="weights",
+        )
+    gpu = get_gpu(work.gpu) if work.gpu else None
+    cc = capability(gpu.compute_capability) if gpu is not None else None
+    if gpu is not None and gpu.vendor == "nvidia" and cc is not None and cc < MIN_CAPABILITY:
+        raise InvalidWorkload(
+            msg(
+                "vLLM {version} runs {method} only on compute capability 7.5 or newer (Marlin); "
+                "the {gpu} is {cc}",
+                version=release,
+                method=fmt.method.upper(),
+                gpu=gpu.name,
+                cc=gpu.compute_capability,
+            ),
+            field="gpu",
+        )
+
+
+def wna16_plan(inp: Inputs) -> Plan | None:
+    """The GPTQ/AWQ kernel, per-layer byte changes and load temporary on one rank, or None
+    when the weights are not GPTQ/AWQ."""
+    gpu = inp.gpu
+    return _plan(
+        inp.spec,
+        _format_id(inp.spec, inp.work),
+        inp.work.tp,
+        inp.work.vllm_version,
+        None if gpu is None else gpu.slug,
+    )
+
+
+@per_spec_cache
+def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None) -> Plan | None:
+    from . import quant
+    from .gpus import get_gpu
+    from .messages import msg
+    from .units import format_gib
+    from .vllm_release import gptq_unused_zeros_kept, version
+
+    fmt = wna16_format(fmt_id)
+    if fmt is None:
+        return None
+    gpu = get_gpu(gpu_slug) if gpu_slug else None
+    zeros_kept = gptq_unused_zeros_kept(line)
+
+    def divisor(t: Tensor) -> int:
+        if t.name in ("attn_k", "attn_v") and t.layer is not None:
+            att = spec.layers[t.layer].attention
+            if att.kind == "gqa" and att.num_kv_heads > 0:
+                return min(tp, att.num_kv_heads)
+        return tp
+
+    linears = fused_linears(quant.quantize_tensors(spec, fmt_id, runtime="vllm"), divisor, tp)
+    delta: dict[int, int] = {}
+    transient = 0
+    kernels: set[str] = set()
+    for lin in linears:
+        kern = kernel(fmt, gpu, lin.k, lin.n)
+        kernels.add(kern)
+        delta[lin.layer] = delta.get(lin.layer, 0) + (
+            loaded_bytes(fmt, lin, kern, zeros_kept=zeros_kept) - lin.checkpoint_bytes
+        )
+        transient = max(transient, load_transient_bytes(fmt, lin, kern))
+    names = ", ".join(sorted(k for k in kernels if k != "checkpoint")) or msg(
+        "the platform's WNA16 kernels (checkpoint layout)"
+    )
+    change = sum(delta.values())
+    note = msg(
+        "{method} on vLLM {version}: {kernels} linear kernel{cc}; repacked weights "
+        "{sign}{change} against the checkpoint (no g_idx, tile padding, zero points as the "
+        "kernel keeps them); up to {transient} more while a layer is repacked during load",
+        method=fmt.method.upper(),
+        version=version(line),
+        kernels=names,
+        cc=msg(" (compute capability {cc})", cc=gpu.compute_capability)
+        if gpu is not None and gpu.compute_capability
+        else "",
+        sign="+" if change >= 0 else "−",
+        change=format_gib(abs(change)),
+        transient=format_gib(transient),
+    )
+    return Plan(names, delta, transient, note)
+
+
+def kernel_family(gpu: GpuSpec) -> int:
+    """A number for the GPU facts vLLM's quantized kernels follow (the GPTQ/AWQ kernel
+    and MXFP4 padding): compute capability as an int for NVIDIA, 0 otherwise."""
+    return (capability(gpu.compute_capability) or 0) if gpu.vendor == "nvidia" else 0
+
+
+def gpu_dependent_weights(runtime: str, fmt_id: str) -> bool:
+    """Whether the weights' bytes depend on the GPU (vLLM's GPTQ/AWQ repacking and MXFP4
+    padding), so a sweep must not shift one GPU's curve to another by a constant."""
+    from .formats import get_format
+
+    return runtime == "vllm" and get_format(fmt_id).family in ("gptq", "awq", "mxfp4")
