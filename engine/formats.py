@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
+from . import compressed_tensors as ct
 from .errors import UnknownQuantFormat, suggest
 from .ggml import GgmlType, get_ggml_type
 from .llama_quant import LlamaFtype
@@ -21,7 +22,7 @@ from .messages import msg
 from .model import Tensor
 from .quant_data import rows
 
-Family = Literal["float", "bnb", "gptq", "awq", "gguf", "fp8", "mxfp4"]
+Family = Literal["float", "bnb", "gptq", "awq", "gguf", "fp8", "mxfp4", "compressed-tensors"]
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ def normalize_format_id(fmt_id: str) -> str:
 def list_formats() -> tuple[QuantFormat, ...]:
     """Return every weight format, floats first, then by family and bits per weight."""
     order = {"float": 0, "fp8": 1, "bnb": 2, "gptq": 3, "awq": 4, "mxfp4": 5, "gguf": 6}
+    order["compressed-tensors"] = 7
     return tuple(
         sorted(
             _formats().values(),
@@ -211,7 +213,7 @@ def get_format(fmt_id: str) -> QuantFormat:
             msg("weights must name a format, got {value!r}", value=fmt_id), field="weights"
         )
     key = normalize_format_id(fmt_id)
-    gptq = _unlisted_gptq(key)
+    gptq = _unlisted_gptq(key) or _ct_format(key)
     if gptq is not None:
         return gptq[0]
     table = _formats()
@@ -233,10 +235,63 @@ def format_row(fmt: QuantFormat) -> dict[str, Any]:
     row = scheme_rows().get(fmt.id)
     if row is not None:
         return row
-    found = _unlisted_gptq(fmt.id)
+    found = _unlisted_gptq(fmt.id) or _ct_format(fmt.id)
     if found is None:
         raise KeyError(fmt.id)
     return found[1]
+
+
+_CT_STRATEGY = {
+    "tensor": "one scale per tensor",
+    "channel": "one scale per output channel",
+    "token": "one scale per token",
+}
+
+
+@cached
+def _ct_format(key: str) -> tuple[QuantFormat, dict[str, Any]] | None:
+    """A compressed-tensors checkpoint's format ("ct-int4-g32-a16", ``engine.compressed_tensors
+    .format_id``; "+mixed": other config groups differ). Unlisted: it describes one published
+    checkpoint; the model's own quantization_config decides every tensor's bytes."""
+    if not key.startswith("ct-"):
+        return None
+    base, plus, rest = key.partition("+")
+    if plus and rest != "mixed":
+        return None
+    g = ct.group_from_id(base)
+    if g is None:
+        return None
+    w = g.weights
+    assert w is not None
+    block, parts = ct.nominal_bits(g)
+    kind = f"{w.type}{w.num_bits}" + ("" if w.symmetric else " asymmetric")
+    if w.strategy in ("group", "tensor_group"):
+        how = f"group {w.group_size}"
+    elif w.strategy == "block":
+        how = f"{w.block[0]}x{w.block[1]} blocks"
+    else:
+        how = _CT_STRATEGY[w.strategy]
+    act = g.input_activations
+    acts = "16-bit activations" if act is None else f"{act.type}{act.num_bits} activations"
+    label = f"compressed-tensors {kind}, {how}, {acts} ({ct.module_format(g)})"
+    if plus:
+        label += " + other groups"
+    row = {
+        "id": key,
+        "label": label,
+        "family": "compressed-tensors",
+        "runtimes": ["transformers", "vllm"],
+        "layout": {"block": block, "parts": [list(p) for p in parts]},
+        "source": (
+            "compressed-tensors 0.18.0 (vllm-project/compressed-tensors ac8e2ba): "
+            "compressors/*, quantization/lifecycle/initialize.py, utils/match.py"
+        ),
+        "notes": (
+            "A compressed-tensors checkpoint: the modules its quantization_config targets and "
+            "does not ignore are stored in the format's layout, the rest 16-bit."
+        ),
+    }
+    return _format_from_row(row), row
 
 
 @cached

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .compressed_tensors import CtScheme
 
 TensorKind = Literal["embedding", "linear", "norm", "bias", "other"]
 
@@ -174,6 +177,8 @@ class ModelSpec:
     layers: tuple[LayerSpec, ...]
     tensors: tuple[Tensor, ...]
     checkpoint_quant: str | None = None  # format of a pre-quantized checkpoint ("fp8", "mxfp4"...)
+    # a compressed-tensors checkpoint's parsed quantization_config (engine.compressed_tensors)
+    checkpoint_scheme: CtScheme | None = None
     name: str = ""
     # dropout probabilities active in training (0 = none); each adds saved masks
     residual_dropout: float = 0.0  # after attention/MLP output projections

@@ -18,6 +18,7 @@ walks every tensor, which costs more than a lookup should.
 
 from __future__ import annotations
 
+from .compressed_tensors import CtScheme, format_id, generic_scheme
 from .errors import InvalidWorkload, UnknownQuantFormat
 from .formats import (
     FLOAT_TO_GGUF,
@@ -34,7 +35,14 @@ from .gguf import gguf_types, quantize_gguf
 from .memo import per_spec_cache
 from .messages import msg, or_list
 from .model import ModelSpec
-from .schemes import quantize_bnb, quantize_float, quantize_fp8, quantize_gptq, quantize_mxfp4
+from .schemes import (
+    quantize_bnb,
+    quantize_compressed_tensors,
+    quantize_float,
+    quantize_fp8,
+    quantize_gptq,
+    quantize_mxfp4,
+)
 from .workload import RUNTIMES  # re-exported: the one list of runtimes
 
 __all__ = [
@@ -189,6 +197,8 @@ def _quantize(spec: ModelSpec, fmt_id: str, runtime: str) -> tuple[QuantizedTens
         return quantize_gptq(spec, row)
     if fmt.family == "mxfp4":
         return quantize_mxfp4(spec)
+    if fmt.family == "compressed-tensors":
+        return quantize_compressed_tensors(spec, _ct_scheme(spec, fmt.id))
     raise AssertionError(f"unhandled family {fmt.family}")  # pragma: no cover
 
 
@@ -202,7 +212,7 @@ def _auto_gguf(
     if fmt.family == "float":
         ft = gguf_file_types()[FLOAT_TO_GGUF[fmt.id]]
         return quantize_gguf(spec, ft, float_type=ft.default_type, file_types=stored)
-    if fmt.family == "fp8":
+    if fmt.family in ("fp8", "compressed-tensors"):  # convert_hf_to_gguf dequantizes both
         ft = gguf_file_types()["bf16"]
         return quantize_gguf(spec, ft, float_type=GgmlType.BF16, file_types=stored)
     if fmt.family == "mxfp4":
@@ -218,3 +228,22 @@ def _auto_gguf(
         ),
         field="weights",
     )
+
+
+def _ct_scheme(spec: ModelSpec, fmt_id: str) -> CtScheme:
+    """The checkpoint's own compressed-tensors scheme when ``fmt_id`` names it, else the
+    scheme the id describes on its own (targets Linear, lm_head and routers ignored)."""
+    own = spec.checkpoint_scheme
+    if own is not None and format_id(own) == fmt_id:
+        return own
+    generic = generic_scheme(fmt_id)
+    if generic is None:  # "+mixed": only the checkpoint itself says what each group holds
+        raise InvalidWorkload(
+            msg(
+                "{id!r} names a compressed-tensors checkpoint with several config groups; "
+                "use weights=auto with that checkpoint's config.json",
+                id=fmt_id,
+            ),
+            field="weights",
+        )
+    return generic

@@ -12,6 +12,8 @@ Per-tensor rules follow the real tools:
   or with 128x128 block scales (DeepSeek-V3 checkpoints).
 * **MXFP4** stores routed experts as 32-element E2M1 blocks + one E8M0 scale (4.25 bits), the
   rest 16-bit, as gpt-oss is published.
+* **compressed-tensors** checkpoints store what their ``quantization_config`` targets and does
+  not ignore, per module name, in the layout of its format (``compressed_tensors.py``).
 
 Each function returns one ``QuantizedTensor`` per spec tensor, in spec order.
 """
@@ -21,11 +23,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import compressed_tensors as ct
 from .errors import InvalidWorkload
 from .formats import QuantizedTensor
 from .ggml import GgmlType, get_ggml_type
 from .messages import msg
-from .model import ModelSpec, Tensor
+from .model import TOWERS, ModelSpec, Tensor
 from .units import ceil_div
 
 FLOAT_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2}
@@ -185,4 +188,53 @@ def quantize_mxfp4(spec: ModelSpec) -> tuple[QuantizedTensor, ...]:
             out.append(QuantizedTensor(t, "mxfp4", t.experts * n_out * mx.row_bytes(n_in)))
         else:
             out.append(float_tensor(t, half))
+    return tuple(out)
+
+
+def _ct_class(t: Tensor, spec: ModelSpec) -> str:
+    """The torch class of a spec tensor's module, as compressed-tensors matches it."""
+    if t.kind == "embedding":
+        return "Embedding"
+    if t.kind != "linear" or len(t.shape) != 2 or t.name.startswith(TOWERS):
+        return ""  # norms, biases, convolutions and the vision/audio towers stay 16-bit
+    if t.name == "ffn_gate_inp" and spec.traits.fp32_router:
+        return "TopkRouter"  # DeepseekV3TopkRouter & co. hold a Parameter, not an nn.Linear
+    if t.experts > 1 and spec.model_type == "gpt_oss":
+        return "GptOssExperts"  # fused expert Parameters
+    return "Linear"
+
+
+def quantize_compressed_tensors(
+    spec: ModelSpec, scheme: ct.CtScheme
+) -> tuple[QuantizedTensor, ...]:
+    """Each tensor as a compressed-tensors checkpoint stores it: the modules its config
+    targets and does not ignore in their format's layout (every expert on its own), the rest
+    in the checkpoint's 16-bit dtype."""
+    half = half_dtype(spec)
+    match = ct.Matcher(scheme)
+    out = []
+    for t in spec.tensors:
+        cls = _ct_class(t, spec)
+        if not cls:
+            out.append(float_tensor(t, half))
+            continue
+        name = ct.module_name(spec.model_type, t.name, t.layer)
+        n_out, n_in = t.shape
+        one = t.numel // t.experts * FLOAT_BYTES[half]
+        # every expert is its own module: count how many each group (None: 16-bit) takes
+        counts: dict[ct.CtGroup | None, int] = {}
+        if "{e}" in name:
+            head, _, tail = name.partition("{e}")
+            for e in range(t.experts):
+                g = match(f"{head}{e}{tail}", cls)
+                counts[g] = counts.get(g, 0) + 1
+        else:
+            counts[match(name, cls)] = t.experts
+        nbytes = sum(
+            n * (one if g is None else ct.linear_bytes(g, n_out, n_in, half))
+            for g, n in counts.items()
+        )
+        kinds = {half if g is None else "ct-" + ct.group_id(g) for g in counts}
+        storage = kinds.pop() if len(kinds) == 1 else "ct-mixed"
+        out.append(QuantizedTensor(t, storage, nbytes))
     return tuple(out)

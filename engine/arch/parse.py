@@ -12,7 +12,7 @@ from .blocks import Builder
 from .fields import Config
 from .handlers import HANDLERS, LEGACY_MODEL_TYPES, SUPPORTED_MODEL_TYPES
 from .multimodal import text_config
-from .quantization import parse_quantization
+from .quantization import parse_checkpoint_scheme, parse_quantization
 
 
 def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
@@ -109,6 +109,7 @@ def parse_config(raw: dict, *, name: str = "") -> ModelSpec:
         layers=tuple(b.layers),
         tensors=tuple(b.tensors),
         checkpoint_quant=parse_quantization(raw),
+        checkpoint_scheme=parse_checkpoint_scheme(raw),
         name=name,
         traits=handler.traits,
         **dropouts(text.raw, text.model_type),
