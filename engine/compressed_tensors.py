@@ -535,3 +535,22 @@ def module_name(model_type: str, tensor: str, layer: int | None) -> str:
     if model_type in _SHARED_SINGULAR:
         name = name.replace("mlp.shared_experts.", "mlp.shared_expert.")
     return f"model.layers.{layer}.{name}"
+
+
+def packed_bits(q: dict[str, Any], module: str) -> int:
+    """Bits per code in ``module``'s int32 ``weight_packed`` (the Hub reader unpacks
+    parameters with it): the bits of the group that compresses the module, else of the
+    config's first quantized group, else 4."""
+    if _LAST_CONFIG[0] is not q:  # one checkpoint's tensors are read one after another
+        try:
+            _LAST_CONFIG[:] = [q, Matcher(parse_scheme(q)), parse_scheme(q)]
+        except ConfigError:
+            return 4
+    _, match, scheme = _LAST_CONFIG
+    group = match(module, "Linear")
+    if group is None:
+        group = next((g for g in scheme.groups if g.weights is not None), None)
+    return group.weights.num_bits if group is not None and group.weights is not None else 4
+
+
+_LAST_CONFIG: list[Any] = [None, None, None]

@@ -68,6 +68,11 @@ _META_SUFFIXES = (
     "_scales",
     ".weight_scale_2",
     ".input_global_scale",
+    # compressed-tensors (engine.compressed_tensors): original shape, zero points, globals
+    ".weight_shape",
+    ".weight_zero_point",
+    ".weight_global_scale",
+    ".weight_g_idx",
 )
 
 
@@ -167,6 +172,12 @@ def _unpacked(name: str, dtype: str, numel: int, quant: dict[str, Any]) -> int:
     if name.endswith(".qweight") and dtype in ("I32", "U32"):  # AWQ/GPTQ packed
         bits = quant.get("bits") or quant.get("w_bit") or 4
         return numel * (32 // int(bits))
+    if name.endswith(".weight_packed"):  # compressed-tensors: int32 codes or FP4 pairs
+        if dtype in ("I32", "U32"):
+            from ..compressed_tensors import packed_bits
+
+            return numel * 32 // packed_bits(quant, name.removesuffix(".weight_packed"))
+        return numel * 2
     if dtype == "U8" and method == "bitsandbytes" and quant.get("load_in_4bit"):
         return numel * 2  # bnb 4-bit: two NF4/FP4 values per byte
     if dtype == "F4":

@@ -300,6 +300,8 @@ def test_estimate_equals_the_safetensors_header(tmp_path: Path, ignore):
     header = st.parse_header(data[8 : 8 + st.header_length(data[:8])])
     stored = st.summarize(st.stored_tensors(header, config["quantization_config"]))
     assert quant.weights_bytes(spec, "auto") == stored.weights_bytes
+    # the Hub reader unpacks the int32 codes and leaves scales, shapes, zero points out
+    assert stored.parameters == spec.total_params
 
 
 # --------------------------------------------------------------------------- format ids
@@ -352,3 +354,85 @@ def test_describe_for_runtimes():
         "actorder_group": False,
     }
     assert d["groups"][0]["format"] == "pack-quantized"
+
+
+TINY_DSV3 = {
+    "model_type": "deepseek_v3",
+    "hidden_size": 256,
+    "intermediate_size": 512,
+    "moe_intermediate_size": 128,
+    "n_routed_experts": 4,
+    "n_shared_experts": 1,
+    "num_experts_per_tok": 2,
+    "first_k_dense_replace": 1,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 4,
+    "q_lora_rank": 64,
+    "kv_lora_rank": 32,
+    "qk_nope_head_dim": 32,
+    "qk_rope_head_dim": 16,
+    "v_head_dim": 32,
+    "vocab_size": 1024,
+    "max_position_embeddings": 2048,
+    "torch_dtype": "bfloat16",
+    "n_group": 1,
+    "topk_group": 1,
+}
+# the module names DeepseekV3ForCausalLM's state dict uses (transformers modeling_deepseek_v3)
+_DSV3 = {
+    "attn_q_a": "self_attn.q_a_proj",
+    "attn_q_a_norm": "self_attn.q_a_layernorm",
+    "attn_q_b": "self_attn.q_b_proj",
+    "attn_kv_a_mqa": "self_attn.kv_a_proj_with_mqa",
+    "attn_kv_a_norm": "self_attn.kv_a_layernorm",
+    "attn_kv_b": "self_attn.kv_b_proj",
+    "attn_output": "self_attn.o_proj",
+    "attn_norm": "input_layernorm",
+    "ffn_norm": "post_attention_layernorm",
+    "ffn_gate": "mlp.gate_proj",
+    "ffn_up": "mlp.up_proj",
+    "ffn_down": "mlp.down_proj",
+    "ffn_gate_inp": "mlp.gate",
+    "ffn_gate_shexp": "mlp.shared_experts.gate_proj",
+    "ffn_up_shexp": "mlp.shared_experts.up_proj",
+    "ffn_down_shexp": "mlp.shared_experts.down_proj",
+}
+
+
+def test_kimi_style_moe_checkpoint_equals_its_header(tmp_path: Path):
+    """Kimi K2's config (routed experts int4 g32; attention, shared experts, the dense
+    layer and lm_head ignored) on a small DeepSeek-V3 layout, written as the checkpoint
+    names and shapes every expert's modules."""
+    config = {
+        **TINY_DSV3,
+        "quantization_config": _ct({"group_0": W4A16_G32}, KIMI_IGNORE),
+    }
+    spec = parse_config(config)
+    tensors = []
+    for t in spec.tensors:
+        if t.layer is None:
+            name = {"token_embd": "model.embed_tokens", "output": "lm_head"}.get(
+                t.name, "model.norm"
+            )
+            tensors.append((f"{name}.weight", "BF16", t.shape))
+        elif t.routed:
+            o, i = t.shape
+            proj = t.name.split("_")[1]  # ffn_{gate,up,down}_exps
+            for e in range(t.experts):
+                base = f"model.layers.{t.layer}.mlp.experts.{e}.{proj}_proj"
+                tensors += [
+                    (f"{base}.weight_packed", "I32", (o, i // 8)),
+                    (f"{base}.weight_scale", "BF16", (o, i // 32)),
+                    (f"{base}.weight_shape", "I64", (2,)),
+                ]
+        else:
+            tensors.append((f"model.layers.{t.layer}.{_DSV3[t.name]}.weight", "BF16", t.shape))
+    path = tmp_path / "model.safetensors"
+    write_safetensors(path, tensors)
+    assert len(check_safetensors(path)) == len(tensors)
+    data = path.read_bytes()
+    header = st.parse_header(data[8 : 8 + st.header_length(data[:8])])
+    stored = st.summarize(st.stored_tensors(header, config["quantization_config"]))
+    assert quant.weights_bytes(spec, "auto") == stored.weights_bytes
+    assert stored.parameters == spec.total_params
