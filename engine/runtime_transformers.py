@@ -211,6 +211,8 @@ class Transformers:
         frees and allocates again (activations, logits, and the DynamicCache, which
         ``torch.cat`` re-allocates every decode step)."""
         placed = place_layers(inp, peak)
+        if inp.gpu is not None and inp.gpu.vendor == "apple":
+            return placed  # PyTorch's MPS allocator, not the CUDA one (not modelled)
         expandable = inp.work.expandable_segments
         sizes = _stage_weight_sizes(inp.spec, inp.work.weights, inp.work.tp, inp.stages)
         stages = []

@@ -124,3 +124,11 @@ def test_training_fit_verdict_counts_reserved_bytes() -> None:
     need = fit["budget_bytes"] - fit["headroom_bytes"] + fit["shortfall_bytes"]
     assert need == e.per_gpu_bytes
     assert e.components["allocator"] > 0
+
+
+def test_apple_gpus_get_no_cuda_allocator() -> None:
+    from engine.gpus import list_gpus
+
+    apple = next(g.slug for g in list_gpus() if g.vendor == "apple")
+    est = estimate_inference(load_model("llama-3.2-1b"), InferenceWorkload(gpu=apple))
+    assert "allocator" not in est.components
