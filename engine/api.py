@@ -15,8 +15,11 @@ Result schema 1 for ``infer``/``train`` (all sizes integer bytes)::
     {"schema": 1, "mode", "model": {...}, "request": {...normalised workload...},
      "total_bytes", "per_gpu_bytes", "gpu_bytes": [...], "host_bytes", "reserved_bytes",
      "components": {weights, adapters, kv_cache, activations, logits, gradients,
-                    master_weights, optimizer, temporaries, overhead},
+                    master_weights, optimizer, temporaries, overhead[, allocator]},
      "assumptions": [...], "warnings": [...], "details": {...}}
+
+``allocator`` (PyTorch's CUDA caching allocator, ``engine.cuda_alloc``) is listed only where
+the runtime allocates through it: transformers on a CUDA/ROCm GPU and every training job.
 
 Input is bounded before it is parsed (``engine.limits``, ``data/limits.json``): a request
 text over 1 MiB + 64 KiB or nested more than 68 levels, and a ``config`` text over 1 MiB or
