@@ -5,10 +5,15 @@ one forward pass over ``max_num_batched_tokens`` tokens (chunked prefill; two hi
 tensors, the residual is updated in place) and ``min(max_num_seqs, max_num_batched_tokens)``
 rows of full-vocabulary logits at ``dtype + 12`` bytes (fp32 logits, probabilities and one
 more fp32 tensor). Overhead adds non-torch memory, CUDA graphs and, with tp > 1,
-communication buffers. The vocabulary is padded to a multiple of 64. The budget is
-``gpu_memory_utilization × usable``, reported as ``reserved_bytes``.
+communication buffers, and on vLLM 0.34 what its extensible KV cache keeps free
+(``vllm_release.kept_free_bytes``). The vocabulary is padded to a multiple of 64. The
+budget is ``ceil(gpu_memory_utilization × usable)`` with the utilisation vLLM resolves
+(``vllm_release.utilization``), reported as ``reserved_bytes``. GPTQ/AWQ/compressed-tensors
+weights change as vLLM's kernels repack them (``vllm_wna16``), MXFP4 experts as its MoE
+kernels pad them (``vllm_mxfp4``).
 
-Rules follow vLLM ``VLLM_VERSION`` (files under ``vllm/`` of its wheel):
+Rules follow vLLM ``VLLM_VERSION`` (the workload's ``vllm_version`` picks 0.33.0 where
+``data/vllm_releases.json`` says it differs; files under ``vllm/`` of its wheel):
 
 * defaults (engine/arg_utils.py ``get_batch_defaults``, ``vllm serve``): 16384 batched
   tokens / 1024 sequences on GPUs with >= 160 GiB, 8192 / 1024 on >= 70 GiB except A100
@@ -303,7 +308,10 @@ def kv_capacity(
     block = block or block_tokens(InferenceWorkload().vllm_version)
     blocks_per_request = ceil_div(context, block)
     per_request = ceil_div(kv_bytes, batch)
-    per_block = ceil_div(per_request, blocks_per_request)
+    # kv_bytes holds whole pages of runtimes.json's block_tokens (kv.py); one block of the
+    # release's size holds block / page of them
+    page = int(runtime_constants()["vllm"]["block_tokens"]["value"])
+    per_block = ceil_div(per_request * block, ceil_div(context, page) * page)
     num_blocks = pool_bytes // per_block
     concurrency = num_blocks / blocks_per_request
     return int(concurrency * context), round(concurrency, 2), per_request

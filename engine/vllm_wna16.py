@@ -30,6 +30,7 @@ not modelled.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -58,15 +59,37 @@ _FUSED = {
     "ffn_up": "gate_up",
 }
 _ROW_PARALLEL = ("attn_output", "ffn_down")
+_STORAGE = re.compile(r"(gptq|awq)-int(\d)(?:-g(\d+))?")
+_METHOD_NAMES = {"gptq": "GPTQ", "awq": "AWQ", "ct": "compressed-tensors"}
 
 
 @dataclass(frozen=True)
 class Wna16:
-    """A GPTQ/AWQ format as vLLM reads it."""
+    """A GPTQ/AWQ/compressed-tensors W{4,8}A16 layout as vLLM reads it."""
 
-    method: str  # "gptq" | "awq"
+    method: str  # "gptq" | "awq" | "ct"
     bits: int
     group: int  # 0 = one group per column
+    zero_points: bool = False  # AWQ, asymmetric compressed-tensors
+
+
+def wna16_of_storage(storage: str) -> Wna16 | None:
+    """The layout of one quantized tensor from its storage name (``gptq-int4-g128``,
+    ``awq-int4-g128``, ``ct-int4-g32-a16``, ``ct-int4asym-ch-a16``), or None."""
+    m = _STORAGE.fullmatch(storage)
+    if m is not None:
+        method, bits, group = m.group(1), int(m.group(2)), int(m.group(3) or 0)
+        return Wna16(method, bits, group, zero_points=method == "awq")
+    if storage.startswith("ct-") and storage.endswith("-a16"):
+        from .compressed_tensors import group_from_id
+
+        g = group_from_id(storage)
+        w = None if g is None else g.weights
+        if w is None or w.type != "int" or w.strategy not in ("group", "channel"):
+            return None
+        group = w.group_size if w.strategy == "group" else 0
+        return Wna16("ct", w.num_bits, group, zero_points=not w.symmetric)
+    return None
 
 
 @dataclass(frozen=True)
@@ -74,6 +97,7 @@ class Linear:
     """One fused linear on one rank: ``k`` inputs, ``n`` outputs, checkpoint bytes there."""
 
     layer: int
+    fmt: Wna16
     k: int
     n: int
     checkpoint_bytes: int  # the engine's per-rank bytes of the checkpoint tensors
@@ -94,11 +118,14 @@ def kernel(fmt: Wna16, gpu: GpuSpec | None, k: int, n: int) -> str:
     if gpu is None or gpu.vendor != "nvidia":
         return "checkpoint"  # ROCm/XPU kernels: the checkpoint layout is kept (not modelled)
     cc = capability(gpu.compute_capability) or 0
-    if cc == 90 and fmt.group in MACHETE_GROUPS and k % 64 == 0 and n % 128 == 0:
+    machete = fmt.bits in (4, 8) and fmt.group in MACHETE_GROUPS  # uint4/8(b8/b128)
+    if cc == 90 and machete and k % 64 == 0 and n % 128 == 0:
         return "Machete"
     if cc == 90:
         return "Humming"
-    return "Marlin"
+    if fmt.group in MARLIN_GROUPS and fmt.bits in ((4,) if fmt.zero_points else (4, 8)):
+        return "Marlin"
+    return "checkpoint"  # Conch, Exllama or Triton W4A16 on the checkpoint layout
 
 
 def marlin_padded_nk(n: int, k: int, group: int) -> tuple[int, int]:
@@ -112,33 +139,38 @@ def marlin_padded_nk(n: int, k: int, group: int) -> tuple[int, int]:
     return min(candidates, key=lambda nk: (nk[0] * nk[1], nk[0] + nk[1]))
 
 
-def loaded_bytes(fmt: Wna16, lin: Linear, kern: str, *, zeros_kept: bool) -> int:
+def loaded_bytes(lin: Linear, kern: str, *, zeros_kept: bool) -> int:
     """Bytes of one fused linear on one rank after ``process_weights_after_loading``."""
+    fmt = lin.fmt
     b = fmt.bits
     if kern in ("checkpoint", "Humming"):
         # layout kept / Humming's own layout (not modelled); no g_idx either way
         return lin.checkpoint_bytes - lin.g_idx_bytes
     k, n = lin.k, lin.n
     groups = k // fmt.group if fmt.group else 1
+    # symmetric GPTQ's loaded qzeros: kept unused (0.34) or freed (0.33); compressed-tensors
+    # allocates none when symmetric
+    unused = groups * n * b // 8 if fmt.method == "gptq" and zeros_kept else 0
     if kern == "Machete":
-        zeros = groups * n * 2 if fmt.method == "awq" else groups * n * b // 8
+        if fmt.zero_points:
+            zeros = groups * n * 2  # -scale·zero in the activation dtype
+        else:
+            zeros = groups * n * b // 8 if fmt.method == "gptq" else 0  # untouched
         return k * n * b // 8 + groups * n * 2 + zeros
     pn, pk = marlin_padded_nk(n, k, fmt.group)
     pgroups = pk // fmt.group if fmt.group else 1
-    if fmt.method == "awq":
-        zeros = pgroups * pn * b // 8  # marlin_zero_points on the padded zero points
-    else:
-        zeros = groups * n * b // 8 if zeros_kept else 0  # symmetric: unused
+    zeros = pgroups * pn * b // 8 if fmt.zero_points else unused  # marlin_zero_points
     return pk * pn * b // 8 + pgroups * pn * 2 + zeros
 
 
-def load_transient_bytes(fmt: Wna16, lin: Linear, kern: str) -> int:
+def load_transient_bytes(lin: Linear, kern: str) -> int:
     """The largest temporary while this layer is converted and repacked during load.
 
     AWQ's ``_convert_awq_to_standard_format`` holds two int32 copies of the unpacked
     weight and the repacked result (``8·k·n + k·n·b/8``); Marlin's repack writes a new
     padded weight and scales beside the loaded ones; Machete prepacks a same-sized weight.
     """
+    fmt = lin.fmt
     b = fmt.bits
     if kern in ("checkpoint",):
         return 0
@@ -160,16 +192,17 @@ def fused_linears(
     """The GPTQ/AWQ linears of the checkpoint fused as vLLM fuses them, on one rank.
 
     ``divisor`` gives a tensor's TP split (k/v heads split by ``min(tp, Hkv)``)."""
-    groups: dict[tuple[int, str], list[QuantizedTensor]] = {}
+    groups: dict[tuple[int, str, Wna16], list[QuantizedTensor]] = {}
     for q in quantized:
         t = q.tensor
         if t.layer is None or t.experts > 1 or len(t.shape) != 2:
             continue
-        if not q.storage.startswith(("gptq-", "awq-")):
+        fmt = wna16_of_storage(q.storage)
+        if fmt is None:
             continue
-        groups.setdefault((t.layer, _FUSED.get(t.name, t.name)), []).append(q)
+        groups.setdefault((t.layer, _FUSED.get(t.name, t.name), fmt), []).append(q)
     out = []
-    for (layer, name), members in groups.items():
+    for (layer, name, fmt), members in groups.items():
         k_full = members[0].tensor.shape[1]
         row = name in _ROW_PARALLEL
         k = k_full // tp if row else k_full
@@ -179,7 +212,7 @@ def fused_linears(
         nbytes = sum(ceil_div(int(q.nbytes), d) for q, d in pairs)
         gptq = [d for q, d in pairs if q.storage.startswith("gptq-")]
         g_idx = sum(ceil_div(4 * k_full, d) for d in gptq)
-        out.append(Linear(layer, k, n, nbytes, g_idx))
+        out.append(Linear(layer, fmt, k, n, nbytes, g_idx))
     return out
 
 
@@ -237,10 +270,13 @@ def vllm_quant_check(spec: ModelSpec, work: InferenceWorkload) -> None:
             field="weights",
         )
     fmt = wna16_format(fmt_id)
-    if fmt is None:
+    if fmt is None and family != "compressed-tensors":
         return
-    bits = GPTQ_BITS if fmt.method == "gptq" else AWQ_BITS
-    if fmt.bits not in bits or fmt.group not in MARLIN_GROUPS:
+    if fmt is not None and (
+        fmt.bits not in (GPTQ_BITS if fmt.method == "gptq" else AWQ_BITS)
+        or fmt.group not in MARLIN_GROUPS
+    ):
+        bits = GPTQ_BITS if fmt.method == "gptq" else AWQ_BITS
         raise InvalidWorkload(
             msg(
                 "vLLM {version} loads {method} with {bits} bits and group sizes 32, 64, 128 "
@@ -255,12 +291,16 @@ def vllm_quant_check(spec: ModelSpec, work: InferenceWorkload) -> None:
     gpu = get_gpu(work.gpu) if work.gpu else None
     cc = capability(gpu.compute_capability) if gpu is not None else None
     if gpu is not None and gpu.vendor == "nvidia" and cc is not None and cc < MIN_CAPABILITY:
+        # AutoGPTQ's verify_marlin_supported; AutoAWQConfig and CompressedTensorsWNA16
+        # get_min_capability 75 (compressed-tensors W8A8/FP8 schemes are not WNA16)
+        if fmt is None and not _ct_wna16(spec, fmt_id):
+            return
         raise InvalidWorkload(
             msg(
                 "vLLM {version} runs {method} only on compute capability 7.5 or newer (Marlin); "
                 "the {gpu} is {cc}",
                 version=release,
-                method=fmt.method.upper(),
+                method=_METHOD_NAMES[fmt.method] if fmt is not None else "compressed-tensors",
                 gpu=gpu.name,
                 cc=gpu.compute_capability,
             ),
@@ -284,13 +324,13 @@ def wna16_plan(inp: Inputs) -> Plan | None:
 @per_spec_cache
 def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None) -> Plan | None:
     from . import quant
+    from .formats import get_format
     from .gpus import get_gpu
     from .messages import msg
     from .units import format_gib
     from .vllm_release import gptq_unused_zeros_kept, version
 
-    fmt = wna16_format(fmt_id)
-    if fmt is None:
+    if get_format(fmt_id).family not in ("gptq", "awq", "compressed-tensors"):
         return None
     gpu = get_gpu(gpu_slug) if gpu_slug else None
     zeros_kept = gptq_unused_zeros_kept(line)
@@ -303,32 +343,35 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
         return tp
 
     linears = fused_linears(quant.quantize_tensors(spec, fmt_id, runtime="vllm"), divisor, tp)
+    if not linears:
+        return None
     delta: dict[int, int] = {}
     transient = 0
     kernels: set[str] = set()
     for lin in linears:
-        kern = kernel(fmt, gpu, lin.k, lin.n)
+        kern = kernel(lin.fmt, gpu, lin.k, lin.n)
         kernels.add(kern)
         delta[lin.layer] = delta.get(lin.layer, 0) + (
-            loaded_bytes(fmt, lin, kern, zeros_kept=zeros_kept) - lin.checkpoint_bytes
+            loaded_bytes(lin, kern, zeros_kept=zeros_kept) - lin.checkpoint_bytes
         )
-        transient = max(transient, load_transient_bytes(fmt, lin, kern))
+        transient = max(transient, load_transient_bytes(lin, kern))
     names = ", ".join(sorted(k for k in kernels if k != "checkpoint")) or msg(
         "the platform's WNA16 kernels (checkpoint layout)"
     )
     change = sum(delta.values())
+    amount = format_gib(abs(change))
     note = msg(
         "{method} on vLLM {version}: {kernels} linear kernel{cc}; repacked weights "
         "{sign}{change} against the checkpoint (no g_idx, tile padding, zero points as the "
         "kernel keeps them); up to {transient} more while a layer is repacked during load",
-        method=fmt.method.upper(),
+        method=_METHOD_NAMES[linears[0].fmt.method],
         version=version(line),
         kernels=names,
         cc=msg(" (compute capability {cc})", cc=gpu.compute_capability)
         if gpu is not None and gpu.compute_capability
         else "",
-        sign="+" if change >= 0 else "−",
-        change=format_gib(abs(change)),
+        sign="" if amount.startswith("0.00") else "+" if change >= 0 else "−",
+        change=amount,
         transient=format_gib(transient),
     )
     return Plan(names, delta, transient, note)
@@ -346,3 +389,13 @@ def gpu_dependent_weights(runtime: str, fmt_id: str) -> bool:
     from .formats import get_format
 
     return runtime == "vllm" and get_format(fmt_id).family in ("gptq", "awq", "mxfp4")
+
+
+def _ct_wna16(spec: ModelSpec, fmt_id: str) -> bool:
+    """Whether a compressed-tensors checkpoint stores any W{n}A16 integer linear."""
+    from . import quant
+
+    return any(
+        wna16_of_storage(q.storage) is not None
+        for q in quant.quantize_tensors(spec, fmt_id, runtime="vllm")
+    )
