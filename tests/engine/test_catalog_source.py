@@ -5,7 +5,6 @@ figures as the package data."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,38 +60,3 @@ def test_the_worker_hands_configs_over_as_it_fetches_them() -> None:
     source.add_config("llama-3.1-8b", fetched("llama-3.1-8b")["config"])
     assert call("params", {"model": "llama-3.1-8b"})["total"] > 8 * 10**9
 
-
-def test_the_browser_index_names_every_model_and_fetches_the_rest(tmp_path: Path) -> None:
-    """engine.catalog.use_index: the wheel holds the default model, the index lists every
-    model, a model's file is handed over when fetched; until then a clear sentence."""
-    import shutil
-
-    from sitegen.modeldata import model_data
-
-    data = model_data()
-    expected = figures()
-    listed = call("models")
-    shutil.copytree(ROOT / "engine/data/models/llama-3.1-8b", tmp_path / "llama-3.1-8b")
-    catalog.set_source(catalog.TreeSource(tmp_path))  # what the wheel carries
-    catalog.use_index(data.files[data.index_url.lstrip("/")].decode())
-    assert catalog.model_to_fetch("llama-3.1-8b") is None  # in the wheel
-    assert catalog.model_to_fetch("not-a-model") is None
-    url = catalog.model_to_fetch("Mixtral 8x7B")  # any name the catalog resolves
-    assert url is not None and re.fullmatch(r"/assets/models/mixtral-8x7b\.[0-9a-f]{10}\.json", url)
-    with pytest.raises(ConfigError, match="not saved on this device") as err:
-        call("params", {"model": "mixtral-8x7b"})
-    assert err.value.field == "model"
-    for slug in SLUGS:
-        if (url := catalog.model_to_fetch(slug)) is not None:
-            catalog.add_model(slug, data.files[url.lstrip("/")].decode())
-            assert catalog.model_to_fetch(slug) is None
-    assert figures() == expected
-    # listing: the index's fields for every model, the whole meta.json once fetched
-    rows = {m["slug"]: m for m in call("models")}
-    assert [m["slug"] for m in listed] == list(rows)
-    for before in listed:
-        row = rows[before["slug"]]
-        if before["slug"] in SLUGS:
-            assert row == before
-        else:
-            assert row == {**before, "source": "", "notes": ""}
