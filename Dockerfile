@@ -26,6 +26,9 @@ WORKDIR /src
 COPY . .
 RUN pip install --require-hashes -r requirements/site.lock && npm ci && python build.py --strict
 
+# nginx:stable has no build of ngx_brotli, so the container sends the build's name.gz files
+# (gzip_static); Debian's nginx with libnginx-mod-http-brotli-static sends the smaller .br
+# with a config rendered by `python deploy/nginx_conf.py --brotli-module`.
 FROM nginx:stable AS serve
 # Only our config: no default server, no welcome page.
 RUN rm -f /etc/nginx/conf.d/default.conf && rm -rf /usr/share/nginx/html/*

@@ -4,9 +4,10 @@ cache), input-change latency, with a bare stock ``loadPyodide`` in the same run 
 
     .venv/bin/python bench/site.py [--runs 3] [--changes 200]
 
-The server serves ``name.gz`` beside ``name`` to a client that accepts gzip, as nginx's
-``gzip_static`` does in deploy/nginx.conf (the stock ``loadPyodide`` gets the same), and
-counts every body byte it sends: a dedicated worker's downloads are invisible to the page.
+The server sends ``name.br`` or ``name.gz`` beside ``name`` to a client that accepts it, as
+nginx's ``brotli_static`` and ``gzip_static`` do in deploy/nginx.conf, and gzips the HTML on
+the fly as its ``gzip on`` does (the stock ``loadPyodide`` gets the same), and counts every
+body byte it sends: a dedicated worker's downloads are invisible to the page.
 
 Targets (issue 16): first visit <= 5 MB on the wire (until the service worker has cached
 the site); engine ready <= 0.5x stock Pyodide cold and <= 0.3x stock warm; input change ->
@@ -16,7 +17,7 @@ number <= 3 ms median; the first change after ready <= 10 ms. (Issue 3: build < 
 from __future__ import annotations
 
 import argparse
-import email.utils
+import gzip
 import io
 import shutil
 import statistics
@@ -31,8 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
+from deploy.nginx_conf import GZIP_TYPES  # noqa: E402
 from sitegen.assets import pyodide_version  # noqa: E402
-from sitegen.serve import ThreadingServer, make_handler  # noqa: E402
+from sitegen.serve import (  # noqa: E402
+    ThreadingServer,
+    accepted,
+    make_handler,
+    precompressed_file,
+)
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -78,40 +85,49 @@ INPUT_LATENCY_JS = """async (n) => {
 }"""
 
 
-ACCEPT_ENCODING: set[str] = set()  # what the browser offered (Chromium: br only over HTTPS)
+ACCEPT_ENCODING: set[str] = set()  # what the browser offered
 SENT: list[tuple[str, int, str]] = []  # (path, body bytes, content-encoding) per response
 _SENT_LOCK = threading.Lock()
+# nginx's `gzip on` (deploy/nginx.conf): these types, when no .br/.gz lies beside the file
+ON_THE_FLY = ("text/html", *GZIP_TYPES)
 
 
 def counting_handler(root: Path) -> type:
-    """The dev server's handler, plus gzip_static and a count of the body bytes sent."""
+    """The dev server's handler (which sends the build's .br or .gz as nginx's brotli_static
+    and gzip_static do), plus nginx's on-the-fly gzip (level 6, from 1 KiB; the HTML pages)
+    and a count of the body bytes sent."""
     base = make_handler(root)
 
     class Handler(base):  # type: ignore[misc, valid-type]
         def send_head(self) -> Any:
             self._encoding = ""
+            accept = self.headers.get("Accept-Encoding", "")
+            ACCEPT_ENCODING.add(accept)
             target = Path(self.translate_path(self.path))
-            gz = target.with_name(target.name + ".gz")
-            ACCEPT_ENCODING.add(self.headers.get("Accept-Encoding", ""))
-            if "gzip" in self.headers.get("Accept-Encoding", "") and gz.is_file():
-                # as nginx: Last-Modified, and 304 to a revalidation (the service worker's
-                # precache asks with cache "no-cache")
-                stamp = email.utils.formatdate(gz.stat().st_mtime, usegmt=True)
-                if self.headers.get("If-Modified-Since") == stamp:
-                    self.send_response(304)
-                    self.end_headers()
-                    return None
-                body = gz.read_bytes()
+            if target.is_dir():
+                target = target / "index.html"
+            kind = self.guess_type(str(target)).split(";")[0]
+            if (
+                "gzip" in accepted(accept)
+                and target.is_file()
+                and precompressed_file(target, accept) is None
+                and kind in ON_THE_FLY
+                and target.stat().st_size >= 1024
+            ):
+                body = gzip.compress(target.read_bytes(), compresslevel=6, mtime=0)
                 self.send_response(200)
-                self.send_header("Last-Modified", stamp)
                 self.send_header("Content-Type", self.guess_type(str(target)))
                 self.send_header("Content-Encoding", "gzip")
                 self.send_header("Vary", "Accept-Encoding")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self._encoding = "gzip"
                 return io.BytesIO(body)
             return super().send_head()
+
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "content-encoding":
+                self._encoding = value
+            super().send_header(keyword, value)
 
         def copyfile(self, source: Any, outputfile: Any) -> None:
             data = source.read()
@@ -251,10 +267,10 @@ def main() -> int:
 
     med = statistics.median
     mb = 1e6
-    print("first visit, bytes on the wire by file (first run; gzip where the server has .gz):")
+    print("first visit, bytes on the wire by file (first run; the coding the server used):")
     by_path: dict[str, list[int]] = {}
     for path, n, enc in breakdown:
-        by_path.setdefault(f"{path}{' (gz)' if enc else ''}", []).append(n)
+        by_path.setdefault(f"{path}{f' ({enc})' if enc else ''}", []).append(n)
     for path, ns in sorted(by_path.items(), key=lambda kv: -sum(kv[1]))[:14]:
         times = f" x{len(ns)}" if len(ns) > 1 else ""
         print(f"  {sum(ns) / 1024:9.1f} KiB  {path}{times}")

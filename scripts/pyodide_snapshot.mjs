@@ -9,6 +9,9 @@
 // <out_modules.txt> (the import trace). It no longer reads the stdlib zip: the browser
 // restores it with an empty one, and the worker mounts the full zip on an ImportError.
 //
+// Free heap memory is zeroed before the image is taken (zeroFreeMemory): stale bytes only
+// cost download.
+//
 // The bytes must depend only on the inputs, so for this process only the clocks stand still,
 // "random" bytes come from a fixed sequence and str hashing uses PYTHONHASHSEED=0; sys.executable
 // is what a browser reports. The worker reseeds `random` from real entropy after restoring.
@@ -96,4 +99,26 @@ gc.collect()
 "\\n".join(imported)
 `);
 await writeFile(outModules, imported);
+zeroFreeMemory(pyodide._module);
 await writeFile(out, pyodide.makeMemorySnapshot());
+
+/** Zero what malloc holds free (after the gc above: freed objects, old buffers), so that the
+ *  image carries no stale bytes: they compress badly and mean nothing. dlmalloc's chunks are
+ *  walked from the heap base to the top of the heap; a free chunk keeps its header and free
+ *  list links (its first 32 bytes) and loses the rest. If the walk does not land exactly on
+ *  the top of the heap, nothing is touched. */
+function zeroFreeMemory(M) {
+  const u32 = new Uint32Array(M.HEAP8.buffer);
+  const top = u32[M._emscripten_get_sbrk_ptr() >>> 2];
+  const free = [];
+  let p = M.___heap_base;
+  while (p < top) {
+    const size = u32[(p + 4) >>> 2] & ~7;
+    if (size < 16 || p + size > top) return; // not the chunk layout expected: leave it
+    // CINUSE bit clear; the top chunk's fencepost (the last chunk) is left as it is
+    if (!(u32[(p + 4) >>> 2] & 2) && size > 32 && p + size < top) free.push([p + 32, p + size]);
+    p += size;
+  }
+  if (p !== top) return;
+  for (const [from, to] of free) M.HEAP8.fill(0, from, to);
+}

@@ -20,6 +20,7 @@ import {
   WHEEL_URL,
 } from "./config.js";
 import { hubLookup } from "./hub-fetch.js";
+import { decodeImage, prefetchWasm } from "./snapshot-image.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
@@ -73,11 +74,10 @@ function probeRuntime(stdlib) {
   return probes.then(() => new Promise(() => {}));
 }
 
-/** The gzip-compressed snapshot, inflated by the browser's own DecompressionStream. */
+/** The snapshot: the server sends its .br or .gz (Content-Encoding), the browser inflates it. */
 async function fetchSnapshot(url) {
   const response = await download(url, "engine snapshot");
-  const inflated = response.body.pipeThrough(new DecompressionStream("gzip"));
-  return new Uint8Array(await new Response(inflated).arrayBuffer());
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 async function start() {
@@ -87,7 +87,11 @@ async function start() {
   progress(10, "Loading the Python runtime…");
   // Everything is requested at once: the snapshot, the wheel, and pyodide.asm.mjs (1.2 MB of
   // JS that loadPyodide would only import after pyodide.mjs; the module map shares it).
-  const snapshot = SNAPSHOT_URL && typeof DecompressionStream !== "undefined" ? fetchSnapshot(SNAPSHOT_URL) : null;
+  // the image ships less the wasm's data segments: decoded with the wasm, fetched once, now
+  const wasmBytes = SNAPSHOT_URL ? prefetchWasm(`${PYODIDE_INDEX_URL}pyodide.asm.wasm`) : null;
+  const snapshot = SNAPSHOT_URL
+    ? Promise.all([fetchSnapshot(SNAPSHOT_URL), wasmBytes]).then(([image, wasm]) => decodeImage(image, wasm))
+    : null;
   snapshot?.then(() => mark("snapshot_ms"), () => {}); // a failure is reported where it is awaited
   // restored from the image, the engine's code is in memory: only the wheel's data files
   const fetchWheel = () => download(WHEEL_URL, "engine wheel").then((r) => r.arrayBuffer());

@@ -3,13 +3,18 @@
 A cold start in the browser spends about a second running Python's own start-up (some 200
 modules) on freshly compiled, not yet optimised wasm. Pyodide can restore a memory image
 instead (``_loadSnapshot``, a private API tied to the exact runtime build). The image is
-made here with the runtime the site ships, the sourceless stdlib and the engine wheel, and
-shipped gzip-compressed (31 MB of wasm memory -> about 6 MB). It holds every stdlib module
-the engine imports, its first requests already answered (WARMUP: lazy imports and caches
-warm), and no longer reads the stdlib zip: the browser restores it with an empty zip, so a
-first visit downloads no stdlib at all, and the worker mounts the full zip only when an
-import needs it. The worker falls back to a normal start whenever the image is absent or
-cannot be restored.
+made here with the runtime the site ships, the sourceless stdlib and the engine wheel, its
+free heap memory zeroed. It holds every stdlib module the engine imports, its first requests
+already answered (WARMUP: lazy imports and caches warm), and no longer reads the stdlib zip:
+the browser restores it with an empty zip, so a first visit downloads no stdlib at all, and
+the worker mounts the full zip only when an import needs it. The worker falls back to a
+normal start whenever the image is absent or cannot be restored.
+
+On the wire (31 MB of wasm memory): the image's first 3.8 MB are the wasm's static data,
+which the wasm itself carries, so they ship XOR'd with its data segments (encode_image;
+site/snapshot-image.js decodes with the wasm the worker downloads anyway), and the file is
+served raw as far as the worker can tell: the server sends the build's .br (about 3.5 MB) or
+.gz beside it with Content-Encoding, and the browser inflates it natively.
 """
 
 from __future__ import annotations
@@ -82,6 +87,68 @@ WARMUP: tuple[dict[str, object], ...] = (
 )
 
 
+def _leb(data: bytes, at: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+
+def data_segments(wasm: bytes) -> list[tuple[int, bytes]]:
+    """The active data segments of a wasm module, (memory offset, bytes) each: what
+    instantiation writes into memory, so what a memory image holds at those offsets unless
+    start-up changed it (site/snapshot-image.js reads them the same way)."""
+    out: list[tuple[int, bytes]] = []
+    at = 8
+    while at < len(wasm):
+        size, body = _leb(wasm, at + 1)
+        if wasm[at] == 11:
+            count, p = _leb(wasm, body)
+            for _ in range(count):
+                flags, p = _leb(wasm, p)
+                if flags == 1:
+                    raise BuildError("pyodide.asm.wasm has a passive data segment")
+                if flags == 2:
+                    _, p = _leb(wasm, p)
+                if wasm[p] != 0x41:
+                    raise BuildError("a data segment of pyodide.asm.wasm is not at a constant")
+                offset, p = _leb(wasm, p + 1)  # signed LEB128; offsets here are small
+                if wasm[p] != 0x0B:
+                    raise BuildError("a data segment offset of pyodide.asm.wasm is not constant")
+                length, p = _leb(wasm, p + 1)
+                out.append((offset, wasm[p : p + length]))
+                p += length
+            return out
+        at = body + size
+    return out
+
+
+def encode_image(image: bytes, wasm: bytes) -> bytes:
+    """The image as shipped: its wasm static data XOR'd with the data segments of the wasm
+    it was made with. Start-up changes little there, so 3.8 MB that brotli squeezes to
+    1.3 MB become nearly all zero (about 50 kB); the worker XORs them back
+    (site/snapshot-image.js decodeImage, with the wasm it downloads anyway). The same
+    operation decodes."""
+    start = int.from_bytes(image[4:8], "little")  # Pyodide's header: its length
+    segments = data_segments(wasm)
+    end = start + max((o + len(d) for o, d in segments), default=0)
+    if end > len(image):
+        raise BuildError("the wasm's data segments do not fit in the snapshot")
+    layout = bytearray(end - start)
+    last = 0
+    for offset, data in sorted(segments, key=lambda seg: seg[0]):
+        if offset < last:  # the worker XORs each segment in turn: overlaps would differ
+            raise BuildError("data segments of pyodide.asm.wasm overlap")
+        layout[offset : offset + len(data)] = data
+        last = offset + len(data)
+    mixed = int.from_bytes(image[start:end], "little") ^ int.from_bytes(layout, "little")
+    return image[:start] + mixed.to_bytes(end - start, "little") + image[end:]
+
+
 def data_zip(wheel: bytes) -> bytes:
     """The wheel less its code (.py, .pyc, dist-info): what a restored image still reads from
     disk (catalog, GPU and locale data). Every engine module is in the image already, so the
@@ -133,8 +200,9 @@ def engine_snapshot(
     *,
     pkg: Path = PYODIDE_PKG,
 ) -> bytes | None:
-    """Return the gzip-compressed image, or None when it cannot be made here (no Node, or
-    VRAM_NO_SNAPSHOT set): the site then starts Pyodide the normal way."""
+    """Return the image gzip-compressed (as cached; decoded, not yet encode_image'd), or None
+    when it cannot be made here (no Node, or VRAM_NO_SNAPSHOT set): the site then starts
+    Pyodide the normal way."""
     node = shutil.which("node")
     if os.environ.get("VRAM_NO_SNAPSHOT") or node is None or not (pkg / "pyodide.mjs").is_file():
         return None
