@@ -101,3 +101,14 @@ def test_the_browser_index_names_every_model_and_fetches_the_rest(tmp_path: Path
             assert row == before
         else:
             assert row == {**before, "source": "", "notes": ""}
+
+
+def test_model_files_and_the_index_are_served_immutable() -> None:
+    """Their names change with their bytes: a year's cache (sitegen/headers.py rules, which
+    netlify.toml and deploy/nginx.conf are generated from); /models/ pages stay no-cache."""
+    from sitegen.headers import IMMUTABLE, header_for
+
+    data = model_data()
+    for path in (data.index_url, *(f"/{p}" for p in data.files if p.startswith("assets/models/"))):
+        assert header_for(path)["Cache-Control"] == IMMUTABLE, path
+    assert header_for("/models/llama-3.1-8b/")["Cache-Control"] != IMMUTABLE
