@@ -28,8 +28,8 @@ let exportResult = null; // present.render.export_json: one export, made when th
 let fatal = null;
 let runtime = null;
 let hub = null; // engine.hub.session's entry points (Hub lookups: hub-fetch.js moves the bytes)
-
 let catalog = null; // engine.catalog: the index, and each model's file as a request names it
+
 /** engine.hub.session, imported on the first lookup (a page that never looks up never pays). */
 function hubSession() {
   if (hub) return hub;
@@ -99,13 +99,13 @@ async function start() {
   let wheel = dataOnly ? download(SNAPSHOT_DATA_URL, "engine data").then((r) => r.arrayBuffer()) : fetchWheel();
   wheel.catch(() => {});
   import(`${PYODIDE_INDEX_URL}pyodide.asm.mjs`).catch(() => {});
+  // the catalog's compact index (the wheel carries the default model only)
+  const index = CATALOG_INDEX_URL ? download(CATALOG_INDEX_URL, "catalog index").then((r) => r.text()) : null;
+  index?.catch(() => {});
   // the stdlib this start loads: the empty zip the image is restored with (the full one is
   // not cached offline: it is fetched only when an import needs it)
   const failFast = probeRuntime(snapshot && SNAPSHOT_STDLIB_URL ? SNAPSHOT_STDLIB_URL : STDLIB_URL);
   failFast.catch(() => {});
-  // the catalog's compact index (the wheel carries the default model only)
-  const index = CATALOG_INDEX_URL ? download(CATALOG_INDEX_URL, "catalog index").then((r) => r.text()) : null;
-  index?.catch(() => {});
   const { loadPyodide } = await Promise.race([import(`${PYODIDE_INDEX_URL}pyodide.mjs`), failFast]);
   mark("import_ms");
   // Every URL points at this site: Pyodide never reaches a CDN.
@@ -146,21 +146,17 @@ async function start() {
   handle = present.handle_json;
   exportResult = present.export_json;
   runtime = pyodide;
+  await useIndex(pyodide, index);
   const info = JSON.parse(handle(JSON.stringify({ v: PROTOCOL_VERSION, id: 0, op: "version", args: {} })));
   if (!info.ok) throw new Error(info.error.message);
   if (info.result.protocol !== PROTOCOL_VERSION) {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
-  await useIndex(pyodide, index);
   }
   await selfTest();
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
 }
 
-/** One real calculation before "ready": a runtime that started without part of its standard
- *  library (or a broken wheel) answers "internal" here, not on the user's first input. */
-async function selfTest() {
-  const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
 /** Hand the catalog index to the engine (engine.catalog.use_index). Without it (offline on a
  *  first visit, which the precache makes rare) the engine knows the wheel's default model. */
 async function useIndex(pyodide, index) {
@@ -200,6 +196,10 @@ async function ensureModel(name) {
   atHand.add(name);
 }
 
+/** One real calculation before "ready": a runtime that started without part of its standard
+ *  library (or a broken wheel) answers "internal" here, not on the user's first input. */
+async function selfTest() {
+  const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
   if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
 }
 
@@ -286,11 +286,11 @@ self.onmessage = async (event) => {
   } else if (req && req.op === "hub") {
     reply = await hubReply(req);
   } else {
+    await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
     try {
       reply = await answer(req);
       if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
     } catch (err) {
-    await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
       // engine.api.handle turns every Python exception into a reply: a throw here is the
       // runtime itself failing (a Pyodide fatal error, a stack overflow), so the worker is dead
       die(`the engine stopped (${(err && err.message) || err})`);
