@@ -14,6 +14,7 @@ from typing import Any
 
 from ..arch import parse_config
 from ..arch.handlers import HANDLERS
+from ..arch.quantization import find_quantization_config
 from ..errors import UnsupportedArchitecture
 from ..messages import msg
 from . import safetensors as st
@@ -199,7 +200,8 @@ def finish_safetensors(
     label: str, config: dict[str, Any], shards: dict[str, dict[str, tuple[str, tuple[int, ...]]]]
 ) -> dict[str, Any]:
     spec, cfg, notes = _parse(config, label)
-    quant = cfg.get("quantization_config") or config.get("quantization_config")
+    # where transformers/vLLM read it: top level, then text_config (arch.quantization)
+    quant = find_quantization_config(cfg)[0] or find_quantization_config(config)[0]
     tensors: list[st.StoredTensor] = []
     for f in sorted(shards):
         tensors.extend(st.stored_tensors(shards[f], quant if isinstance(quant, dict) else None))

@@ -19,6 +19,7 @@ References:
 
 from __future__ import annotations
 
+import json
 from math import ceil
 from pathlib import Path
 
@@ -436,3 +437,44 @@ def test_kimi_style_moe_checkpoint_equals_its_header(tmp_path: Path):
     stored = st.summarize(st.stored_tensors(header, config["quantization_config"]))
     assert quant.weights_bytes(spec, "auto") == stored.weights_bytes
     assert stored.parameters == spec.total_params
+
+
+def test_hub_read_of_a_kimi_k25_layout_uses_the_text_config_scheme():
+    """The Hub reader finds the quantization_config in text_config (as transformers' Kimi
+    config and vLLM do): stored bytes equal the estimate and parameters match the config."""
+    from engine.catalog import load_config
+    from engine.hub.resolve import finish_safetensors
+
+    config = json.loads(json.dumps(load_config("kimi-k2.5")))
+    config["text_config"].update(
+        {k: v for k, v in TINY_DSV3.items() if k not in ("model_type", "torch_dtype")}
+    )
+    # 8-bit codes: 4 per int32, so the reader must take the bits from text_config's config
+    config["text_config"]["quantization_config"]["config_groups"]["group_0"]["weights"][
+        "num_bits"
+    ] = 8
+    spec = parse_config(config)
+    assert spec.checkpoint_quant == "ct-int8-g32-a16"
+    header = {}
+    for t in spec.tensors:
+        if t.name.startswith("v.") or t.name.startswith("mm."):
+            header[f"vision_tower.{t.name}"] = ("BF16", t.shape)
+        elif t.layer is None:
+            name = {"token_embd": "model.embed_tokens", "output": "lm_head"}.get(
+                t.name, "model.norm"
+            )
+            header[f"language_model.{name}.weight"] = ("BF16", t.shape)
+        elif t.routed:
+            o, i = t.shape
+            proj = t.name.split("_")[1]
+            for e in range(t.experts):
+                base = f"language_model.model.layers.{t.layer}.mlp.experts.{e}.{proj}_proj"
+                header[f"{base}.weight_packed"] = ("I32", (o, i // 4))
+                header[f"{base}.weight_scale"] = ("BF16", (o, i // 32))
+                header[f"{base}.weight_shape"] = ("I64", (2,))
+        else:
+            name = f"language_model.model.layers.{t.layer}.{_DSV3[t.name]}.weight"
+            header[name] = ("BF16", t.shape)
+    out = finish_safetensors("kimi-tiny", config, {"model.safetensors": header})
+    assert out["stored"]["weights_bytes"] == quant.weights_bytes(spec, "auto")
+    assert out["check"]["matches"], out["check"]
