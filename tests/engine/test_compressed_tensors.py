@@ -478,3 +478,20 @@ def test_hub_read_of_a_kimi_k25_layout_uses_the_text_config_scheme():
     out = finish_safetensors("kimi-tiny", config, {"model.safetensors": header})
     assert out["stored"]["weights_bytes"] == quant.weights_bytes(spec, "auto")
     assert out["check"]["matches"], out["check"]
+
+
+def test_kimi_k25_current_ignore_list_gives_the_same_bytes():
+    """The Hub's config.json now lists ``re:.*lm_head.*``, ``re:vision_tower.*`` and
+    ``re:mm_projector.*`` instead of the catalog copy's exact ``lm_head``: same bytes."""
+    from engine.catalog import load_config
+
+    config = json.loads(json.dumps(load_config("kimi-k2.5")))
+    config["text_config"]["quantization_config"]["ignore"] = [
+        "re:.*self_attn.*",
+        "re:.*shared_experts.*",
+        "re:.*mlp\\.(gate|up|gate_up|down)_proj.*",
+        "re:.*lm_head.*",
+        "re:vision_tower.*",
+        "re:mm_projector.*",
+    ]
+    assert quant.weights_bytes(parse_config(config), "auto") == 595_148_653_536
