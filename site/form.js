@@ -3,12 +3,27 @@
 // data-mode/-method/-runtime come from the engine's form schema (templates/calculator.html).
 import { coerce, kindOf } from "./state.js";
 
+/** The values the form would submit, by name (FormData's entries for text, number, select,
+ *  checked boxes and radios). Read from the controls themselves: Chromium's FormData lays
+ *  out the whole page first (because of the textarea), which cost the most of a keystroke. */
+function formValues(form) {
+  const values = new Map();
+  for (const el of form.elements) {
+    if (!el.name || el.matches(":disabled") || el.type === "file" || el.type === "submit" || el.type === "button" || el.tagName === "BUTTON") continue;
+    if ((el.type === "checkbox" || el.type === "radio") && !el.checked) continue;
+    if (el.tagName === "SELECT" && el.selectedIndex < 0) continue;
+    if (!values.has(el.name)) values.set(el.name, []);
+    values.get(el.name).push(el.value);
+  }
+  return values;
+}
+
 export function readForm(form, defaults) {
   const state = { ...defaults };
-  const data = new FormData(form);
+  const data = formValues(form);
   for (const key of Object.keys(defaults)) {
-    if (kindOf(key) === "list") state[key] = data.getAll(key).join(","); // checkboxes
-    else if (data.has(key)) state[key] = coerce(key, data.get(key));
+    if (kindOf(key) === "list") state[key] = (data.get(key) || []).join(","); // checkboxes
+    else if (data.has(key)) state[key] = coerce(key, data.get(key)[0]);
   }
   return state;
 }
@@ -37,15 +52,20 @@ export function showApplicable(form, state) {
   for (const el of form.querySelectorAll("[data-mode]")) {
     // the method only matters in fine-tuning; training is always full-parameter
     const method = state.mode === "finetune" ? state.method : "full";
-    el.hidden = !(allows(el, "mode", state.mode) && allows(el, "method", method) && allows(el, "runtime", state.runtime));
+    setHidden(el, !(allows(el, "mode", state.mode) && allows(el, "method", method) && allows(el, "runtime", state.runtime)));
   }
-  for (const el of form.querySelectorAll('[data-show="custom"]')) el.hidden = state.model !== "custom";
+  for (const el of form.querySelectorAll('[data-show="custom"]')) setHidden(el, state.model !== "custom");
+}
+
+/** Write only a change: an unchanged form costs no style work on a keystroke. */
+function setHidden(el, hidden) {
+  if (el.hidden !== hidden) el.hidden = hidden;
 }
 
 export function clearErrors(form) {
   for (const el of form.querySelectorAll(".field-error")) {
-    el.hidden = true;
-    el.textContent = "";
+    setHidden(el, true);
+    if (el.firstChild) el.textContent = "";
   }
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
 }

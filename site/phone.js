@@ -25,13 +25,16 @@ function initDock() {
   document.body.append(dock);
   let inView = true;
   let source = null;
+  let dockHeight = null; // the --dock-h last written
   const root = document.documentElement;
 
   const place = () => {
     const show = NARROW.matches && !inView && dock.childElementCount > 0;
-    dock.hidden = !show;
-    // inputs scrolled into view (focus, find) stop above the dock, never under it
-    root.style.setProperty("--dock-h", show ? `${dock.offsetHeight}px` : "0px");
+    if (dock.hidden !== !show) dock.hidden = !show;
+    // inputs scrolled into view (focus, find) stop above the dock, never under it; written
+    // only when it changes (a custom property on the root restyles the whole page)
+    const height = show ? `${dock.offsetHeight}px` : "0px";
+    if (height !== dockHeight) root.style.setProperty("--dock-h", (dockHeight = height));
   };
   const watch = new IntersectionObserver((entries) => {
     inView = entries.some((e) => e.isIntersecting);
@@ -63,8 +66,20 @@ function initDock() {
   dock.setAttribute("aria-hidden", "true"); // the panel itself is the accessible answer
   dock.tabIndex = -1;
   dock.addEventListener("click", () => panel.scrollIntoView({ block: "start", behavior: "smooth" }));
-  new MutationObserver(mirror).observe(body, { childList: true, subtree: true, attributes: true });
-  NARROW.addEventListener?.("change", place);
+  // On a wide screen the dock never shows: no copy on each new figure, one when it narrows.
+  let stale = false;
+  new MutationObserver(() => {
+    if (NARROW.matches) mirror();
+    else stale = true;
+  }).observe(body, { childList: true, subtree: true, attributes: true });
+  NARROW.addEventListener?.("change", () => {
+    if (NARROW.matches && stale) {
+      stale = false;
+      mirror();
+    } else {
+      place();
+    }
+  });
   mirror();
 }
 

@@ -2,6 +2,7 @@
 // and the worker attaches to every infer/train reply (result.view: panel, fit line, chart).
 // Nothing here writes a figure, a label or a verdict of its own; one DOM write per state.
 import { el, fragment } from "./dom.js";
+import { morphChildren } from "./morph.js";
 
 /** present/'s component labels (present/labels.py), baked into the page by the build. */
 export const COMPONENT_LABELS = (() => {
@@ -15,9 +16,10 @@ export function splitView(reply) {
   return [result, view];
 }
 
-/** Show a result: the panel and the chart present/ rendered for it. */
+/** Show a result: the panel and the chart present/ rendered for it (the nodes of the previous
+ *  result that stay the same are kept: morph.js). */
 export function showView(container, view) {
-  container.replaceChildren(fragment(view.panel_html + view.chart_html));
+  morphChildren(container, fragment(view.panel_html + view.chart_html));
   container.dataset.state = "live";
 }
 
