@@ -1,11 +1,11 @@
 // "Make all models available offline": the worker fetches a model's file when a request first
-// names it (site/worker.js) and the service worker keeps it (site/sw.js, cache MODELS_CACHE);
+// names it and keeps it (site/worker.js, cache MODELS_CACHE, served by site/sw.js);
 // this saves every file the catalog index names into that cache, with progress. Once asked,
 // a later visit saves what a new site version added or changed, without asking again.
 import { CATALOG_INDEX_URL } from "./config.js";
 import { t } from "./i18n.js";
+import { MODELS_CACHE } from "./protocol.js";
 
-export const MODELS_CACHE = "vram-insight-models"; // site/sw.js: MODELS
 const ASKED = "/offline-models-asked"; // a marker in the cache: the user asked for every model
 const PARALLEL = 4;
 

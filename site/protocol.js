@@ -18,6 +18,12 @@
 // worker itself: engine.hub.session plans the reads, fetch makes them (site/hub-fetch.js).
 export const PROTOCOL_VERSION = 1;
 
+// The Cache API cache that keeps each catalog model's file (/assets/models/<slug>.<hash>.json)
+// across site versions: the worker puts a model in it when it fetches one, the page's "Make
+// all models available offline" fills it (site/offline-models.js), site/sw.js serves from it
+// (its MODELS constant, the same name) and drops the files a new index no longer names.
+export const MODELS_CACHE = "vram-insight-models";
+
 export const OPS = Object.freeze(["version", "models", "gpus", "formats", "presets", "params", "infer", "train", "fit", "export", "hub"]);
 
 export function makeRequest(id, op, args = {}, lang = "") {

@@ -12,7 +12,7 @@ const RUNTIME = `${APP}-pyodide-${PYODIDE_VERSION}`;
 // Each catalog model's file, content-hashed (/assets/models/<slug>.<hash>.json): kept across
 // site versions, so an unchanged model stays saved; files the new index no longer names are
 // dropped on activate. site/offline-models.js fills it with every model on request.
-const MODELS = `${APP}-models`;
+const MODELS = `${APP}-models`; // site/protocol.js MODELS_CACHE
 const MODELS_DIR = "/assets/models/";
 const EXPECTED = new Set([SHELL, PAGES, RUNTIME, MODELS]); // older caches (and snapshot caches) are deleted
 const NAV_TIMEOUT_MS = 3000;

@@ -7,7 +7,7 @@
 // worker starts Pyodide the normal way. The image holds every stdlib module the engine imports
 // and is restored with an empty stdlib zip; the full zip is fetched and mounted only when an
 // import fails (mountFullStdlib).
-import { PROTOCOL_VERSION } from "./protocol.js";
+import { MODELS_CACHE, PROTOCOL_VERSION } from "./protocol.js";
 import {
   CATALOG_INDEX_URL,
   ENGINE_PRELOAD,
@@ -169,6 +169,11 @@ async function useIndex(pyodide, index) {
   }
 }
 
+/** Put a fetched model file into the models cache (best effort: no Cache API, no quota). */
+function keep(url, response) {
+  globalThis.caches?.open(MODELS_CACHE).then((cache) => cache.put(url, response)).catch(() => {});
+}
+
 const atHand = new Set(); // model names whose data the engine holds: no Python call to ask
 const loading = new Map(); // model file URL -> the promise of its fetch and hand-over
 
@@ -182,7 +187,10 @@ async function ensureModel(name) {
     let done = loading.get(url);
     if (!done) {
       const slug = url.split("/").pop().replace(/\.[0-9a-f]+\.json$/, "");
-      done = download(url, "model data").then((r) => r.text()).then((text) => catalog.add_model(slug, text));
+      done = download(url, "model data").then((response) => {
+        keep(url, response.clone()); // saved for offline use, service worker or not
+        return response.text();
+      }).then((text) => catalog.add_model(slug, text));
       loading.set(url, done);
       done.catch(() => loading.delete(url)); // tried again on the next request
     }

@@ -44,6 +44,14 @@ def fetched(hits: list[str]) -> list[str]:
     return [m.group(1) for h in hits if (m := MODEL_FILE.match(h))]
 
 
+def saved(page) -> list[str]:
+    """The model files in the models cache (site/protocol.js MODELS_CACHE)."""
+    return page.evaluate(
+        """async () => (await (await caches.open("vram-insight-models")).keys())
+            .map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/assets/models/"))"""
+    )
+
+
 def infer_total(model: str) -> str:
     args = {"model": model, "weights": "q4_k_m", "context": 8192, "runtime": "llamacpp"}
     return str(call("infer", args)["total_bytes"])
@@ -78,6 +86,7 @@ def test_a_model_is_fetched_once_and_works_offline_after_a_visit(context, counte
     choose(page, "qwen3-8b")
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", infer_total("qwen3-8b"))
     assert fetched(hits) == ["qwen3-8b"]
+    assert [MODEL_FILE.match(p).group(1) for p in saved(page)] == ["qwen3-8b"]
     context.set_offline(True)
     try:
         page.reload()
@@ -111,11 +120,7 @@ def test_all_models_can_be_saved_for_offline_use(context, counted) -> None:
     page.wait_for_selector("html[data-offline-models=all]", timeout=60_000)
     total = len(list_models())
     expect(status).to_have_text(f"All {total} models are available offline.")
-    saved = page.evaluate(
-        """async () => (await (await caches.open("vram-insight-models")).keys())
-            .map((r) => new URL(r.url).pathname).filter((p) => p.startsWith("/assets/models/"))"""
-    )
-    assert len(saved) == total
+    assert len(saved(page)) == total
     assert len(set(fetched(hits))) == total and len(fetched(hits)) == total  # each once
     context.set_offline(True)
     try:

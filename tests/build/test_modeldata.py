@@ -112,3 +112,11 @@ def test_model_files_and_the_index_are_served_immutable() -> None:
     for path in (data.index_url, *(f"/{p}" for p in data.files if p.startswith("assets/models/"))):
         assert header_for(path)["Cache-Control"] == IMMUTABLE, path
     assert header_for("/models/llama-3.1-8b/")["Cache-Control"] != IMMUTABLE
+
+
+def test_the_page_worker_and_service_worker_name_one_models_cache() -> None:
+    site = ROOT / "site"
+    (name,) = re.findall(r'MODELS_CACHE = "([^"]+)"', (site / "protocol.js").read_text())
+    assert "const MODELS = `${APP}-models`" in (site / "sw.js").read_text()
+    assert 'const APP = "vram-insight"' in (site / "sw.js").read_text()
+    assert name == "vram-insight-models"
