@@ -160,7 +160,9 @@ class Field:
     step: int | float | None = None
     runtimes: tuple[str, ...] = ()  # applies only with these runtimes (empty = all)
     methods: tuple[str, ...] = ()  # applies only with these training methods (empty = all)
-    auto: str = ""  # message id: the label of the page's "auto" option (the method decides)
+    # message id: the label of the page's "auto" option (the method decides), or of an
+    # empty number box (default None: the runtime decides)
+    auto: str = ""
     page: bool = True  # the calculator form has a control for it
     page_default: Default | None = None  # the page starts from another value
     cli_default: Default | None = None  # the CLI starts from another value
@@ -346,7 +348,7 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "llama.cpp: layers on the GPU (default: all)",
         _I,
         runtimes=("llamacpp",),
-        page=False,
+        auto=N_("All layers"),
     ),
     _int_field(
         _INF,
@@ -355,7 +357,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "llama.cpp: physical micro-batch n_ubatch (default: 512)",
         _I,
         runtimes=("llamacpp",),
-        page=False,
     ),
     # Runtime settings of issue 12 (engine/README.md "Runtime buffers" cites each default).
     _int_field(
@@ -365,7 +366,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "llama.cpp: logical batch -b; n_ubatch is capped by it (default: 2048)",
         _I,
         runtimes=("llamacpp",),
-        page=False,
     ),
     Field(
         "flash_attn",
@@ -386,7 +386,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _default(_INF, "kv_offload"),
         _I,
         runtimes=("llamacpp",),
-        page=False,
     ),
     _int_field(
         _INF,
@@ -407,7 +406,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _I,
         choices=_choices(SPLIT_MODES),
         runtimes=("llamacpp",),
-        page=False,
     ),
     _int_field(
         _INF,
@@ -417,6 +415,7 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "non-A100 GPUs, else 2048; max_model_len without chunked prefill)",
         _I,
         runtimes=("vllm",),
+        auto=N_("vLLM's default for the GPU"),
     ),
     _int_field(
         _INF,
@@ -426,6 +425,7 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         "GPUs, else 256)",
         _I,
         runtimes=("vllm",),
+        auto=N_("vLLM's default for the GPU"),
     ),
     Field(
         "chunked_prefill",
@@ -435,7 +435,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _default(_INF, "chunked_prefill"),
         _I,
         runtimes=("vllm",),
-        page=False,
     ),
     Field(
         "enforce_eager",
@@ -445,7 +444,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _default(_INF, "enforce_eager"),
         _I,
         runtimes=("vllm",),
-        page=False,
     ),
     Field(
         "vllm_version",
@@ -481,7 +479,6 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         _default(_INF, "expandable_segments"),
         _I,
         runtimes=("transformers",),
-        page=False,
     ),
 )
 
@@ -587,7 +584,6 @@ TRAINING_FIELDS: tuple[Field, ...] = (
         "Megatron sequence parallel",
         _default(_TRN, "sequence_parallel"),
         _T,
-        page=False,
     ),
     Field(
         "offload",
@@ -639,7 +635,6 @@ TRAINING_FIELDS: tuple[Field, ...] = (
         _default(_TRN, "double_quant"),
         _FT,
         methods=("qlora",),
-        page=False,
     ),
     Field(
         "gpu",
@@ -657,7 +652,6 @@ TRAINING_FIELDS: tuple[Field, ...] = (
         "grows one segment in pages, no fragmentation allowance (default: off)",
         _default(_TRN, "expandable_segments"),
         _T,
-        page=False,
     ),
 )
 
@@ -668,7 +662,9 @@ PAGE_KEYS: tuple[str, ...] = (
     "tbatch", "precision", "optimizer", "grad_checkpointing", "attention", "zero", "gpus",
     "offload", "lora_rank", "lora_alpha", "lora_targets", "gpu_memory_utilization",
     "flash_attn", "n_cpu_moe", "max_num_batched_tokens", "max_num_seqs", "attn_implementation",
-    "vllm_version",
+    "vllm_version", "n_gpu_layers", "ubatch", "n_batch", "kv_offload", "split_mode",
+    "chunked_prefill", "enforce_eager", "expandable_segments", "sequence_parallel",
+    "double_quant",
 )  # fmt: skip
 
 
@@ -700,8 +696,11 @@ class PageField:
 
 def page_fields() -> tuple[PageField, ...]:
     """The calculator's controls in ``PAGE_KEYS`` order; a key shared by modes (tp, pp,
-    gpu) is one control that applies to all of them."""
+    gpu) is one control that applies to all of them. A runtime restriction binds only in
+    the modes that choose a runtime (training runs in PyTorch), so a shared key may carry
+    one there (expandable_segments: transformers in inference, every training run)."""
     merged: dict[str, PageField] = {}
+    runtime_modes = next(f.modes for f in INFERENCE_FIELDS if f.name == "runtime")
     for f in INFERENCE_FIELDS + TRAINING_FIELDS:
         if not f.page:
             continue
@@ -712,7 +711,13 @@ def page_fields() -> tuple[PageField, ...]:
         if seen is not None:
             if (seen.kind, seen.default, seen.name) != (f.kind, default, f.name):
                 raise ValueError(f"form key {f.url_key!r} differs between modes")
-            merged[f.url_key] = replace(seen, modes=seen.modes + f.modes)
+            if seen.runtimes != f.runtimes and any(
+                m in runtime_modes for m in (f.modes if seen.runtimes else seen.modes)
+            ):
+                raise ValueError(f"form key {f.url_key!r} applies to other runtimes by mode")
+            merged[f.url_key] = replace(
+                seen, modes=seen.modes + f.modes, runtimes=seen.runtimes or f.runtimes
+            )
             continue
         merged[f.url_key] = PageField(
             key=f.url_key,
@@ -728,7 +733,7 @@ def page_fields() -> tuple[PageField, ...]:
             step=f.step,
             runtimes=f.runtimes,
             methods=f.methods,
-            auto=f.auto if f.page_value == "auto" else "",
+            auto=f.auto if f.page_value in ("auto", None) else "",
             reason=f.page_default.reason if f.page_default else "",
         )
     if set(merged) != set(PAGE_KEYS):

@@ -84,10 +84,17 @@ export function typedKeys() {
   return current().fields.filter((f) => f.kind === "int" || f.kind === "float").map((f) => f.key);
 }
 
-/** Parse a number field leniently; anything else is passed through for the engine to reject. */
+// How a link, the form or stored history may spell a switch (bool field); links write
+// "true"/"false" (String of the state's value).
+const BOOL_WORDS = { true: true, false: false, 1: true, 0: false, on: true, off: false, yes: true, no: false };
+
+/** Parse a number field leniently and a switch's words; anything else is passed through for
+ *  the engine to reject. */
 export function coerce(key, value) {
   const kind = kindOf(key);
+  if (kind === "bool" && typeof value === "boolean") return value;
   const text = String(value).trim();
+  if (kind === "bool") return BOOL_WORDS[text.toLowerCase()] ?? value;
   // a value as a runtime spells it (kv_dtype f16, fp8_e4m3): the form's own name for it
   const alias = (current().aliases || {})[key]?.[text.toLowerCase()];
   if (alias) return alias;
@@ -127,6 +134,7 @@ export function toSearch(state, defaults) {
   const fixed = modeInfo(state.mode).fixed;
   for (const key of Object.keys(defaults)) {
     if (key === "config" || key in fixed) continue; // e.g. training is always full
+    if (state[key] === undefined) continue; // a stored entry from before the key existed
     if (named(key, state, defaults)) params.set(key, String(state[key]));
   }
   const text = params.toString();
@@ -150,14 +158,21 @@ export function hasHubModel(model) {
   return hubConfigs.has(model);
 }
 
+/** The runtime a state's mode runs in, or null where the mode chooses none (training runs
+ *  in PyTorch): a field's runtimes bind only where the runtime is chosen. */
+export function runtimeOf(state) {
+  return current() && byKey.get("runtime")?.modes.includes(state.mode) ? state.runtime : null;
+}
+
 /** The engine request for a state: {op, args} in protocol terms (engine.api). */
 export function toRequest(state) {
   const info = modeInfo(state.mode);
   const hub = hubConfigs.get(state.model);
   const args = state.model === "custom" ? { config: state.config } : hub ? { config: hub } : { model: state.model };
+  const runtime = runtimeOf(state);
   for (const f of current().fields) {
     if (!sendsIn(f, state.mode)) continue;
-    if (f.runtimes.length && !f.runtimes.includes(state.runtime)) continue;
+    if (runtime !== null && f.runtimes.length && !f.runtimes.includes(runtime)) continue;
     const value = state[f.key];
     if (f.default === null && (value === "" || value === null || value === undefined)) continue; // no GPU
     if (f.kind === "list") args[f.name] = String(value).split(",").filter(Boolean);

@@ -75,7 +75,7 @@ test("sameState compares values as text", () => {
 test("toRequest: inference sends the inference keys only", () => {
   assert.deepEqual(toRequest(d), {
     op: "infer",
-    args: { model: "llama-3.1-8b", weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers", tp: 1, pp: 1, attn_implementation: "sdpa" },
+    args: { model: "llama-3.1-8b", weights: "bf16", kv_dtype: "auto", context: 4096, batch: 1, runtime: "transformers", tp: 1, pp: 1, attn_implementation: "sdpa", expandable_segments: false },
   });
   const vllm = toRequest({ ...d, runtime: "vllm", gpu: "a100-80gb" });
   // empty fraction: not sent, the engine applies vLLM's default; the release line is sent
