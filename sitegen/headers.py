@@ -114,6 +114,8 @@ MIME_TYPES: dict[str, str] = {
     ".wasm": "application/wasm",
     ".zip": "application/zip",
     ".gz": "application/gzip",
+    ".br": "application/octet-stream",  # a precompressed copy (brotli_static sends it)
+    ".bin": "application/octet-stream",  # the start-up snapshot (sitegen/snapshot.py)
     ".whl": "application/zip",
     ".png": "image/png",
     ".svg": "image/svg+xml",
