@@ -46,6 +46,10 @@ PRECOMPRESS_MIN = 1024  # nginx's gzip_min_length: smaller files go as they are
 BROTLI_QUALITY = 11
 BROTLI_LGWIN = 24
 _CACHE_MIN = 64 * 1024  # smaller files are compressed on every build (milliseconds)
+# One small file per catalog model (~2 kB, fetched on demand): the server's on-the-fly
+# gzip serves them well, and thousands of them at quality 11 would cost half a minute a
+# build at 3,000 models; public/ keeps one file per model.
+NOT_PRECOMPRESSED = ("assets/models/",)
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,8 @@ def precompressed(files: Mapping[str, bytes], copies: Mapping[str, Path]) -> dic
     big = {p: s for p, s in copies.items() if s.stat().st_size >= PRECOMPRESS_MIN}
     for path, data in [*files.items(), *((p, s.read_bytes()) for p, s in big.items())]:
         if not path.endswith(PRECOMPRESS) or len(data) < PRECOMPRESS_MIN:
+            continue
+        if path.startswith(NOT_PRECOMPRESSED):
             continue
         for suffix in _CODECS:
             blob = compressed(data, suffix)
