@@ -23,8 +23,9 @@ Read from the vLLM wheels (``engine/data/vllm_releases.json`` names them), files
   AWQ zero points follow the padding; ``machete.py`` turns AWQ zero points into
   activation-dtype ``-scale·zero`` (``[groups, n]``).
 
-Routed experts (``FusedMoE``) keep the checkpoint's bytes: their WNA16 MoE backends are
-not modelled.
+Routed GPTQ experts (``FusedMoE``, ``AutoGPTQMoEMethod``) lose their ``g_idx`` and are
+copied twice while converted during load; otherwise routed experts keep the checkpoint's
+bytes (the WNA16 MoE backends' layouts are not modelled).
 """
 
 from __future__ import annotations
@@ -186,6 +187,34 @@ def load_transient_bytes(lin: Linear, kern: str) -> int:
     return max(awq, repack)
 
 
+def expert_stacks(
+    quantized: Iterable[QuantizedTensor], divisor: Callable[[Tensor], int]
+) -> dict[int, tuple[int, int]]:
+    """Per layer on one rank: (``g_idx`` bytes of the GPTQ routed experts, bytes of their
+    stacks).
+
+    ``AutoGPTQMoEMethod.create_weights`` allocates no ``g_idx`` either, and its
+    ``process_weights_after_loading`` makes transposed ``contiguous()`` copies of the
+    whole ``w13``/``w2`` stacks before ``convert_to_wna16_moe_kernel_format`` writes the
+    kernel's layout: about two more copies of one layer's experts during load.
+    """
+    out: dict[int, tuple[int, int]] = {}
+    for q in quantized:
+        t = q.tensor
+        if t.layer is None or t.experts <= 1 or len(t.shape) != 2:
+            continue
+        fmt = wna16_of_storage(q.storage)
+        if fmt is None:
+            continue
+        if fmt.method != "gptq":
+            continue  # AWQ/compressed-tensors MoE loading not read: checkpoint bytes
+        d = divisor(t)
+        g_idx = ceil_div(t.experts * 4 * t.shape[1], d)
+        old = out.get(t.layer, (0, 0))
+        out[t.layer] = (old[0] + g_idx, old[1] + ceil_div(int(q.nbytes), d))
+    return out
+
+
 def fused_linears(
     quantized: Iterable[QuantizedTensor], divisor: Callable[[Tensor], int], tp: int
 ) -> list[Linear]:
@@ -342,11 +371,13 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
                 return min(tp, att.num_kv_heads)
         return tp
 
-    linears = fused_linears(quant.quantize_tensors(spec, fmt_id, runtime="vllm"), divisor, tp)
-    if not linears:
+    quantized = quant.quantize_tensors(spec, fmt_id, runtime="vllm")
+    linears = fused_linears(quantized, divisor, tp)
+    experts = expert_stacks(quantized, divisor)
+    if not linears and not experts:
         return None
-    delta: dict[int, int] = {}
-    transient = 0
+    delta: dict[int, int] = {layer: -g_idx for layer, (g_idx, _) in experts.items() if g_idx}
+    transient = max((2 * (stack - g_idx) for g_idx, stack in experts.values()), default=0)
     kernels: set[str] = set()
     for lin in linears:
         kern = kernel(lin.fmt, gpu, lin.k, lin.n)
@@ -359,12 +390,15 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
         "the platform's WNA16 kernels (checkpoint layout)"
     )
     change = sum(delta.values())
+    first = next((q for q in quantized if wna16_of_storage(q.storage) is not None), None)
+    fmt0 = wna16_of_storage(first.storage) if first is not None else None
+    method = _METHOD_NAMES[fmt0.method] if fmt0 is not None else fmt_id
     amount = format_gib(abs(change))
     note = msg(
         "{method} on vLLM {version}: {kernels} linear kernel{cc}; repacked weights "
         "{sign}{change} against the checkpoint (no g_idx, tile padding, zero points as the "
         "kernel keeps them); up to {transient} more while a layer is repacked during load",
-        method=_METHOD_NAMES[linears[0].fmt.method],
+        method=method,
         version=version(line),
         kernels=names,
         cc=msg(" (compute capability {cc})", cc=gpu.compute_capability)

@@ -182,3 +182,17 @@ def test_capacity_line_uses_the_release_block() -> None:
     blocks = old.details["vllm_kv_pool_bytes"] // (16 * per_token)
     assert old.details["vllm_kv_cache_tokens"] == int(blocks / 63 * 1000)
     assert est.details["vllm_kv_pool_bytes"] > MIB
+
+
+def test_gptq_moe_experts_lose_g_idx_and_are_copied_while_converted() -> None:
+    # Mixtral-8x7B (vocabulary 32,000: no padding): per layer, dense q/k/v/o g_idx
+    # 4 x 4 x 4096 and the experts' 8 x 4 x (4096 + 4096 + 14336) (AutoGPTQMoEMethod)
+    vllm = _est("mixtral-8x7b", weights="gptq-4bit-g128", gpu="a100-80gb")
+    transformers = estimate_inference(
+        load_model("mixtral-8x7b"),
+        InferenceWorkload(runtime="transformers", weights="gptq-4bit-g128"),
+    )
+    g_idx = 32 * (4 * 4 * 4096 + 8 * 4 * (4096 + 4096 + 14336))
+    assert transformers.components["weights"] - vllm.components["weights"] == g_idx
+    # the transposed copy and the converted stack of one layer's experts
+    assert vllm.details["vllm_load_transient_bytes"] > 2 * 8 * 3 * 14336 * 4096 // 2
