@@ -340,6 +340,7 @@ INFERENCE_FIELDS: tuple[Field, ...] = (
         min_exclusive=True,
         step=0.01,
         runtimes=("vllm",),
+        auto=N_("vLLM's default for the GPU"),
     ),
     _int_field(
         _INF,

@@ -82,6 +82,9 @@ def test_vllm_switch_round_trips_and_a_default_box_is_not_written(page, server):
     expect(page.locator('details[data-group="llamacpp"]')).to_be_hidden()
     expect(page.locator("#f-chunked")).to_be_checked()
     expect(page.locator("#f-eager")).not_to_be_checked()
+    # vLLM's unset numbers say who decides (the schema's `auto` label)
+    for unset in ("#f-gmu", "#f-mnbt", "#f-mns"):
+        expect(page.locator(unset)).to_have_attribute("placeholder", "vLLM's default for the GPU")
     group.locator("summary").click()
     page.check("#f-eager")
     base = {"runtime": "vllm", "gpu": "rtx-4090"}
