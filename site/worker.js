@@ -29,6 +29,7 @@ let fatal = null;
 let runtime = null;
 let hub = null; // engine.hub.session's entry points (Hub lookups: hub-fetch.js moves the bytes)
 let catalog = null; // engine.catalog: the index, and each model's file as a request names it
+let indexed = false; // the engine holds the catalog index
 
 /** engine.hub.session, imported on the first lookup (a page that never looks up never pays). */
 function hubSession() {
@@ -164,6 +165,7 @@ async function useIndex(pyodide, index) {
   if (!index) return;
   try {
     catalog.use_index(await index);
+    indexed = true;
   } catch (err) {
     console.warn("catalog index not loaded, only the default model is known:", err.message);
   }
@@ -182,6 +184,10 @@ const loading = new Map(); // model file URL -> the promise of its fetch and han
  *  which says beside the model field that the model is not saved on this device. */
 async function ensureModel(name) {
   if (!catalog || typeof name !== "string" || atHand.has(name)) return;
+  if (!indexed && CATALOG_INDEX_URL) {
+    // the start-up could not read the index (offline on a first visit): once more, now
+    await useIndex(runtime, download(CATALOG_INDEX_URL, "catalog index").then((r) => r.text()));
+  }
   const url = catalog.model_to_fetch(name);
   if (url) {
     let done = loading.get(url);

@@ -26,10 +26,10 @@ const pyodide = await loadPyodide({
 // the wheel's data files only, as the worker unpacks them (the code is in the image)
 pyodide.unpackArchive(new Uint8Array(await readFile(data)), "zip");
 const handle = pyodide.pyimport("engine.api").handle;
-const before = await feedCatalog(pyodide, data); // the catalog index and each model's file
+const feed = await feedCatalog(pyodide, data); // the catalog index and each model's file
 const replies = [];
 for (const req of JSON.parse(await readFile(requests, "utf8"))) {
-  await before(req);
+  await feed(req);
   replies.push(handle(JSON.stringify(req)));
 }
 const tryImport = pyodide.runPython(`
