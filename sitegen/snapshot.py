@@ -35,8 +35,10 @@ from pathlib import Path
 from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
 
 SNAPSHOT_SCRIPT = ROOT / "scripts" / "pyodide_snapshot.mjs"
-# Not imported into the image: the command line (argparse and friends), never run in a page.
-NOT_TRACED = ("engine.__main__", "engine.cli")
+# Not imported into the image: the command line (argparse and friends) and its Hub transport
+# (urllib.request, http.client, email, ssl...: the worker fetches with hub-fetch.js), never
+# run in a page; a page that did import one mounts the full stdlib zip first.
+NOT_TRACED = ("engine.__main__", "engine.cli", "engine.hub.transport_urllib")
 
 
 def trace_modules(root: Path = ROOT) -> tuple[str, ...]:
