@@ -30,9 +30,16 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from .gpus import GpuSpec
 from .memo import cached
 from .messages import msg
 from .units import ceil_div, format_gib
+
+
+def applies_to(gpu: GpuSpec | None) -> bool:
+    """PyTorch runs this allocator on CUDA and ROCm devices (and on an unnamed GPU, taken as
+    CUDA); on Apple GPUs it uses the MPS allocator, which is not modelled."""
+    return gpu is None or gpu.vendor != "apple"
 
 
 @cached

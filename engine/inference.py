@@ -256,6 +256,10 @@ def gpu_dependence(
 
     spec_gpu = None if gpu is None else get_gpu(gpu)
     key = (_base_overhead(spec_gpu)[0], *runtime_of(runtime).gpu_limits(spec_gpu))
+    if runtime == "transformers":  # the caching allocator's component, or none (Apple)
+        from .cuda_alloc import applies_to
+
+        key += (int(applies_to(spec_gpu)),)
     if runtime == "vllm" and work is not None and spec_gpu is not None:
         from .vllm_release import gpu_key
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from .cuda_alloc import allocator_bytes
+from .cuda_alloc import allocator_bytes, applies_to
 from .memo import per_spec_cache
 from .messages import msg
 from .runtime_base import (
@@ -211,7 +211,7 @@ class Transformers:
         frees and allocates again (activations, logits, and the DynamicCache, which
         ``torch.cat`` re-allocates every decode step)."""
         placed = place_layers(inp, peak)
-        if inp.gpu is not None and inp.gpu.vendor == "apple":
+        if not applies_to(inp.gpu):
             return placed  # PyTorch's MPS allocator, not the CUDA one (not modelled)
         expandable = inp.work.expandable_segments
         sizes = _stage_weight_sizes(inp.spec, inp.work.weights, inp.work.tp, inp.stages)
