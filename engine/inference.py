@@ -267,6 +267,13 @@ def gpu_dependence(
     return key
 
 
+def _vllm_block(work: InferenceWorkload) -> int:
+    """Tokens per KV block of the workload's vLLM release (``CacheConfig``'s default)."""
+    from .vllm_release import block_tokens
+
+    return block_tokens(work.vllm_version)
+
+
 # --------------------------------------------------------------------------- estimate
 
 
@@ -300,6 +307,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             tp=tp,
             ubatch=work.ubatch,
             max_num_batched_tokens=limits[0],  # read by vLLM only
+            vllm_block=_vllm_block(work) if runtime == "vllm" else 0,
         ),
         act_bytes=rt.activation_bytes(fmt),
         overhead=base_overhead,

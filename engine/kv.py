@@ -15,9 +15,10 @@ Per layer, the cache holds ``elements per token × tokens kept × bytes per elem
   - transformers ``DynamicCache``: full layers keep the whole context; sliding-window layers
     (``DynamicSlidingWindowLayer``) keep the last ``window - 1`` tokens plus the token being
     added, i.e. ``min(context, window)`` at the peak (transformers ``cache_utils.py``).
-  - vLLM (paged, 16-token blocks; ``kv_cache_interface.py``): full layers take
-    ``ceil(context / 16)`` blocks; with the hybrid KV-cache manager (default since v0.10)
-    sliding-window layers take ``ceil(min(window - 1 + max_num_batched_tokens, context) / 16)
+  - vLLM (paged, blocks of b tokens: the release's ``CacheConfig`` default, 16 on 0.33 and
+    64 on 0.34, ``vllm_release.block_tokens``; ``kv_cache_interface.py``): full layers take
+    ``ceil(context / b)`` blocks; with the hybrid KV-cache manager (default since v0.10)
+    sliding-window layers take ``ceil(min(window - 1 + max_num_batched_tokens, context) / b)
     + 1`` blocks (``SlidingWindowSpec.max_memory_usage_bytes``). With
     ``--disable-hybrid-kv-cache-manager`` a model that mixes full and sliding layers gets
     full-size pages for every layer (``FullAttentionSpec`` docstring); ``hybrid=False``
@@ -256,8 +257,12 @@ def kv_layer_bytes(
     ubatch: int = 512,
     max_num_batched_tokens: int = 2048,
     hybrid: bool = True,
+    vllm_block: int = 0,
 ) -> tuple[int, ...]:
-    """Return the KV-cache bytes of every layer on one TP rank (``kv_dtype`` concrete)."""
+    """Return the KV-cache bytes of every layer on one TP rank (``kv_dtype`` concrete).
+
+    ``vllm_block``: tokens per KV block of the vLLM release (0: runtimes.json's); models
+    with recurrent layers size their attention block from the state page instead."""
     if context < 1 or batch < 1:
         raise InvalidWorkload(
             msg(
@@ -275,7 +280,9 @@ def kv_layer_bytes(
         full_cells, swa_cells = llamacpp_cells(spec, context=context, batch=batch, ubatch=ubatch)
     full_pages = runtime == "vllm" and not hybrid and interleaved
     states = has_recurrent_state(spec)
-    block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp) if states and runtime == "vllm" else 0
+    block = vllm_block
+    if states and runtime == "vllm":
+        block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp)
     memo: dict[tuple[int, int], int] = {}
     out = []
     for key in keys:

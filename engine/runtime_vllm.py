@@ -220,8 +220,9 @@ class Vllm:
                     prefill="" if inp.work.chunked_prefill else msg(", no chunked prefill"),
                 ),
                 msg(
-                    "KV cache in 16-token paged blocks; sliding-window layers use window-sized "
-                    "pages (hybrid KV-cache manager, vLLM >= 0.10)"
+                    "KV cache in {block}-token paged blocks; sliding-window layers use "
+                    "window-sized pages (hybrid KV-cache manager, vLLM >= 0.10)",
+                    block=_kv_block(inp),
                 ),
                 *notes,
                 msg(
@@ -296,6 +297,19 @@ class Vllm:
         return ()
 
 
+def _kv_block(inp: Inputs) -> int:
+    """Tokens per KV block: the release's default, or for a model with recurrent layers the
+    block whose page holds the largest state page (kv.vllm_block_tokens)."""
+    from . import kv
+    from .inference import resolve_weights_format
+
+    if kv.has_recurrent_state(inp.spec):
+        fmt = resolve_weights_format(inp.spec, inp.work.weights)
+        kv_dtype = kv.resolve_kv_dtype(inp.work.kv_dtype, runtime="vllm", weights=fmt)
+        return kv.vllm_block_tokens(inp.spec, kv_dtype=kv_dtype, tp=inp.work.tp)
+    return block_tokens(inp.work.vllm_version)
+
+
 def kv_capacity(
     pool_bytes: int, kv_bytes: int, *, context: int, batch: int, block: int = 0
 ) -> tuple[int, float, int] | None:
@@ -308,10 +322,8 @@ def kv_capacity(
     block = block or block_tokens(InferenceWorkload().vllm_version)
     blocks_per_request = ceil_div(context, block)
     per_request = ceil_div(kv_bytes, batch)
-    # kv_bytes holds whole pages of runtimes.json's block_tokens (kv.py); one block of the
-    # release's size holds block / page of them
-    page = int(runtime_constants()["vllm"]["block_tokens"]["value"])
-    per_block = ceil_div(per_request * block, ceil_div(context, page) * page)
+    # kv_bytes holds whole blocks of the release's size (kv.kv_layer_bytes(vllm_block=))
+    per_block = ceil_div(per_request, blocks_per_request)
     num_blocks = pool_bytes // per_block
     concurrency = num_blocks / blocks_per_request
     return int(concurrency * context), round(concurrency, 2), per_request
