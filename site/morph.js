@@ -8,13 +8,18 @@
 /** Make `container`'s children equal to those of `next` (a parsed fragment or element),
  *  reusing the nodes whose tag matches. `next` is consumed. */
 export function morphChildren(container, next) {
-  const old = container.childNodes;
-  const fresh = [...next.childNodes];
-  if (old.length !== fresh.length) {
-    container.replaceChildren(...fresh);
+  if (container.childNodes.length !== next.childNodes.length) {
+    container.replaceChildren(...next.childNodes);
     return;
   }
-  for (let i = 0; i < fresh.length; i++) morphNode(old[i], fresh[i]);
+  // siblings are taken before a node moves (a replaced node leaves `next`)
+  for (let node = container.firstChild, fresh = next.firstChild; fresh; ) {
+    const nodeAfter = node.nextSibling;
+    const freshAfter = fresh.nextSibling;
+    morphNode(node, fresh);
+    node = nodeAfter;
+    fresh = freshAfter;
+  }
 }
 
 function morphNode(node, next) {
@@ -30,10 +35,15 @@ function morphNode(node, next) {
 }
 
 function morphAttributes(node, next) {
-  for (const { name, value } of next.attributes) {
+  const fresh = next.attributes;
+  for (let i = 0; i < fresh.length; i++) {
+    const { name, value } = fresh[i];
     if (node.getAttribute(name) !== value) node.setAttribute(name, value);
   }
-  for (const { name } of [...node.attributes]) {
+  // every attribute of `next` is on `node` now: any more are extra
+  const attrs = node.attributes;
+  for (let i = attrs.length - 1; attrs.length > fresh.length && i >= 0; i--) {
+    const { name } = attrs[i];
     // a <details> the reader opened (the assumptions) stays open across recalculations
     if (!next.hasAttribute(name) && !(name === "open" && node.nodeName === "DETAILS")) node.removeAttribute(name);
   }
