@@ -41,16 +41,29 @@ export function initChart(ctx) {
   const enable = (on) => {
     for (const b of buttons) b.disabled = !on;
   };
+  // The print-only list of settings is written once the figures settle (typing in a number
+  // field makes a result per keystroke), and at once when the page is printed.
+  let listed = null;
+  let settle = 0;
+  const list = () => {
+    clearTimeout(settle);
+    if (settings && shown && listed !== shown) settings.replaceChildren(settingsList(shown));
+    listed = shown;
+  };
   ctx.onResult(({ result }) => {
     shown = result;
-    if (settings) settings.replaceChildren(settingsList(result));
     enable(true);
+    clearTimeout(settle);
+    settle = setTimeout(list, 200);
   });
   root.addEventListener("vram:problem", () => {
     shown = null;
+    listed = null;
+    clearTimeout(settle);
     if (settings) settings.replaceChildren();
     enable(false);
   });
+  window.addEventListener("beforeprint", list);
 
   for (const button of buttons) {
     button.addEventListener("click", () => {
