@@ -30,7 +30,7 @@ from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
 from sitegen.modeldata import model_data
-from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot
+from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot, link_trace
 from sitegen.wheel import build_wheel, content_hash
 
 _IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
@@ -209,12 +209,17 @@ def compressed(data: bytes, suffix: str) -> bytes:
     tag = f"q{_brotli_quality()}w{BROTLI_LGWIN}" if suffix == ".br" else "9"
     cached = CACHE_DIR / f"{suffix[1:]}{tag}-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     if cached.is_file():
+        cached.touch()  # in use: kept by the clean-up below
         return cached.read_bytes()
     blob = codec(data)
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
     tmp.write_bytes(blob)
     tmp.replace(cached)
+    for stale in CACHE_DIR.glob(f"{suffix[1:]}*{suffix}"):  # old snapshots' (MBs), a day unused
+        stat = stale.stat()
+        if stat.st_size > 2**20 and time.time() - stat.st_mtime > 86400:
+            stale.unlink(missing_ok=True)
     return blob
 
 
@@ -306,6 +311,7 @@ def build_assets(
             # (its wasm static data less the wasm's data segments: site/snapshot-image.js)
             wasm = (pkg / "pyodide.asm.wasm").read_bytes()
             files[snapshot_path] = encode_image(gzip.decompress(image), wasm)
+            link_trace(image, compressed(files[snapshot_path], ".gz"))
             urls["snapshot"] = "/" + snapshot_path
 
     config = {

@@ -175,9 +175,19 @@ def empty_zip() -> bytes:
 
 
 def read_trace(image: bytes) -> list[str]:
-    """The stdlib modules a cached image holds (written beside it when it was made)."""
+    """The stdlib modules an image holds (written beside it when it was made), given the
+    image as cached or as shipped (its .bin.gz)."""
     path = _trace_path(image)
     return path.read_text(encoding="utf-8").split() if path.is_file() else []
+
+
+def link_trace(cached: bytes, shipped: bytes) -> None:
+    """Let ``read_trace`` know the image as shipped (its .gz, encode_image'd) too."""
+    source, target = _trace_path(cached), _trace_path(shipped)
+    if source.is_file() and not target.is_file():
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(source, tmp)
+        tmp.replace(target)
 
 
 def _trace_path(image: bytes) -> Path:
