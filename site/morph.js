@@ -8,6 +8,7 @@
 /** Make `container`'s children equal to those of `next` (a parsed fragment or element),
  *  reusing the nodes whose tag matches. `next` is consumed. */
 export function morphChildren(container, next) {
+  if (container.childNodes.length > next.childNodes.length) dropBlanks(container, next);
   if (container.childNodes.length !== next.childNodes.length) {
     container.replaceChildren(...next.childNodes);
     return;
@@ -46,5 +47,19 @@ function morphAttributes(node, next) {
     const { name } = attrs[i];
     // a <details> the reader opened (the assumptions) stays open across recalculations
     if (!next.hasAttribute(name) && !(name === "open" && node.nodeName === "DETAILS")) node.removeAttribute(name);
+  }
+}
+
+/** Drop the blank text nodes of `container` that `next` has no counterpart for (the page's
+ *  template puts a line break between the baked panel and chart; present/'s live markup has
+ *  none), so the first live result updates the baked nodes instead of replacing them all. */
+function dropBlanks(container, next) {
+  let fresh = next.firstChild;
+  for (let node = container.firstChild; node; ) {
+    const after = node.nextSibling;
+    if (fresh && node.nodeType === fresh.nodeType && node.nodeName === fresh.nodeName) fresh = fresh.nextSibling;
+    else if (node.nodeType === Node.TEXT_NODE && !node.nodeValue.trim()) node.remove();
+    else return;
+    node = after;
   }
 }
