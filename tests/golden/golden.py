@@ -72,6 +72,24 @@ def cli_commands() -> list[list[str]]:
         ["fit-train", "llama-3.1-8b", "--method", "qlora", "--gpu", "rtx-4090", "--json"],
         ["fit", "llama-3.1-8b", "--top", "3"],
     ]
+    cmds += [  # vLLM releases and quantized loading, caching allocator, compressed-tensors
+        ["infer", "llama-3.1-8b", "--runtime", "vllm", "--vllm-version", "0.33",
+         "--gpu", "h100-sxm-80gb", "--json"],
+        ["infer", "llama-3.1-70b", "--runtime", "vllm", "--weights", "gptq-4bit-g128",
+         "--gpu", "h100-sxm-80gb", "--json"],
+        ["infer", "qwen2.5-14b", "--runtime", "vllm", "--weights", "awq-4bit-g128",
+         "--gpu", "rtx-4090", "--vllm-version", "0.33"],
+        ["infer", "llama-3.1-8b", "--runtime", "vllm", "--weights", "gptq-4bit-g128",
+         "--gpu", "t4"],
+        ["infer", "llama-3.1-8b", "--runtime", "vllm", "--gpu-memory-utilization", "0.9",
+         "--gpu", "rtx-4090", "--json"],
+        ["infer", "llama-3.1-8b", "--context", "131072", "--expandable-segments", "--json"],
+        ["train", "qwen2.5-14b", "--method", "qlora", "--batch", "4", "--expandable-segments",
+         "--gpu", "rtx-4090", "--json"],
+        ["infer", "kimi-k2.5", "--weights", "auto", "--runtime", "vllm", "--gpus", "8", "--tp", "8",
+         "--gpu", "h200-141gb", "--json"],
+        ["infer", "llama-3.1-8b", "--weights", "ct-int4-g32-a16", "--json"],
+    ]
     cmds += [
         ["infer", "no-such-model"], ["infer", "llama-3.1-8b", "--context", "-5"],
         ["infer", "llama-3.1-8b", "--weights", "q9"], ["train", "llama-3.1-8b", "--method", "x"],
