@@ -5,8 +5,8 @@
 // The build ships the image with those bytes XOR'd with the segments, so they are nearly all
 // zero and cost some 50 kB on the wire instead of 1.3 MB; the worker XORs the segments back
 // in with the wasm bytes it downloads anyway. The wasm is fetched once: `prefetchWasm` starts
-// its download at the same moment as the snapshot's and hands one branch of the body to
-// Pyodide's own fetch (streaming compilation as before), the other to `decodeImage`.
+// its download at the same moment as the snapshot's and answers Pyodide's own fetch with
+// that response (streaming compilation as before), a clone of its body going to `decodeImage`.
 // Plain ES module, no DOM: the Node tests decode with it too.
 
 /** Read an unsigned LEB128 at `at`: [value, next offset]. */
@@ -80,16 +80,16 @@ export function decodeImage(image, wasm) {
 }
 
 /** Start downloading `url` (pyodide.asm.wasm) now, and answer the first `fetch` of the same
- *  URL (Pyodide's, moments later) with one branch of that very download: the wasm goes over
- *  the wire once. Returns a promise of its bytes. */
+ *  URL (Pyodide's, moments later) with that very response: the wasm goes over the wire once.
+ *  Returns a promise of its bytes. */
 export function prefetchWasm(url) {
   const href = new URL(url, self.location.href).href;
-  const started = fetch(href).then((response) => {
-    if (!response.ok || !response.body) return { response, bytes: Promise.reject(new Error(`HTTP ${response.status}`)) };
-    const [forPyodide, forImage] = response.body.tee();
-    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-    return { response: new Response(forPyodide, init), bytes: new Response(forImage).arrayBuffer() };
-  });
+  // Pyodide gets the response itself (its URL lets the browser reuse compiled code on a
+  // later start), the image a clone of its body
+  const started = fetch(href).then((response) => ({
+    response,
+    bytes: response.ok ? response.clone().arrayBuffer() : Promise.reject(new Error(`HTTP ${response.status}`)),
+  }));
   const nativeFetch = self.fetch;
   self.fetch = function (input, init) {
     const asked = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
