@@ -101,3 +101,17 @@ export function prefetchWasm(url) {
   bytes.catch(() => {});
   return bytes;
 }
+
+/** Whether a response carries the image as it is on disk (no Content-Encoding, tens of MB):
+ *  the host does not send the precompressed files beside it. */
+export function sentRaw(response) {
+  return !response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > 8 * 2 ** 20;
+}
+
+/** The bytes of a `.gz` file (a host that labels it Content-Encoding: gzip has had the
+ *  browser inflate it already). */
+export async function gunzip(response) {
+  const inflated = response.headers.get("content-encoding") === "gzip";
+  const body = inflated ? response.body : response.body.pipeThrough(new DecompressionStream("gzip"));
+  return new Uint8Array(await new Response(body).arrayBuffer());
+}

@@ -36,13 +36,29 @@ async function pruneModels() {
 // the longest prefix wins: /zh/… falls back to the Chinese offline page, the rest to English
 const offlinePage = (url) => OFFLINE_PAGES[Object.keys(OFFLINE_PAGES).filter((p) => url.pathname.startsWith(p)).sort((a, b) => b.length - a.length)[0]];
 
+// The start-up snapshot from a host that sends it as it is on disk (no Content-Encoding,
+// 31 MB): cut off after the headers, its .gz inflated here instead (as the worker does:
+// site/snapshot-image.js sentRaw/gunzip).
+const SNAPSHOT = /\/engine-snapshot\.[0-9a-f]+\.bin$/;
+async function precacheFetch(path) {
+  const aborter = new AbortController();
+  const response = await fetch(path, { cache: "no-cache", signal: aborter.signal });
+  const raw = !response.headers.has("content-encoding") && Number(response.headers.get("content-length")) > 8 * 2 ** 20;
+  if (!SNAPSHOT.test(path) || !response.ok || !raw) return response;
+  aborter.abort();
+  const gz = await fetch(`${path}.gz`, { cache: "no-cache" });
+  if (!gz.ok) return gz;
+  const body = gz.headers.get("content-encoding") === "gzip" ? gz.body : gz.body.pipeThrough(new DecompressionStream("gzip"));
+  return new Response(body, { headers: { "Content-Type": "application/octet-stream" } });
+}
+
 async function precache() {
   const runtime = await caches.open(RUNTIME);
   const shell = await caches.open(SHELL);
   await Promise.all(PRECACHE.map(async (path) => {
     const cache = isRuntime(new URL(path, self.location)) ? runtime : shell;
     if (cache === runtime && (await runtime.match(path))) return; // kept across site versions
-    const response = await fetch(path, { cache: "no-cache" });
+    const response = await precacheFetch(path);
     if (!response.ok) throw new Error(`precache ${path}: HTTP ${response.status}`);
     await cache.put(path, response);
   }));

@@ -20,7 +20,7 @@ import {
   WHEEL_URL,
 } from "./config.js";
 import { hubLookup } from "./hub-fetch.js";
-import { decodeImage, prefetchWasm } from "./snapshot-image.js";
+import { decodeImage, gunzip, prefetchWasm, sentRaw } from "./snapshot-image.js";
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
@@ -75,10 +75,16 @@ function probeRuntime(stdlib) {
   return probes.then(() => new Promise(() => {}));
 }
 
-/** The snapshot: the server sends its .br or .gz (Content-Encoding), the browser inflates it. */
+/** The snapshot: the server sends its .br or .gz (Content-Encoding), the browser inflates it.
+ *  A host that sends it as it is (a static host without precompressed files: 31 MB) is cut
+ *  off after the headers, and the gzip file beside it is inflated here instead. */
 async function fetchSnapshot(url) {
-  const response = await download(url, "engine snapshot");
-  return new Uint8Array(await response.arrayBuffer());
+  const aborter = new AbortController();
+  const response = await fetch(url, { signal: aborter.signal });
+  if (!response.ok) throw new Error(`engine snapshot: HTTP ${response.status}`);
+  if (!sentRaw(response)) return new Uint8Array(await response.arrayBuffer());
+  aborter.abort();
+  return gunzip(await download(`${url}.gz`, "engine snapshot"));
 }
 
 async function start() {
