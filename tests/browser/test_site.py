@@ -193,6 +193,11 @@ def test_offline_after_one_visit(context, server):
     wait_until_controlled(page)
     # the engine restored the build's start-up snapshot, online and then offline from the cache
     assert page.evaluate("window.__vramTimings.worker.snapshot") == "loaded"
+    # a model is fetched once when first chosen (the wheel carries the default only), and
+    # stays available offline (one never chosen: tests/browser/test_catalog_fetch.py)
+    page.select_option("#f-model", "mistral-7b-v0.1")
+    args = {"model": "mistral-7b-v0.1", "weights": "bf16", "context": 4096, "batch": 1}
+    expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
     context.set_offline(True)
     try:
         page.reload()
