@@ -24,8 +24,15 @@ Read from the vLLM wheels (``engine/data/vllm_releases.json`` names them), files
   activation-dtype ``-scale·zero`` (``[groups, n]``).
 
 Routed GPTQ experts (``FusedMoE``, ``AutoGPTQMoEMethod``) lose their ``g_idx`` and are
-copied twice while converted during load; otherwise routed experts keep the checkpoint's
-bytes (the WNA16 MoE backends' layouts are not modelled).
+copied twice while converted during load. Routed AWQ (``auto_awq.py`` ``AutoAWQMoEMethod``)
+and compressed-tensors W{n}A16 experts (``compressed_tensors_moe/
+compressed_tensors_moe_wna16.py`` ``CompressedTensorsWNA16MoEMethod``) get the backend
+``layers/fused_moe/oracle/int_wna16.py`` ``select_wna16_moe_backend`` picks: on CUDA
+FlashInfer TRT-LLM (10.x, symmetric int4 with groups of 32 only), then Humming ahead of
+Marlin on 9.0, then Marlin (>= 7.5). Marlin (``_process_weights_marlin``,
+``_process_awq_weights_marlin``) keeps same-sized stacks with the intermediate size padded
+by ``marlin_moe_padded_intermediate``; the other backends' layouts are not modelled
+(checkpoint bytes).
 """
 
 from __future__ import annotations
@@ -187,18 +194,74 @@ def load_transient_bytes(lin: Linear, kern: str) -> int:
     return max(awq, repack)
 
 
-def expert_stacks(
-    quantized: Iterable[QuantizedTensor], divisor: Callable[[Tensor], int]
-) -> dict[int, tuple[int, int]]:
-    """Per layer on one rank: (``g_idx`` bytes of the GPTQ routed experts, bytes of their
-    stacks).
+def moe_kernel(fmt: Wna16, gpu: GpuSpec | None, hidden: int = 128, inter: int = 0) -> str:
+    """The WNA16 MoE backend ``select_wna16_moe_backend`` picks for AWQ/compressed-tensors
+    experts on one GPU (CUDA order: FlashInfer TRT-LLM, Marlin, Triton, Humming, with
+    ``prioritize_humming`` moving Humming ahead of Marlin on 9.0).
 
-    ``AutoGPTQMoEMethod.create_weights`` allocates no ``g_idx`` either, and its
-    ``process_weights_after_loading`` makes transposed ``contiguous()`` copies of the
-    whole ``w13``/``w2`` stacks before ``convert_to_wna16_moe_kernel_format`` writes the
-    kernel's layout: about two more copies of one layer's experts during load.
+    ``check_moe_marlin_supports_config`` (tile padding allowed) wants ``hidden % 128 = 0``
+    and whole groups in the per-rank intermediate size; otherwise compressed-tensors falls
+    to Triton and AWQ (which Triton refuses) to Humming."""
+    if gpu is None or gpu.vendor != "nvidia":
+        return "checkpoint"  # ROCm/XPU/CPU backends: not modelled
+    cc = capability(gpu.compute_capability) or 0
+    ct_int4_g32 = fmt.method == "ct" and (fmt.bits, fmt.group) == (4, 32) and not fmt.zero_points
+    if cc // 10 == 10 and ct_int4_g32:  # TrtLlmMxint4ExpertsMonolithic: kInt4Static32, no zp
+        return "FlashInfer TRT-LLM"
+    if cc == 90:
+        return "Humming"
+    if cc < MIN_CAPABILITY:
+        return "checkpoint"
+    if hidden % 128 or (fmt.group and inter % fmt.group):
+        return "Triton" if fmt.method == "ct" else "Humming"
+    return "Marlin"
+
+
+def marlin_moe_padded_intermediate(n: int, group: int) -> int:
+    """``marlin_utils.marlin_moe_padded_intermediate``: the per-rank intermediate size
+    rounded up to ``lcm(64, group)``."""
+    return ceil_div(n, math.lcm(64, group or 1)) * math.lcm(64, group or 1)
+
+
+def _moe_stack_bytes(fmt: Wna16, experts: int, hidden: int, inter: int) -> int:
+    """Weights, scales and zero points of one layer's ``w13`` and ``w2`` stacks on one rank
+    as vLLM allocates them (``AutoAWQMoEMethod``/``CompressedTensorsWNA16MoEMethod``
+    ``create_weights``), for ``inter`` intermediate columns per rank."""
+    b = fmt.bits
+
+    def one(n: int, k: int) -> int:
+        groups = k // fmt.group if fmt.group else 1
+        if fmt.method == "awq":  # [k, n/8] int32, [G, n] scales, [G, n/8] int32 zeros
+            return k * n * b // 8 + groups * n * 2 + groups * n * b // 8
+        words = ceil_div(k * b, 32)  # compressed-tensors: N-first [n, k/8] int32
+        zeros = ceil_div(n * b, 32) * 4 * groups if fmt.zero_points else 0
+        return n * words * 4 + n * groups * 2 + zeros
+
+    return experts * (one(2 * inter, hidden) + one(hidden, inter))
+
+
+def expert_stacks(
+    quantized: Iterable[QuantizedTensor],
+    divisor: Callable[[Tensor], int],
+    gpu: GpuSpec | None = None,
+) -> tuple[dict[int, tuple[int, int]], set[str]]:
+    """Per layer on one rank: (loaded − checkpoint bytes, load temporary) of the routed
+    experts, and the MoE backends used for AWQ/compressed-tensors experts.
+
+    GPTQ (``AutoGPTQMoEMethod``): no ``g_idx``; ``process_weights_after_loading`` makes
+    transposed ``contiguous()`` copies of the whole ``w13``/``w2`` stacks before
+    ``convert_to_wna16_moe_kernel_format`` writes the kernel's layout: about two more
+    copies of one layer's experts during load.
+
+    AWQ and compressed-tensors on Marlin: the intermediate size is padded to Marlin's tile
+    (weights, scales and zero points grow with it); compressed-tensors' ``weight_shape``
+    becomes two ``[E, 2]`` parameters in the model dtype. During load AWQ holds the padded
+    copy (if any) and the repacked stacks beside the loaded ones; compressed-tensors also
+    holds its K-first ``transpose(1, 2).contiguous()`` copy: ``S + P`` (AWQ) or ``2·S +
+    P`` (compressed-tensors) more than the loaded stacks, ``P`` only when padded.
     """
-    out: dict[int, tuple[int, int]] = {}
+    gptq: dict[int, tuple[int, int]] = {}
+    other: dict[tuple[int, Wna16], dict[str, QuantizedTensor]] = {}
     for q in quantized:
         t = q.tensor
         if t.layer is None or t.experts <= 1 or len(t.shape) != 2:
@@ -206,13 +269,40 @@ def expert_stacks(
         fmt = wna16_of_storage(q.storage)
         if fmt is None:
             continue
-        if fmt.method != "gptq":
-            continue  # AWQ/compressed-tensors MoE loading not read: checkpoint bytes
         d = divisor(t)
+        if fmt.method != "gptq":
+            other.setdefault((t.layer, fmt), {})[t.name] = q
+            continue
         g_idx = ceil_div(t.experts * 4 * t.shape[1], d)
-        old = out.get(t.layer, (0, 0))
-        out[t.layer] = (old[0] + g_idx, old[1] + ceil_div(int(q.nbytes), d))
-    return out
+        old = gptq.get(t.layer, (0, 0))
+        gptq[t.layer] = (old[0] + g_idx, old[1] + ceil_div(int(q.nbytes), d))
+    out = {layer: (-g_idx, 2 * (stack - g_idx)) for layer, (g_idx, stack) in gptq.items()}
+    kernels: set[str] = set()
+    for (layer, fmt), members in other.items():
+        down = members.get("ffn_down_exps")
+        if down is None:
+            kernels.add(moe_kernel(fmt, gpu))
+            continue
+        t = down.tensor
+        tp = divisor(t)
+        hidden, inter = t.shape[0], t.shape[1] // tp
+        kern = moe_kernel(fmt, gpu, hidden, inter)
+        kernels.add(kern)
+        if kern != "Marlin":
+            continue
+        padded = marlin_moe_padded_intermediate(inter, fmt.group)
+        loaded = _moe_stack_bytes(fmt, t.experts, hidden, padded)
+        stack = _moe_stack_bytes(fmt, t.experts, hidden, inter)
+        delta = loaded - stack
+        if fmt.method == "ct":
+            # weight_shape: int64[2] per expert and tensor in the checkpoint (the engine
+            # splits it by TP); vLLM allocates w13/w2_weight_shape [E, 2] in the model dtype
+            delta += 2 * t.experts * 2 * 2 - ceil_div(16 * t.experts * len(members), tp)
+        grown = loaded if padded != inter else 0
+        transient = (2 * stack if fmt.method == "ct" else stack) + grown
+        old = out.get(layer, (0, 0))
+        out[layer] = (old[0] + delta, max(old[1], transient))
+    return out, kernels
 
 
 def fused_linears(
@@ -373,11 +463,11 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
 
     quantized = quant.quantize_tensors(spec, fmt_id, runtime="vllm")
     linears = fused_linears(quantized, divisor, tp)
-    experts = expert_stacks(quantized, divisor)
-    if not linears and not experts:
+    experts, moe_kernels = expert_stacks(quantized, divisor, gpu)
+    if not linears and not experts and not moe_kernels:
         return None
-    delta: dict[int, int] = {layer: -g_idx for layer, (g_idx, _) in experts.items() if g_idx}
-    transient = max((2 * (stack - g_idx) for g_idx, stack in experts.values()), default=0)
+    delta: dict[int, int] = {layer: d for layer, (d, _) in experts.items() if d}
+    transient = max((t for _, t in experts.values()), default=0)
     kernels: set[str] = set()
     for lin in linears:
         kern = kernel(lin.fmt, gpu, lin.k, lin.n)
@@ -389,11 +479,35 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
     names = ", ".join(sorted(k for k in kernels if k != "checkpoint")) or msg(
         "the platform's WNA16 kernels (checkpoint layout)"
     )
+    moe_names = ", ".join(sorted(k for k in moe_kernels if k != "checkpoint")) or msg(
+        "the platform's WNA16 kernels (checkpoint layout)"
+    )
     change = sum(delta.values())
     first = next((q for q in quantized if wna16_of_storage(q.storage) is not None), None)
     fmt0 = wna16_of_storage(first.storage) if first is not None else None
     method = _METHOD_NAMES[fmt0.method] if fmt0 is not None else fmt_id
     amount = format_gib(abs(change))
+    cc = (
+        msg(" (compute capability {cc})", cc=gpu.compute_capability)
+        if gpu is not None and gpu.compute_capability
+        else ""
+    )
+    sign = "" if amount.startswith("0.00") else "+" if change >= 0 else "−"
+    if not linears:
+        note = msg(
+            "{method} on vLLM {version}: routed experts on the {kernels} MoE backend{cc}; "
+            "repacked weights {sign}{change} against the checkpoint (Marlin pads the "
+            "intermediate size to its tile; other backends' layouts are not modelled); up "
+            "to {transient} more while a layer's experts are repacked during load",
+            method=method,
+            version=version(line),
+            kernels=moe_names,
+            cc=cc,
+            sign=sign,
+            change=amount,
+            transient=format_gib(transient),
+        )
+        return Plan(f"{moe_names} (MoE)", delta, transient, note)
     note = msg(
         "{method} on vLLM {version}: {kernels} linear kernel{cc}; repacked weights "
         "{sign}{change} against the checkpoint (no g_idx, tile padding, zero points as the "
@@ -401,13 +515,18 @@ def _plan(spec: ModelSpec, fmt_id: str, tp: int, line: str, gpu_slug: str | None
         method=method,
         version=version(line),
         kernels=names,
-        cc=msg(" (compute capability {cc})", cc=gpu.compute_capability)
-        if gpu is not None and gpu.compute_capability
-        else "",
-        sign="" if amount.startswith("0.00") else "+" if change >= 0 else "−",
+        cc=cc,
+        sign=sign,
         change=amount,
         transient=format_gib(transient),
     )
+    if moe_kernels:
+        note = msg(
+            "{note}; routed experts on the {kernels} MoE backend (Marlin pads the "
+            "intermediate size to its tile; other backends' layouts are not modelled)",
+            note=note,
+            kernels=moe_names,
+        )
     return Plan(names, delta, transient, note)
 
 
@@ -418,11 +537,13 @@ def kernel_family(gpu: GpuSpec) -> int:
 
 
 def gpu_dependent_weights(runtime: str, fmt_id: str) -> bool:
-    """Whether the weights' bytes depend on the GPU (vLLM's GPTQ/AWQ repacking and MXFP4
-    padding), so a sweep must not shift one GPU's curve to another by a constant."""
+    """Whether the weights' bytes depend on the GPU (vLLM's GPTQ/AWQ/compressed-tensors
+    repacking and MXFP4 padding), so a sweep must not shift one GPU's curve to another by a
+    constant."""
     from .formats import get_format
 
-    return runtime == "vllm" and get_format(fmt_id).family in ("gptq", "awq", "mxfp4")
+    family = get_format(fmt_id).family
+    return runtime == "vllm" and family in ("gptq", "awq", "compressed-tensors", "mxfp4")
 
 
 def _ct_wna16(spec: ModelSpec, fmt_id: str) -> bool:
