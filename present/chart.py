@@ -29,24 +29,47 @@ def _f(x: float) -> str:
 def _arc_path(cx: float, cy: float, r_out: float, r_in: float, a0: float, a1: float) -> str:
     """Path of a donut slice between angles a0 < a1 (radians, 0 = 12 o'clock, clockwise)."""
     large = 1 if a1 - a0 > math.pi else 0
+    # each angle's sine and cosine once (the same floats pt() would compute for either radius)
+    s0, c0, s1, c1 = math.sin(a0), math.cos(a0), math.sin(a1), math.cos(a1)
 
-    def pt(r: float, a: float) -> str:
-        return f"{_f(cx + r * math.sin(a))} {_f(cy - r * math.cos(a))}"
+    def pt(r: float, s: float, c: float) -> str:
+        return f"{_f(cx + r * s)} {_f(cy - r * c)}"
 
+    out, inner = _f(r_out), _f(r_in)
     return (
-        f"M{pt(r_out, a0)}A{_f(r_out)} {_f(r_out)} 0 {large} 1 {pt(r_out, a1)}"
-        f"L{pt(r_in, a1)}A{_f(r_in)} {_f(r_in)} 0 {large} 0 {pt(r_in, a0)}Z"
+        f"M{pt(r_out, s0, c0)}A{out} {out} 0 {large} 1 {pt(r_out, s1, c1)}"
+        f"L{pt(r_in, s1, c1)}A{inner} {inner} 0 {large} 0 {pt(r_in, s0, c0)}Z"
     )
+
+
+_RANK: dict[str, int] = {}  # engine.result.COMPONENT_NAMES -> position, filled on first use
 
 
 def ordered_parts(components: dict[str, int]) -> list[tuple[str, int]]:
     """Return the non-zero components in the engine's order (``COMPONENT_NAMES``), so the
     chart does not depend on the order a JSON round trip left the keys in."""
-    from engine.result import COMPONENT_NAMES
+    if not _RANK:
+        from engine.result import COMPONENT_NAMES
 
-    rank = {name: i for i, name in enumerate(COMPONENT_NAMES)}
-    items = sorted(components.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+        _RANK.update((name, i) for i, name in enumerate(COMPONENT_NAMES))
+    rank, last = _RANK, len(_RANK)
+    items = sorted(components.items(), key=lambda kv: (rank.get(kv[0], last), kv[0]))
     return [(name, int(value)) for name, value in items if value > 0]
+
+
+_LABELS: dict[tuple[Gettext, str], str] = {}  # (gettext, component) -> escaped label
+
+
+def html_label(name: str, gettext: Gettext = untranslated) -> str:
+    """``escape(label_of(name, gettext))``, kept per gettext: the worker draws the same
+    few labels on every request (bounded: a build passes one gettext per page)."""
+    key = (gettext, name)
+    label = _LABELS.get(key)
+    if label is None:
+        if len(_LABELS) > 512:
+            _LABELS.clear()
+        label = _LABELS[key] = escape(label_of(name, gettext))
+    return label
 
 
 def _percent(value: int, total: int) -> str:
@@ -83,7 +106,7 @@ def donut_svg(
             f'<circle class="slice" data-component="{name}" data-bytes="{value}" '
             f'cx="{_f(cx)}" cy="{_f(cy)}" r="{_f((r_out + r_in) / 2)}" fill="none" '
             f'stroke="{colour_of(name)}" stroke-width="{_f(r_out - r_in)}">'
-            f"<title>{escape(label_of(name, gettext))}: {format_gib(value)}</title></circle>"
+            f"<title>{html_label(name, gettext)}: {format_gib(value)}</title></circle>"
         )
     else:
         angle = 0.0
@@ -94,13 +117,13 @@ def donut_svg(
             out.append(
                 f'<path class="slice" data-component="{name}" data-bytes="{value}" '
                 f'd="{_arc_path(cx, cy, r_out, r_in, angle, min(end, 2 * math.pi))}" '
-                f'fill="{colour_of(name)}"><title>{escape(label_of(name, gettext))}: '
+                f'fill="{colour_of(name)}"><title>{html_label(name, gettext)}: '
                 f"{format_gib(value)} ({_percent(value, total)})</title></path>"
             )
             angle += sweep
     out.append(
         f'<text x="{_f(cx)}" y="{_f(cy - 4)}" text-anchor="middle" class="donut-total" '
-        f'data-bytes="{total}">{escape(format_gib(total))}</text>'
+        f'data-bytes="{total}">{format_gib(total)}</text>'
         f'<text x="{_f(cx)}" y="{_f(cy + 16)}" text-anchor="middle" class="donut-caption">'
         f"{escape(caption)}</text></svg>"
     )
@@ -117,8 +140,8 @@ def legend_html(components: dict[str, int], *, gettext: Gettext = untranslated) 
             f'<li data-component="{name}">'
             '<svg class="swatch" viewBox="0 0 12 12" width="12" height="12" aria-hidden="true">'
             f'<rect width="12" height="12" rx="2" fill="{colour_of(name)}"/></svg>'
-            f'<span class="legend-label">{escape(label_of(name, gettext))}</span>'
-            f'<span class="legend-gib" data-bytes="{value}">{escape(format_gib(value))}</span>'
+            f'<span class="legend-label">{html_label(name, gettext)}</span>'
+            f'<span class="legend-gib" data-bytes="{value}">{format_gib(value)}</span>'
             f'<span class="legend-pct">{_percent(value, total)}</span>'
             f'<span class="legend-bytes">{value:,} B</span></li>'
         )

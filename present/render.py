@@ -18,10 +18,10 @@ from typing import Any
 
 from engine.units import format_gib
 
-from .chart import capacity_bar_svg, donut_svg, gpu_where, legend_html, ordered_parts
+from .chart import capacity_bar_svg, donut_svg, gpu_where, html_label, legend_html, ordered_parts
 from .export import export
 from .fit import gpu_fit
-from .labels import Gettext, label_of, untranslated
+from .labels import Gettext, untranslated
 
 # ops whose replies carry a view (results in schema 1)
 VIEW_OPS = frozenset({"infer", "train"})
@@ -30,7 +30,8 @@ VIEW_OPS = frozenset({"infer", "train"})
 def _bytes(n: int, role: str = "") -> str:
     """A figure with its exact bytes, as templates/_macros.html ``bytes`` writes it."""
     attr = f' data-role="{role}"' if role else ""
-    return f'<span class="bytes" data-bytes="{int(n)}"{attr}>{escape(format_gib(int(n)))}</span>'
+    # format_gib writes digits, '.', ' ' and GiB/MiB only: nothing to escape
+    return f'<span class="bytes" data-bytes="{int(n)}"{attr}>{format_gib(int(n))}</span>'
 
 
 def _text(gettext: Gettext, msgid: str, **html: str) -> str:
@@ -95,7 +96,7 @@ def panel_html(result: dict[str, Any], gettext: Gettext = untranslated) -> str:
     )
     rows = "".join(
         f'<tr data-component="{escape(name)}"><th scope="row">'
-        f"{escape(label_of(name, gettext))}</th><td>{_bytes(value)}</td></tr>"
+        f"{html_label(name, gettext)}</th><td>{_bytes(value)}</td></tr>"
         for name, value in ordered_parts(result["components"])
     )
     out = [
@@ -178,12 +179,14 @@ def render(
     }
 
 
+_GETTEXTS: dict[str, Gettext] = {}  # request lang -> engine.messages.translator(lang)
+
+
 def handle_json(request_json: str) -> str:
     """``engine.api.handle`` for the worker, with present/'s view of an ``infer``/``train``
     result attached as ``result.view``, so the page draws it without a second call (the
     page takes it off before it keeps or exports the result)."""
     from engine.api import handle
-    from engine.messages import translator
 
     reply_json = handle(request_json)
     try:
@@ -196,8 +199,15 @@ def handle_json(request_json: str) -> str:
     reply = json.loads(reply_json)
     if not reply.get("ok"):
         return reply_json
-    # the result's engine prose is in ``lang`` already; present/'s own words follow it
-    gettext = translator(str(lang)) if lang else untranslated
+    from engine.messages import translator
+
+    # the result's engine prose is in ``lang`` already; present/'s own words follow it (one
+    # gettext per language, so html_label's cache serves every later request)
+    gettext = _GETTEXTS.get(str(lang)) if lang else untranslated
+    if gettext is None:
+        if len(_GETTEXTS) > 32:  # any string may come in as lang
+            _GETTEXTS.clear()
+        gettext = _GETTEXTS[str(lang)] = translator(str(lang))
     try:
         reply["result"]["view"] = render(reply["result"], gettext, state="live")
     except Exception as exc:  # a drawing bug is an error reply, never a dead worker
