@@ -124,6 +124,16 @@ export class EngineClient {
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
+    if (msg.type === "reply" && typeof msg.text === "string") {
+      // the worker posts handle_json's JSON text as it is: parsed here, once
+      let reply = null;
+      try {
+        reply = JSON.parse(msg.text);
+      } catch (err) {
+        return console.warn("engine: unreadable reply", err.message);
+      }
+      if (isReply(reply)) return this._settle(reply);
+    }
     if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
     console.warn("engine: unexpected message", msg);
   }

@@ -11,6 +11,9 @@
 //                   {type: "fatal", message}                the engine could not start
 //                   {type: "reply", reply}                  reply = {v, id, ok: true, result}
 //                                                           or {v, id, ok: false, error: {type, message, field}}
+//                   {type: "reply", text}                   the same reply as JSON text (the
+//                                                           engine's own, posted as it is; the
+//                                                           page parses it once)
 // An infer/train result from the worker carries result.view (present.render.render: the
 // panel and chart HTML; the page takes it off). "export" ({result, kind} -> {text}: JSON, CSV
 // or Markdown, made on demand) is answered by the worker itself with present/.

@@ -242,13 +242,21 @@ function mountFullStdlib() {
 /** engine.api.handle's reply; an ImportError (a module outside the image) mounts the full
  *  stdlib and asks once more. */
 async function answer(req) {
-  const text = JSON.stringify(req);
-  let reply = JSON.parse(handle(text));
+  return (await answerText(req)).reply;
+}
+
+/** answer(), with the reply's JSON text as handle_json wrote it (posted to the page as it
+ *  is: a string crosses postMessage as one copy, a 14 kB object tree is cloned field by field). */
+async function answerText(req) {
+  const request = JSON.stringify(req);
+  let text = handle(request);
+  let reply = JSON.parse(text);
   if (!reply.ok && lean && IMPORT_ERROR.test(reply.error.message || "")) {
     await mountFullStdlib();
-    reply = JSON.parse(handle(text));
+    text = handle(request);
+    reply = JSON.parse(text);
   }
-  return reply;
+  return { reply, text };
 }
 
 /** `fn()`, once more after mounting the full stdlib if it threw an ImportError. */
@@ -299,6 +307,7 @@ self.onmessage = async (event) => {
   await ready;
   const req = event.data;
   let reply;
+  let text = null; // the reply as handle_json's JSON text, when it is the reply posted
   if (fatal !== null) {
     reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
   } else if (req && req.op === "export") {
@@ -308,7 +317,7 @@ self.onmessage = async (event) => {
   } else {
     await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
     try {
-      reply = await answer(req);
+      ({ reply, text } = await answerText(req));
       if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
     } catch (err) {
       // engine.api.handle turns every Python exception into a reply: a throw here is the
@@ -317,6 +326,10 @@ self.onmessage = async (event) => {
       reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
     }
   }
-  if (reply.id === null || reply.id === undefined) reply.id = req && req.id; // an unreadable request
-  postMessage({ type: "reply", reply });
+  if (reply.id === null || reply.id === undefined) {
+    reply.id = req && req.id; // an unreadable request
+    text = null;
+  }
+  // the engine's own text when there is one: the page parses it once (engine-client.js)
+  postMessage(text === null ? { type: "reply", reply } : { type: "reply", text });
 };

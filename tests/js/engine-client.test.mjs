@@ -51,6 +51,16 @@ test("requests get increasing ids; replies resolve, errors reject with EngineErr
   await assert.rejects(b, (err) => err instanceof EngineError && err.type === "WorkloadError" && err.field === "context");
 });
 
+test("a reply posted as JSON text (the worker's own) is parsed once and settles the same way", async () => {
+  const { client, worker } = started();
+  const a = client.request("infer", { model: "m" });
+  const b = client.request("infer", { model: "x" });
+  worker.send({ type: "reply", text: JSON.stringify({ v: 1, id: 1, ok: true, result: { total_bytes: 7, view: { panel_html: "<p>7</p>" } } }) });
+  worker.send({ type: "reply", text: '{"v": 1, "id": 2, "ok": false, "error": {"type": "invalid_workload", "message": "bad", "field": "context"}}' });
+  assert.deepEqual(await a, { total_bytes: 7, view: { panel_html: "<p>7</p>" } });
+  await assert.rejects(b, (err) => err instanceof EngineError && err.field === "context");
+});
+
 test("compute: latest wins per key; the ones in between reject with Superseded", async () => {
   const { client, worker } = started();
   const first = client.compute("result", "infer", { context: 1 });
