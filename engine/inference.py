@@ -247,31 +247,17 @@ def gpu_dependence(
 ) -> tuple[int, ...]:
     """Return everything the estimate takes from the GPU, as a hashable key.
 
-    ``(device overhead bytes, vLLM max_num_batched_tokens, vLLM max_num_seqs, …)`` and, for
-    vLLM with ``work``, what its KV sizing takes from the GPU (``vllm_release.gpu_key``):
-    two GPUs with the same key give the same components for the same workload (only the fit
+    ``(device overhead bytes, *Runtime.gpu_key)`` (only the overhead without ``work``): two
+    GPUs with the same key give the same components for the same workload (only the fit
     details differ), so a sweep can share one memory curve between them.
     """
     from .gpus import get_gpu
 
     spec_gpu = None if gpu is None else get_gpu(gpu)
-    key = (_base_overhead(spec_gpu)[0], *runtime_of(runtime).gpu_limits(spec_gpu))
-    if runtime == "transformers":  # the caching allocator's component, or none (Apple)
-        from .cuda_alloc import applies_to
-
-        key += (int(applies_to(spec_gpu)),)
-    if runtime == "vllm" and work is not None and spec_gpu is not None:
-        from .vllm_release import gpu_key
-
-        key += gpu_key(spec_gpu, work)
+    key = (_base_overhead(spec_gpu)[0],)
+    if work is not None:
+        key += runtime_of(runtime).gpu_key(spec_gpu, work)
     return key
-
-
-def _vllm_block(work: InferenceWorkload) -> int:
-    """Tokens per KV block of the workload's vLLM release (``CacheConfig``'s default)."""
-    from .vllm_release import block_tokens
-
-    return block_tokens(work.vllm_version)
 
 
 # --------------------------------------------------------------------------- estimate
@@ -292,6 +278,12 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     tp, pp = work.tp, work.pp
     limits = rt.gpu_limits(gpu)
     base_overhead, overhead_text = _base_overhead(gpu)
+    kv_block = 0
+    if runtime == "vllm":
+        from .vllm_release import block_tokens
+
+        release = block_tokens(work.vllm_version)
+        kv_block = kv.vllm_kv_block(spec, kv_dtype=kv_dtype, tp=tp, release_block=release)
     inp = Inputs(
         spec=spec,
         work=work,
@@ -307,12 +299,13 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
             tp=tp,
             ubatch=work.ubatch,
             max_num_batched_tokens=limits[0],  # read by vLLM only
-            vllm_block=_vllm_block(work) if runtime == "vllm" else 0,
+            vllm_block=kv_block,
         ),
         act_bytes=rt.activation_bytes(fmt),
         overhead=base_overhead,
         overhead_text=overhead_text,
         limits=limits,
+        kv_block=kv_block,
     )
     details: dict[str, object] = {
         "weights_format": fmt,

@@ -261,8 +261,8 @@ def kv_layer_bytes(
 ) -> tuple[int, ...]:
     """Return the KV-cache bytes of every layer on one TP rank (``kv_dtype`` concrete).
 
-    ``vllm_block``: tokens per KV block of the vLLM release (0: runtimes.json's); models
-    with recurrent layers size their attention block from the state page instead."""
+    ``vllm_block``: tokens per vLLM KV block (``vllm_kv_block``; 0: runtimes.json's, or the
+    state-page block of a model with recurrent layers)."""
     if context < 1 or batch < 1:
         raise InvalidWorkload(
             msg(
@@ -281,7 +281,7 @@ def kv_layer_bytes(
     full_pages = runtime == "vllm" and not hybrid and interleaved
     states = has_recurrent_state(spec)
     block = vllm_block
-    if states and runtime == "vllm":
+    if not block and states and runtime == "vllm":
         block = vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp)
     memo: dict[tuple[int, int], int] = {}
     out = []
@@ -408,6 +408,14 @@ def vllm_block_tokens(spec: ModelSpec, *, kv_dtype: str, tp: int = 1) -> int:
     if token == 0 or not pages:
         return base
     return max(base, base * ceil_div(max(pages), base * token))
+
+
+def vllm_kv_block(spec: ModelSpec, *, kv_dtype: str, tp: int, release_block: int) -> int:
+    """Return vLLM's tokens per KV block: the release's default (``CacheConfig``), or for a
+    model with recurrent layers the block whose page holds the largest state page."""
+    if has_recurrent_state(spec):
+        return vllm_block_tokens(spec, kv_dtype=kv_dtype, tp=tp)
+    return release_block
 
 
 def recurrent_summary(spec: ModelSpec) -> tuple[int, int]:

@@ -48,6 +48,7 @@ class Inputs:
     overhead: int  # device context + BLAS workspace
     overhead_text: str  # the same, in words
     limits: tuple[int, int]  # Runtime.gpu_limits(gpu)
+    kv_block: int = 0  # tokens per vLLM KV block (kv.vllm_kv_block); 0: not vLLM
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ class Runtime(Protocol):
 
     def gpu_limits(self, gpu: GpuSpec | None) -> tuple[int, int]:
         """Batch limits taken from the GPU (vLLM's max_num_batched_tokens, max_num_seqs)."""
+        ...
+
+    def gpu_key(self, gpu: GpuSpec | None, work: InferenceWorkload) -> tuple[int, ...]:
+        """Everything besides the device overhead that this runtime's components take from
+        the GPU (``inference.gpu_dependence``: equal keys share one sweep curve)."""
         ...
 
     def transients(self, inp: Inputs) -> Transients:

@@ -174,6 +174,9 @@ class LlamaCpp:
     def gpu_limits(self, gpu: GpuSpec | None) -> tuple[int, int]:
         return (0, 0)
 
+    def gpu_key(self, gpu: GpuSpec | None, work: InferenceWorkload) -> tuple[int, ...]:
+        return ()
+
     def transients(self, inp: Inputs) -> Transients:
         spec, work, act = inp.spec, inp.work, inp.act_bytes
         ub = effective_ubatch(work)

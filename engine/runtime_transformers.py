@@ -130,6 +130,9 @@ class Transformers:
     def gpu_limits(self, gpu: GpuSpec | None) -> tuple[int, int]:
         return (0, 0)
 
+    def gpu_key(self, gpu: GpuSpec | None, work: InferenceWorkload) -> tuple[int, ...]:
+        return (int(applies_to(gpu)),)  # the caching allocator's component, or none (Apple)
+
     def transients(self, inp: Inputs) -> Transients:
         spec, work, act = inp.spec, inp.work, inp.act_bytes
         tokens = work.batch * work.context

@@ -53,6 +53,7 @@ from .units import GIB, ceil_div, format_gib
 from .verdict import budget_bytes
 from .vllm_mxfp4 import mxfp4_padding, padding_bytes
 from .vllm_release import block_tokens, kept_free_bytes, utilization, version
+from .vllm_release import gpu_key as release_gpu_key
 from .vllm_wna16 import vllm_quant_check, wna16_plan
 from .workload import InferenceWorkload
 
@@ -154,6 +155,11 @@ class Vllm:
             key = "large_gpu"
         return int(c["max_num_batched_tokens"][key]), int(c["max_num_seqs"][key])
 
+
+    def gpu_key(self, gpu: GpuSpec | None, work: InferenceWorkload) -> tuple[int, ...]:
+        """The batch limits, and what the KV sizing and the quantized kernels take from the
+        GPU (``vllm_release.gpu_key``)."""
+        return (*self.gpu_limits(gpu), *(release_gpu_key(gpu, work) if gpu is not None else ()))
     def transients(self, inp: Inputs) -> Transients:
         tp = inp.work.tp
         max_nbt, max_seqs = batch_limits(inp.work, inp.limits)
@@ -222,7 +228,7 @@ class Vllm:
                 msg(
                     "KV cache in {block}-token paged blocks; sliding-window layers use "
                     "window-sized pages (hybrid KV-cache manager, vLLM >= 0.10)",
-                    block=_kv_block(inp),
+                    block=inp.kv_block,
                 ),
                 *notes,
                 msg(
@@ -295,19 +301,6 @@ class Vllm:
         if gpu.vendor == "apple":
             return (msg("vLLM does not run on Apple GPUs; use llama.cpp"),)
         return ()
-
-
-def _kv_block(inp: Inputs) -> int:
-    """Tokens per KV block: the release's default, or for a model with recurrent layers the
-    block whose page holds the largest state page (kv.vllm_block_tokens)."""
-    from . import kv
-    from .inference import resolve_weights_format
-
-    if kv.has_recurrent_state(inp.spec):
-        fmt = resolve_weights_format(inp.spec, inp.work.weights)
-        kv_dtype = kv.resolve_kv_dtype(inp.work.kv_dtype, runtime="vllm", weights=fmt)
-        return kv.vllm_block_tokens(inp.spec, kv_dtype=kv_dtype, tp=inp.work.tp)
-    return block_tokens(inp.work.vllm_version)
 
 
 def kv_capacity(
