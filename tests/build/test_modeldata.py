@@ -10,7 +10,6 @@ import json
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +20,9 @@ from engine.errors import ConfigError
 from sitegen.modeldata import model_data
 from sitegen.snapshot import data_zip
 from sitegen.wheel import build_wheel, content_hash
+from tests.catalog_support import SLUGS, figures, package_source_after  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SLUGS = ("llama-3.1-8b", "mixtral-8x7b", "qwen3-0.6b")
-
-
-@pytest.fixture(autouse=True)
-def package_source_after() -> Iterator[None]:
-    yield
-    catalog.set_source(None)
-
-
-def figures() -> dict[str, object]:
-    return {
-        slug: (
-            call("params", {"model": slug})["total"],
-            call("infer", {"model": slug, "weights": "q4_k_m", "context": 8192})["total_bytes"],
-        )
-        for slug in SLUGS
-    }
 
 
 def test_the_wheel_carries_the_default_model_only() -> None:

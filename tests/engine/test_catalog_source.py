@@ -5,7 +5,6 @@ figures as the package data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,9 @@ import pytest
 from engine import catalog
 from engine.api import call
 from engine.errors import ConfigError
+from tests.catalog_support import SLUGS, figures, package_source_after  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SLUGS = ("llama-3.1-8b", "mixtral-8x7b", "qwen3-0.6b")
-
-
-@pytest.fixture(autouse=True)
-def package_source_after() -> Iterator[None]:
-    yield
-    catalog.set_source(None)
-
-
-def figures() -> dict[str, object]:
-    return {
-        slug: (
-            call("params", {"model": slug})["total"],
-            call("infer", {"model": slug, "weights": "q4_k_m", "context": 8192})["total_bytes"],
-        )
-        for slug in SLUGS
-    }
 
 
 def fetched(slug: str, *, config: bool = True) -> dict[str, object]:
