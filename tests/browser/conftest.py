@@ -29,6 +29,13 @@ def wait_until_controlled(page) -> None:
 
 
 CHROMIUM = "/usr/bin/chromium"
+# page.evaluate: HTML as the browser serialises it once parsed (to compare with what
+# CPython's present/ wrote)
+PARSED = """(h) => {
+    const t = document.createElement("template");
+    t.innerHTML = h;
+    return t.innerHTML;
+}"""
 
 
 def pytest_collection_modifyitems(items):

@@ -12,16 +12,12 @@ from playwright.sync_api import expect
 
 from engine.api import call
 from present.render import render
+from tests.browser.conftest import PARSED
 
 READY = "html[data-engine=ready]"
 BODY = "#result-body"
 TOTAL = '#result-body [data-role="total"]'
 ENGINE_START_MS = 90_000
-PARSED = """(h) => {
-    const t = document.createElement("template");
-    t.innerHTML = h;
-    return t.innerHTML;
-}"""
 # the panel's HTML with the assumptions list closed, as present/ writes it
 CLOSED_HTML = """(e) => {
     const c = e.cloneNode(true);

@@ -12,16 +12,11 @@ from playwright.sync_api import expect
 
 from engine.api import call
 from present.render import render
+from tests.browser.conftest import PARSED
 
 READY = "html[data-engine=ready]"
 BODY = "#result-body"
 ENGINE_START_MS = 90_000
-# HTML as the browser serialises it once parsed (to compare with what CPython's present/ wrote)
-PARSED = """(h) => {
-    const t = document.createElement("template");
-    t.innerHTML = h;
-    return t.innerHTML;
-}"""
 
 
 @pytest.fixture(scope="module")
