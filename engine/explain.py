@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .formats import QuantizedTensor, get_format
+from .memo import per_spec_cache
 from .messages import Message, msg
+from .model import ModelSpec
 from .units import format_gib
 
 # storage names of unquantized tensors: the float schemes' dtypes and ggml's float types
@@ -38,6 +40,16 @@ def optimizer_step_note(details: dict[str, object]) -> Message | None:
         "more than that",
         gap=format_gib(step - max(others)),
     )
+
+
+@per_spec_cache
+def weights_kept_note(spec: ModelSpec, fmt_id: str, runtime: str) -> Message | None:
+    """``unquantized_note`` of ``spec`` as ``runtime`` stores it in ``fmt_id``, once per
+    model and format: it sums every tensor, which an estimate on a hot path need not redo."""
+    from .quant import quantize_tensors
+
+    tensors = quantize_tensors(spec, fmt_id, runtime=runtime)
+    return unquantized_note(tensors, fmt_id, runtime=runtime)
 
 
 def unquantized_note(

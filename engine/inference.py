@@ -46,12 +46,11 @@ from __future__ import annotations
 
 from . import kv
 from .errors import InvalidWorkload
-from .explain import unquantized_note
+from .explain import weights_kept_note
 from .gpus import GpuSpec
 from .memo import per_spec_cache
 from .messages import msg
 from .model import ModelSpec, Tensor
-from .quant import quantize_tensors
 from .result import Estimate
 from .runtime_base import Inputs, Runtime, WeightSplit
 from .runtime_llamacpp import RUNTIME as LLAMACPP
@@ -321,7 +320,7 @@ def estimate_inference(spec: ModelSpec, work: InferenceWorkload) -> Estimate:
     assumptions: list[str] = [*peak.assumptions, *placed.assumptions]
     assumptions.extend(kv.recurrent_notes(spec, runtime=runtime, kv_dtype=kv_dtype, tp=tp))
     warnings: list[str] = []
-    kept = unquantized_note(quantize_tensors(spec, fmt, runtime=runtime), fmt, runtime=runtime)
+    kept = weights_kept_note(spec, fmt, runtime)
     if kept is not None:  # beside the figure: why "INT8" is nearly the BF16 size
         warnings.append(kept)
 

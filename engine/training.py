@@ -51,7 +51,7 @@ from .activations import (
 )
 from .cuda_alloc import AllocatorBytes, allocator_bytes
 from .errors import InvalidWorkload
-from .explain import optimizer_step_note, unquantized_note
+from .explain import optimizer_step_note, weights_kept_note
 from .gpus import get_gpu
 from .lora import adapted_tensor_names, lora_params_by_layer
 from .memo import cached
@@ -351,10 +351,8 @@ def estimate_training(spec: ModelSpec, work: TrainingWorkload) -> Estimate:
 
     assumptions, warnings = _notes(spec, work, plan, opt)
     if work.method == "qlora":  # bitsandbytes skips transformers' MoE expert stacks
-        from .quant import quantize_tensors
-
         base = "nf4-dq" if work.double_quant else "nf4"
-        kept = unquantized_note(quantize_tensors(spec, base), base, runtime="transformers")
+        kept = weights_kept_note(spec, base, "transformers")
         warnings = (*warnings, kept) if kept is not None else warnings
     layer0 = peak["layer_terms"]
     allocator: AllocatorBytes = peak["allocator"]
