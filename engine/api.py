@@ -322,6 +322,16 @@ def call(op: str, args: dict[str, Any] | None = None) -> Any:
 
 def handle(request_json: str) -> str:
     """Answer one protocol-v1 request (a JSON string) with a reply JSON string."""
+    return encode_reply(reply_to(request_json))
+
+
+def encode_reply(reply: dict[str, Any]) -> str:
+    """The reply as the protocol sends it (the worker's view adds to the dict, then this)."""
+    return json.dumps(reply, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def reply_to(request_json: str) -> dict[str, Any]:
+    """``handle``'s reply before it is encoded (plain JSON values: ``_jsonable``)."""
     request_id: Any = None
     lang = "en"
     try:
@@ -371,4 +381,4 @@ def handle(request_json: str) -> str:
                 "trace": traceback.format_exc(),
             },
         }
-    return json.dumps(reply, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return reply

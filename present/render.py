@@ -185,20 +185,17 @@ _GETTEXTS: dict[str, Gettext] = {}  # request lang -> engine.messages.translator
 def handle_json(request_json: str) -> str:
     """``engine.api.handle`` for the worker, with present/'s view of an ``infer``/``train``
     result attached as ``result.view``, so the page draws it without a second call (the
-    page takes it off before it keeps or exports the result)."""
-    from engine.api import handle
+    page takes it off before it keeps or exports the result). The reply is encoded once."""
+    from engine.api import encode_reply, reply_to
 
-    reply_json = handle(request_json)
+    reply = reply_to(request_json)
     try:
         request = json.loads(request_json)
         op, lang = request.get("op"), request.get("lang")
     except (ValueError, AttributeError):
-        return reply_json
-    if op not in VIEW_OPS:
-        return reply_json
-    reply = json.loads(reply_json)
-    if not reply.get("ok"):
-        return reply_json
+        return encode_reply(reply)
+    if op not in VIEW_OPS or not reply.get("ok"):
+        return encode_reply(reply)
     from engine.messages import translator
 
     # the result's engine prose is in ``lang`` already; present/'s own words follow it (one
@@ -209,13 +206,15 @@ def handle_json(request_json: str) -> str:
             _GETTEXTS.clear()
         gettext = _GETTEXTS[str(lang)] = translator(str(lang))
     try:
-        reply["result"]["view"] = render(reply["result"], gettext, state="live")
+        view = render(reply["result"], gettext, state="live")
     except Exception as exc:  # a drawing bug is an error reply, never a dead worker
         message = f"internal error while drawing the result: {type(exc).__name__}: {exc}"
         error = {"type": "internal", "message": message, "field": None}
         error["trace"] = traceback.format_exc()
-        return json.dumps({"v": reply.get("v"), "id": reply.get("id"), "ok": False, "error": error})
-    return json.dumps(reply)
+        failed = {"v": reply.get("v"), "id": reply.get("id"), "ok": False, "error": error}
+        return encode_reply(failed)
+    # a new dict: the result may be an engine cache's own
+    return encode_reply({**reply, "result": {**reply["result"], "view": view}})
 
 
 def export_json(result_json: str, kind: str) -> str:
