@@ -2,7 +2,9 @@
 // site ships: the interpreter after start-up with the engine imported and its first requests
 // answered (lazy imports and caches warm). The browser restores it instead of running
 // Python's start-up (about 1 s of a cold start on a 2-core machine).
-//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,...> <out.bin> <out_modules.txt> <warmup.json> [<module,...>]
+//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,...> <out.bin> <out_modules.txt> <warmup.json> [<module,...>] [<pyodide dir>]
+// (the Pyodide directory the site ships, by default node_modules/pyodide: the image must be
+// restored with the wasm it was made with, see sitegen/pyodide_trim.py)
 //
 // The image holds every stdlib module the engine imports (the preloaded modules, the warm-up
 // requests and the modules the worker imports later: the last argument), listed in
@@ -17,10 +19,10 @@
 // is what a browser reports. The worker reseeds `random` from real entropy after restoring.
 import { readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [stdlib, wheel, modules, out, outModules, warmupPath, traceModules = ""] = process.argv.slice(2);
+const [stdlib, wheel, modules, out, outModules, warmupPath, traceModules = "", pkgDir] = process.argv.slice(2);
 if (!warmupPath) {
   console.error(
     "usage: node pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <modules> <out.bin> <out_modules.txt> <warmup.json>",
@@ -43,7 +45,8 @@ Date.now = () => 0;
 performance.now = () => 0;
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const { loadPyodide } = await import(join(root, "node_modules", "pyodide", "pyodide.mjs"));
+const pkg = resolve(pkgDir || join(root, "node_modules", "pyodide"));
+const { loadPyodide } = await import(join(pkg, "pyodide.mjs"));
 const wheelBytes = new Uint8Array(await readFile(wheel));
 const warmup = await readFile(warmupPath, "utf8");
 const names = modules.split(",").filter(Boolean);
@@ -51,7 +54,7 @@ const names = modules.split(",").filter(Boolean);
 /** Start an interpreter on `stdLibURL` with the engine imported and the warm-up answered. */
 async function engine(stdLibURL, extra) {
   const pyodide = await loadPyodide({
-    indexURL: join(root, "node_modules", "pyodide") + "/",
+    indexURL: pkg + "/",
     stdLibURL,
     env: { PYTHONHASHSEED: "0" },
     _sysExecutable: "./this.program",
@@ -76,11 +79,52 @@ for _req in _json.loads(warmup_json):
 del _json, _handle, _req, _must, _reply, warmup_json
 `;
 
+// Docstrings are dropped from the image (some 0.2 MB on the wire): nothing a page runs reads
+// them (the engine and present/ never use __doc__; pydoc and the CLI are not in a page). Each
+// function gets its code object again less the docstring constant (nested code objects too:
+// co_consts[0] becomes None, CO_HAS_DOCSTRING is cleared, so the bytecode's constant indices
+// stay; a code object whose bytecode loads that constant keeps it), and classes, modules,
+// properties and decorator wrappers lose their __doc__ strings. Names, line tables and the
+// bytecode are kept: tracebacks read the same.
+const STRIP_DOCSTRINGS = `
+def strip_docstrings():
+    import dis, functools, gc, types
+    done = {}
+    loads_const = set(dis.hasconst)
+
+    def strip(code):
+        new = done.get(id(code))
+        if new is None:
+            consts = [strip(c) if isinstance(c, types.CodeType) else c for c in code.co_consts]
+            flags = code.co_flags
+            if flags & 0x4000000 and not any(  # CO_HAS_DOCSTRING
+                i.opcode in loads_const and i.arg == 0 for i in dis.get_instructions(code)
+            ):
+                consts[0], flags = None, flags & ~0x4000000
+            new = done[id(code)] = code.replace(co_consts=tuple(consts), co_flags=flags)
+        return new
+
+    wrappers = (types.ModuleType, staticmethod, classmethod, functools._lru_cache_wrapper,
+                functools.cached_property)
+    for obj in gc.get_objects():
+        if isinstance(obj, types.FunctionType):
+            obj.__code__ = strip(obj.__code__)
+            obj.__doc__ = None
+        elif isinstance(obj, (type, property)) or type(obj) in wrappers:
+            own = obj.__doc__ if isinstance(obj, property) else vars(obj).get("__doc__")
+            if isinstance(own, str):
+                try:
+                    obj.__doc__ = None
+                except (AttributeError, TypeError):  # a static type's
+                    pass
+`;
+
 // The snapshot: the engine imported and warm, then the stdlib zip taken off sys.path, so
 // the image no longer reads it: the browser restores it with an empty stdlib zip (no
 // download) and the worker mounts the full zip only if a later import needs it.
 const pyodide = await engine(stdlib, { _makeSnapshot: true });
 pyodide.globals.set("trace_modules", traceModules);
+pyodide.runPython(STRIP_DOCSTRINGS);
 const imported = pyodide.runPython(`
 import gc, importlib, sys, zipimport
 for name in filter(None, trace_modules.split(",")):  # what the worker imports later (Hub lookups)
@@ -95,6 +139,8 @@ for z in zips:
     sys.path_importer_cache.pop(z, None)
 zipimport._zip_directory_cache.clear()
 del trace_modules, zips
+strip_docstrings()
+del strip_docstrings
 gc.collect()
 "\\n".join(imported)
 `);

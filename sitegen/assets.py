@@ -30,6 +30,7 @@ from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
 from sitegen.modeldata import model_data
+from sitegen.pyodide_trim import runtime_label, trimmed_pyodide
 from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot, link_trace
 from sitegen.wheel import build_wheel, content_hash
 
@@ -62,6 +63,7 @@ class Assets:
     copies: Mapping[str, Path]
     pyodide_version: str
     precache: tuple[str, ...]
+    runtime: str = ""  # the runtime's directory under pyodide/ (the service worker's cache)
 
 
 def _rewrite_import(match: re.Match[str], done: Mapping[str, tuple[str, str]]) -> str:
@@ -261,11 +263,13 @@ def build_assets(
     by the same Pyodide build, so the browser compiles nothing at start-up.
     """
     bytecode = bytecode or Bytecode(None, {})
+    pkg = trimmed_pyodide(pkg)  # a wasm that exports only what the glue uses
     files: dict[str, bytes] = {}
     copies: dict[str, Path] = {}
     urls: dict[str, str] = {}
     pv = pyodide_version(pkg)
-    pyodide_dir = f"pyodide/{pv}/"
+    runtime = runtime_label(pkg, pv)  # a trimmed wasm gets its own URLs (served immutable)
+    pyodide_dir = f"pyodide/{runtime}/"
     for name in PYODIDE_FILES:
         if not (pkg / name).is_file():
             raise BuildError(f"Pyodide {pv}: {name} missing from {pkg}; run `npm ci`")
@@ -379,7 +383,12 @@ def build_assets(
         + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
     )
     return Assets(
-        urls=urls, files=files, copies=copies, pyodide_version=pv, precache=tuple(precache)
+        urls=urls,
+        files=files,
+        copies=copies,
+        pyodide_version=pv,
+        precache=tuple(precache),
+        runtime=runtime,
     )
 
 

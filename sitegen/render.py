@@ -335,6 +335,6 @@ def render_site(facts: SiteFacts, assets: Assets, pages: Sequence[Page]) -> dict
     }
     out["api/health.json"] = (json.dumps(health, indent=2, sort_keys=True) + "\n").encode()
     out["sw.js"] = render_sw(
-        site_version, version["protocol"], assets.pyodide_version, assets.precache
+        site_version, version["protocol"], assets.runtime or assets.pyodide_version, assets.precache
     ).encode()
     return out

@@ -6,21 +6,21 @@
 // with the full zip ("ok" or the exception's type).
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join, resolve } from "node:path";
 import { loadPyodide } from "pyodide";
 import { feedCatalog } from "./catalog_feed.mjs";
 import { decodeImage } from "../../site/snapshot-image.js";
 
 const [snapshot, empty, data, full, requests, module] = process.argv.slice(2);
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+// the runtime the site ships (the empty zip's directory): the image is restored with its wasm
+const indexURL = dirname(resolve(empty)) + "/";
 const pyodide = await loadPyodide({
-  indexURL: join(root, "node_modules", "pyodide") + "/",
+  indexURL,
   stdLibURL: empty,
   // the image ships less the wasm's data segments (site/snapshot-image.js): put them back
   _loadSnapshot: decodeImage(
     new Uint8Array(gunzipSync(await readFile(snapshot))),
-    await readFile(join(root, "node_modules", "pyodide", "pyodide.asm.wasm")),
+    await readFile(join(indexURL, "pyodide.asm.wasm")),
   ),
 });
 // the wheel's data files only, as the worker unpacks them (the code is in the image)

@@ -1,13 +1,14 @@
 // Answer protocol requests with the engine wheel running inside Pyodide under Node.
-//   node tests/pyodide/run_engine.mjs <wheel> <requests.json> [<stdlib.zip> <snapshot.bin.gz>]
+//   node tests/pyodide/run_engine.mjs <wheel> <requests.json> [<stdlib.zip> [<snapshot.bin.gz>]]
 // prints a JSON list of the reply strings engine.api.handle returned, one per request.
 // With a stdlib and the build's start-up snapshot, the engine runs restored from that image,
-// as the browser worker runs it. The wheel carries the default model only: when it sits in a
-// built site (<site>/wheels/<hash>/), the catalog index is handed to the engine and each
-// model's file before a request names it, as site/worker.js does.
+// as the browser worker runs it; with a built site's stdlib only, on the site's runtime
+// started the normal way (the worker's fallback). The wheel carries the default model
+// only: when it sits in a built site (<site>/wheels/<hash>/), the catalog index is handed
+// to the engine and each model's file before a request names it, as site/worker.js does.
 import { readFile } from "node:fs/promises";
 import { gunzipSync } from "node:zlib";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPyodide } from "pyodide";
 import { feedCatalog } from "./catalog_feed.mjs";
@@ -20,12 +21,16 @@ if (!wheelPath || !requestsPath) {
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const options = { indexURL: join(root, "node_modules", "pyodide") + "/" };
-if (snapshotPath) {
+if (stdlibPath) {
+  // the runtime the site ships (its stdlib's directory; the image is restored with its wasm)
+  options.indexURL = dirname(resolve(stdlibPath)) + "/";
   options.stdLibURL = stdlibPath;
+}
+if (snapshotPath) {
   // the image ships less the wasm's data segments (site/snapshot-image.js): put them back
   options._loadSnapshot = decodeImage(
     new Uint8Array(gunzipSync(await readFile(snapshotPath))),
-    await readFile(join(root, "node_modules", "pyodide", "pyodide.asm.wasm")),
+    await readFile(join(options.indexURL, "pyodide.asm.wasm")),
   );
 }
 const pyodide = await loadPyodide(options);
