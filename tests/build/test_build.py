@@ -210,9 +210,13 @@ def test_service_worker_is_filled_in_and_precaches_real_files(site_dir):
     stdlib = config.split('SNAPSHOT_STDLIB_URL = "', 1)[1].split('"', 1)[0]
     stdlib = stdlib or config.split(' STDLIB_URL = "', 1)[1].split('"', 1)[0]
     assert stdlib in precache
+    # the runtime's directory: the Pyodide version (and the trimmed wasm's hash, see
+    # sitegen/pyodide_trim.py)
+    (runtime,) = {u.split("/")[2] for u in precache if u.startswith("/pyodide/")}
+    assert runtime.split("-")[0] == pyodide_version()
     for name in PYODIDE_FILES:
         if name != "python_stdlib.zip":
-            assert f"/pyodide/{pyodide_version()}/{name}" in precache
+            assert f"/pyodide/{runtime}/{name}" in precache
     assert any(u.startswith("/wheels/") for u in precache)
 
 
