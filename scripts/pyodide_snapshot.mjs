@@ -51,6 +51,11 @@ const wheelBytes = new Uint8Array(await readFile(wheel));
 const warmup = await readFile(warmupPath, "utf8");
 const names = modules.split(",").filter(Boolean);
 
+// The lock file the site ships (sitegen/assets.py minimal_lock): Pyodide's `info`, no
+// packages; the image made with it holds no package table in its import hook.
+const lock = JSON.parse(await readFile(join(pkg, "pyodide-lock.json"), "utf8"));
+const lockFileContents = JSON.stringify({ info: lock.info, packages: {} });
+
 /** Start an interpreter on `stdLibURL` with the engine imported and the warm-up answered. */
 async function engine(stdLibURL, extra) {
   const pyodide = await loadPyodide({
@@ -58,6 +63,7 @@ async function engine(stdLibURL, extra) {
     stdLibURL,
     env: { PYTHONHASHSEED: "0" },
     _sysExecutable: "./this.program",
+    lockFileContents,
     ...extra,
   });
   pyodide.unpackArchive(wheelBytes, "wheel");

@@ -243,6 +243,14 @@ def precompressed(files: Mapping[str, bytes], copies: Mapping[str, Path]) -> dic
     return out
 
 
+def minimal_lock(pkg: Path = PYODIDE_PKG) -> bytes:
+    """Pyodide's lock file as the site ships it: its ``info`` (loadPyodide checks the ABI) and
+    no packages, the site loading none (119 kB, 21 kB brotli, fetched on every first visit).
+    The start-up snapshot is made with the same (scripts/pyodide_snapshot.mjs)."""
+    info = json.loads((pkg / "pyodide-lock.json").read_text(encoding="utf-8"))["info"]
+    return json.dumps({"info": info, "packages": {}}, separators=(",", ":")).encode()
+
+
 def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
     try:
         return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
@@ -274,6 +282,8 @@ def build_assets(
         if not (pkg / name).is_file():
             raise BuildError(f"Pyodide {pv}: {name} missing from {pkg}; run `npm ci`")
         copies[pyodide_dir + name] = pkg / name
+    files[pyodide_dir + "pyodide-lock.json"] = minimal_lock(pkg)
+    del copies[pyodide_dir + "pyodide-lock.json"]
     urls["pyodide/"] = "/" + pyodide_dir
     urls["stdlib"] = f"/{pyodide_dir}python_stdlib.zip"
     if bytecode.stdlib_zip is not None:
