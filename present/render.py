@@ -180,20 +180,46 @@ def render(
 
 
 _GETTEXTS: dict[str, Gettext] = {}  # request lang -> engine.messages.translator(lang)
+# the reply start_json computed, with its op and lang, until finish_json draws and encodes it
+_PENDING: list[tuple[dict[str, Any], Any, Any]] = []
 
 
 def handle_json(request_json: str) -> str:
     """``engine.api.handle`` for the worker, with present/'s view of an ``infer``/``train``
     result attached as ``result.view``, so the page draws it without a second call (the
     page takes it off before it keeps or exports the result). The reply is encoded once."""
-    from engine.api import encode_reply, reply_to
+    start_json(request_json)
+    return finish_json()
+
+
+def start_json(request_json: str) -> str:
+    """The first half of ``handle_json``: the engine answers the request (kept for
+    ``finish_json``), and the figure the page shows first comes back at once: the total as
+    the panel writes it, ``{"id", "bytes", "text"}`` (``""`` for a reply without a view).
+    The worker posts it before the view is drawn, so the number is on screen while the rest
+    of the panel is still being written."""
+    from engine.api import reply_to
 
     reply = reply_to(request_json)
     try:
         request = json.loads(request_json)
         op, lang = request.get("op"), request.get("lang")
     except (ValueError, AttributeError):
-        return encode_reply(reply)
+        op = lang = None
+    _PENDING[:] = [(reply, op, lang)]
+    if op not in VIEW_OPS or not reply.get("ok"):
+        return ""
+    total = int(reply["result"]["total_bytes"])
+    return json.dumps({"id": reply.get("id"), "bytes": total, "text": format_gib(total)})
+
+
+def finish_json() -> str:
+    """The second half of ``handle_json``: the reply ``start_json`` computed, with its view."""
+    from engine.api import encode_reply
+
+    if not _PENDING:
+        raise RuntimeError("finish_json without start_json")
+    reply, op, lang = _PENDING.pop()
     if op not in VIEW_OPS or not reply.get("ok"):
         return encode_reply(reply)
     from engine.messages import translator

@@ -6,7 +6,7 @@ import { formatTokens } from "./format.js";
 import { createHub, isHubName } from "./hub.js";
 import { t } from "./i18n.js";
 import { localPath } from "./paths.js";
-import { showPending, showProblem, showView, splitView } from "./results.js";
+import { showFigure, showPending, showProblem, showView, splitView } from "./results.js";
 import { fieldFor, fromSearch, hasHubModel, makeDefaults, sameState, toRequest, toSearch } from "./state.js";
 
 const root = document.documentElement;
@@ -47,16 +47,31 @@ function setEngineState(value, text) {
   progressBar.hidden = value !== "loading";
 }
 
+let firstLive = Promise.resolve(); // the first calculation at load (set below, before any reply)
 const client = new EngineClient(form.closest("[data-worker]").dataset.worker, {
   onProgress: (value, text) => {
     progressBar.value = value;
     message.textContent = text;
   },
+  // the total comes ahead of the rest of the view: on screen at once (present/'s text)
+  onFigure: (key, figure) => {
+    if (key !== "calc") return;
+    showFigure(body, figure);
+    if (figureFor !== null) timings.marks.push(performance.now() - figureFor);
+    figureFor = null;
+  },
   onState: (value, info) => {
     if (value === "ready") {
-      timings.ready = performance.now();
-      timings.worker = info.marks;
-      setEngineState("ready", t("Engine v%(version)s ready — figures update as you type.", { version: info.engine_version }));
+      // "ready" once the live engine has drawn the figures on screen and the features have
+      // followed that result (their task was queued with it, so it runs before this one): the
+      // first calculation, queued at load, ran every code path once, so the page is idle and
+      // warm for the first change
+      firstLive.finally(() => setTimeout(() => {
+        if (client.state !== "ready") return;
+        timings.ready = performance.now();
+        timings.worker = info.marks;
+        setEngineState("ready", t("Engine v%(version)s ready — figures update as you type.", { version: info.engine_version }));
+      }));
     } else if (value === "error") {
       setEngineState("error", t("The engine could not start (%(reason)s). The figures shown were computed at build time.", { reason: info }));
       showRetry();
@@ -86,8 +101,12 @@ function showRetry() {
 }
 
 let calculation = 0; // the newest recompute(): an older one that fails (aborted by Retry) shows nothing
+let figureFor = null; // when the newest calculation started, until its total is on screen
 
-async function recompute() {
+/** Compute the form's state and show it. `baked`: the state whose figures the build put in
+ *  the page (they stay, not dimmed, until the live ones replace them, and stay if the engine
+ *  cannot start). */
+async function recompute({ baked = false } = {}) {
   const seq = ++calculation;
   const current = state;
   const started = performance.now();
@@ -101,7 +120,8 @@ async function recompute() {
     root.dispatchEvent(new CustomEvent("vram:problem", { detail: { state: current, error: { type: "empty", field: "config", message: invite } } }));
     return;
   }
-  body.dataset.state = "pending";
+  if (!baked) body.dataset.state = "pending";
+  figureFor = started;
   try {
     if (onHub(current.model) && !hasHubModel(current.model)) await hub.ensure(current.model);
     if (seq !== calculation) return;
@@ -112,12 +132,14 @@ async function recompute() {
     meta.textContent = describe(current, result?.model?.name);
     const shown = performance.now();
     timings.last = { ms: shown - started, at: shown };
-    timings.marks.push(shown - started);
+    if (figureFor === started) timings.marks.push(shown - started); // no total came ahead
+    figureFor = null;
     // a task queued from the next animation frame runs once that frame is drawn
     requestAnimationFrame(() => setTimeout(() => timings.render.push(performance.now() - shown)));
     root.dispatchEvent(new CustomEvent("vram:result", { detail: { state: current, result } }));
   } catch (err) {
     if (err instanceof Superseded || seq !== calculation) return;
+    if (baked && err.type === "fatal") return; // the status line says why; build-time figures stay
     clearErrors(form);
     // an engine that stopped is not a problem of a field: the panel and the status line say it
     if (err.type && err.type !== "fatal") {
@@ -144,11 +166,12 @@ function commit({ push }) {
   const next = readForm(form, defaults);
   const changed = !sameState(next, state);
   state = next;
+  // the request goes out first: the worker computes while this thread updates the rest
+  if (changed) recompute();
   showApplicable(form, state);
   const search = toSearch(state, defaults);
   share.href = localPath(`/${search}`);
   if (push && search !== location.search) history.pushState(null, "", localPath(`/${search}`));
-  if (changed) recompute();
 }
 
 // First paint: the baked result is already in the panel; if the URL asks for something
@@ -157,12 +180,13 @@ if (onHub(state.model)) hub.optionFor(state.model);
 writeForm(form, state);
 share.href = localPath(`/${toSearch(state, defaults)}`);
 if (sameState(state, { ...defaults, model: initial.request.model })) {
-  client.ready.then(() => root.dispatchEvent(new CustomEvent("vram:result", { detail: { state, result: initial.result } })), () => {});
+  // the baked figure stays while the engine starts; the live one (the same) replaces it
+  firstLive = recompute({ baked: true });
 } else {
   // the baked figure belongs to the default inputs, not to these: it leaves the screen
   showPending(body, "");
   meta.textContent = t("%(line)s — computing…", { line: describe(state) });
-  recompute();
+  firstLive = recompute();
 }
 
 form.addEventListener("input", (e) => {

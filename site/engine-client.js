@@ -35,10 +35,11 @@ function timeouts() {
 }
 
 export class EngineClient {
-  constructor(workerUrl, { onState = () => {}, onProgress = () => {} } = {}) {
+  constructor(workerUrl, { onState = () => {}, onProgress = () => {}, onFigure = () => {} } = {}) {
     this.workerUrl = workerUrl;
     this.onState = onState;
     this.onProgress = onProgress;
+    this.onFigure = onFigure; // (key, {id, bytes, text}): a total ahead of its reply
     this.timeouts = timeouts();
     if (typeof window !== "undefined") window.__vramEngine = this; // tests and the console
     this.nextId = 1;
@@ -124,6 +125,7 @@ export class EngineClient {
       return this.onState("ready", msg);
     }
     if (msg.type === "fatal") return this._fail(msg.message);
+    if (msg.type === "figure") return this._figure(msg.text);
     if (msg.type === "reply" && typeof msg.text === "string") {
       // the worker posts handle_json's JSON text as it is: parsed here, once
       let reply = null;
@@ -136,6 +138,24 @@ export class EngineClient {
     }
     if (msg.type === "reply" && isReply(msg.reply)) return this._settle(msg.reply);
     console.warn("engine: unexpected message", msg);
+  }
+
+/** The total of a request's result, sent by the worker before it draws the view: handed
+   *  on only while that request is still the newest for its key (a superseded one is not). */
+  _figure(text) {
+    let figure = null;
+    try {
+      figure = JSON.parse(text);
+    } catch (err) {
+      return console.warn("engine: unreadable figure", err.message);
+    }
+    const entry = figure && this.pending.get(figure.id);
+    if (!entry || entry.key === undefined) return;
+    if (this.latest.get(entry.key) === figure.id) this.onFigure(entry.key, figure);
+    // its engine work is done but the drawing: a newer request for the key goes out now,
+    // and this one's view, superseded by it, is dropped when it comes
+    entry.figured = true;
+    this._sendQueued(entry.key);
   }
 
   _settle(reply) {
@@ -184,7 +204,7 @@ export class EngineClient {
   /** Latest wins for `key`: while one request is in flight only the newest waits behind it;
    *  the ones it replaces reject with Superseded (the slider case). */
   compute(key, op, args) {
-    const inFlight = [...this.pending.values()].some((p) => p.key === key);
+    const inFlight = [...this.pending.values()].some((p) => p.key === key && !p.figured);
     if (!inFlight) return this.request(op, args, key);
     const previous = this.queued.get(key);
     if (previous) previous.reject(new Superseded());

@@ -23,6 +23,16 @@ export function showView(container, view) {
   container.dataset.state = "live";
 }
 
+/** The total of a result on its way (the worker sends it before drawing the view): written
+ *  where the panel shows a total, exactly as present/ writes it, so the view that follows
+ *  finds it already in place. A panel without a total (a problem, "computing…") waits. */
+export function showFigure(container, figure) {
+  for (const total of container.querySelectorAll('[data-role="total"]')) {
+    if (total.dataset.bytes !== String(figure.bytes)) total.dataset.bytes = String(figure.bytes);
+    if (total.textContent !== figure.text) total.textContent = figure.text;
+  }
+}
+
 /** Inputs that cannot be computed: say what is wrong, and show no figure at all (a figure on
  *  screen always belongs to the inputs on screen). */
 export function showProblem(container, message) {

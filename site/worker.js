@@ -24,6 +24,8 @@ import { decodeImage, gunzip, prefetchWasm, sentRaw } from "./snapshot-image.js"
 
 const progress = (value, message) => postMessage({ type: "progress", value, message });
 let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
+let startReply = null; // present.render.start_json: the reply computed, the total returned at once
+let finishReply = null; // present.render.finish_json: that reply with its view, as handle_json's text
 let exportResult = null; // present.render.export_json: one export, made when the user asks
 let fatal = null;
 let runtime = null;
@@ -151,6 +153,8 @@ async function start() {
   pyodide.runPython(`import ${ENGINE_PRELOAD.join(", ")}`);
   const present = pyodide.pyimport("present.render");
   handle = present.handle_json;
+  startReply = present.start_json;
+  finishReply = present.finish_json;
   exportResult = present.export_json;
   runtime = pyodide;
   await useIndex(pyodide, index);
@@ -160,6 +164,10 @@ async function start() {
     throw new Error(`engine speaks protocol v${info.result.protocol}, page v${PROTOCOL_VERSION}: reload`);
   }
   await selfTest();
+  // What start-up made lives as long as the worker (modules, tables, caches: a few hundred
+  // thousand objects): out of the collector's sight, a collection walks only what requests
+  // allocate, instead of pausing a request for tens of milliseconds to walk them all.
+  pyodide.runPython("import gc; gc.collect(); gc.freeze()");
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
 }
@@ -221,6 +229,19 @@ async function ensureModel(name) {
 async function selfTest() {
   const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
   if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
+  // The browser compiles the runtime's wasm lazily and optimises what runs often: the image
+  // restores Python's state, not that. A few more calculations of the kind a page sends (a
+  // new context each, with a GPU, drawn) run its code paths until they are compiled, so
+  // the first change after "ready" runs at the speed of every later one.
+  // Modelled on the page's first request when it has come in already (it waits for "ready").
+  const model = firstAsk ? firstAsk.args : SELF_TEST;
+  if (firstAsk) await ensureModel(model.model).catch(() => {});
+  const op = firstAsk ? firstAsk.op : "infer";
+  const base = Number.isInteger(model.context) ? model.context : 4096;
+  for (let i = 1; i <= WARM_ROUNDS; i++) {
+    const args = op === "infer" ? { ...model, context: base + 64 * i } : model;
+    await answer({ v: PROTOCOL_VERSION, id: 0, op, args, lang: firstAsk?.lang });
+  }
 }
 
 let lean = false; // restored with the empty stdlib zip: an import outside the image fails
@@ -247,9 +268,11 @@ async function answer(req) {
 
 /** answer(), with the reply's JSON text as handle_json wrote it (posted to the page as it
  *  is: a string crosses postMessage as one copy, a 14 kB object tree is cloned field by field). */
-async function answerText(req) {
+async function answerText(req, onFigure = null) {
   const request = JSON.stringify(req);
-  let text = handle(request);
+  const figure = startReply(request);
+  if (figure && onFigure) onFigure(figure); // the total, before the view is drawn
+  let text = finishReply();
   let reply = JSON.parse(text);
   if (!reply.ok && lean && IMPORT_ERROR.test(reply.error.message || "")) {
     await mountFullStdlib();
@@ -269,6 +292,8 @@ async function withStdlib(fn) {
     return fn();
   }
 }
+const WARM_ROUNDS = 10;
+let firstAsk = null; // the page's first infer/train request, when it came during the start-up
 const SELF_TEST = { config: { model_type: "llama", hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256 } };
 
 function die(err) {
@@ -304,8 +329,9 @@ async function hubReply(req) {
 }
 
 self.onmessage = async (event) => {
-  await ready;
   const req = event.data;
+  if (!firstAsk && fatal === null && req && (req.op === "infer" || req.op === "train") && req.args && typeof req.args === "object") firstAsk = req;
+  await ready;
   let reply;
   let text = null; // the reply as handle_json's JSON text, when it is the reply posted
   if (fatal !== null) {
@@ -317,7 +343,8 @@ self.onmessage = async (event) => {
   } else {
     await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
     try {
-      ({ reply, text } = await answerText(req));
+      // the page writes the total the moment it comes (engine-client.js onFigure)
+      ({ reply, text } = await answerText(req, (figure) => postMessage({ type: "figure", text: figure })));
       if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
     } catch (err) {
       // engine.api.handle turns every Python exception into a reply: a throw here is the

@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -219,6 +220,30 @@ def test_worker_replies_carry_the_view_of_a_result_only():
     assert handle_json(json.dumps(bad)) == handle(json.dumps(bad))
     other = {**request, "op": "gpus", "args": {}}
     assert handle_json(json.dumps(other)) == handle(json.dumps(other))
+
+
+def test_the_worker_gets_the_total_before_the_view_and_then_the_same_reply():
+    from engine.units import format_gib
+    from present.render import finish_json, start_json
+
+    request = json.dumps({"v": 1, "id": 9, "op": "infer", "args": {"model": "qwen3-0.6b"}})
+    figure = json.loads(start_json(request))
+    reply = json.loads(finish_json())
+    total = reply["result"]["total_bytes"]
+    assert figure == {"id": 9, "bytes": total, "text": format_gib(total)}
+    # the text the panel writes for the total, byte for byte
+    assert f'data-role="total">{figure["text"]}</span>' in reply["result"]["view"]["panel_html"]
+    assert json.dumps(reply) == json.dumps(json.loads(handle_json(request)))
+    # no figure for an error or an op without a view; the reply follows as handle's
+    for other in ({"op": "infer", "args": {"model": "qwen3-0.6b", "context": -5}},
+                  {"op": "gpus", "args": {}}, {"op": "nope"}):
+        text = json.dumps({"v": 1, "id": 3, **other})
+        assert start_json(text) == ""
+        assert finish_json() == handle(text)
+    assert start_json("{not json") == ""
+    assert finish_json() == handle("{not json")
+    with pytest.raises(RuntimeError):
+        finish_json()  # nothing started
 
 
 def test_panel_keeps_every_figure_of_the_result():

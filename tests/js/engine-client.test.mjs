@@ -79,6 +79,32 @@ test("compute: latest wins per key; the ones in between reject with Superseded",
   assert.equal(await other, "fit");
 });
 
+test("a figure ahead of its reply: handed on while its request is the newest, and the next request goes out at once", async () => {
+  const figures = [];
+  const client = new EngineClient("/worker.js", { onFigure: (key, figure) => figures.push([key, figure]) });
+  const worker = FakeWorker.last;
+  const first = client.compute("calc", "infer", { context: 1 });
+  const second = client.compute("calc", "infer", { context: 2 });
+  assert.equal(worker.posted.length, 1); // the second waits for the first's figure
+  worker.send({ type: "figure", text: JSON.stringify({ id: 1, bytes: 10, text: "10 B" }) });
+  // the first was superseded before its figure came: nothing shown, the second goes out
+  assert.deepEqual(figures, []);
+  assert.deepEqual(worker.posted.map((m) => m.args.context), [1, 2]);
+  worker.send({ type: "figure", text: JSON.stringify({ id: 2, bytes: 20, text: "20 B" }) });
+  assert.deepEqual(figures, [["calc", { id: 2, bytes: 20, text: "20 B" }]]);
+  // a third after the second's figure is sent at once; the second's reply is then superseded
+  const third = client.compute("calc", "infer", { context: 3 });
+  assert.deepEqual(worker.posted.map((m) => m.args.context), [1, 2, 3]);
+  worker.reply(1, "one");
+  worker.reply(2, "two");
+  worker.send({ type: "figure", text: "not json" }); // ignored (a warning), nothing thrown
+  worker.reply(3, "three");
+  await assert.rejects(first, Superseded);
+  await assert.rejects(second, Superseded);
+  assert.equal(await third, "three");
+  assert.equal(figures.length, 1);
+});
+
 test("abort rejects everything pending and starts a fresh worker", async () => {
   const { client, worker } = started();
   const pending = client.request("models");
