@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 import build  # noqa: E402
 from deploy.nginx_conf import GZIP_TYPES  # noqa: E402
-from sitegen.assets import pyodide_version  # noqa: E402
+from sitegen.assets import precompressed, pyodide_version  # noqa: E402
+from sitegen.config import PYODIDE_FILES, PYODIDE_PKG  # noqa: E402
 from sitegen.serve import (  # noqa: E402
     ThreadingServer,
     accepted,
@@ -211,6 +212,14 @@ def main() -> int:
         print(f"  {total / 1024:9.1f} KiB  {pattern}")
 
     index = f"/pyodide/{pyodide_version()}/"
+    stock_dir = out / index.strip("/")
+    if not stock_dir.is_dir():  # the site's wasm is trimmed (sitegen/pyodide_trim.py): stock beside
+        stock_dir.mkdir(parents=True)
+        stock = {name: PYODIDE_PKG / name for name in PYODIDE_FILES}
+        for name, source in stock.items():
+            shutil.copyfile(source, stock_dir / name)
+        for name, blob in precompressed({}, stock).items():  # .br and .gz, as the site's
+            (stock_dir / name).write_bytes(blob)
     bench_dir = out / "__bench"
     bench_dir.mkdir()
     (bench_dir / "stock.html").write_text(STOCK_HTML, encoding="utf-8")
