@@ -14,7 +14,7 @@ import pytest
 
 from sitegen.assets import pyodide_version
 from sitegen.config import PYODIDE_PKG
-from sitegen.pyodide_trim import BINARYEN, trimmed_pyodide
+from sitegen.pyodide_trim import BINARYEN, runtime_label, trimmed_pyodide
 from tests.pyodide.test_parity import browser_reply
 
 pytestmark = pytest.mark.pyodide
@@ -96,3 +96,12 @@ def test_trimmed_runtime_answers_as_cpython(site_dir, tmp_path):
     answer = json.loads(run([str(HERE / "run_engine.mjs"), str(wheel), str(path), str(stdlib)]))
     for req, got in zip(reqs, answer["replies"], strict=True):
         assert got == browser_reply(req), f"request {req['id']} ({req['op']}) differs"
+
+
+def test_without_binaryen_or_when_asked_the_stock_runtime_ships(monkeypatch, tmp_path):
+    monkeypatch.setenv("VRAM_NO_WASM_TRIM", "1")
+    assert trimmed_pyodide() == PYODIDE_PKG
+    monkeypatch.delenv("VRAM_NO_WASM_TRIM")
+    monkeypatch.setattr("sitegen.pyodide_trim.BINARYEN", tmp_path / "absent" / "package.json")
+    assert trimmed_pyodide() == PYODIDE_PKG
+    assert runtime_label(PYODIDE_PKG, pyodide_version()) == pyodide_version()
