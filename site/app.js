@@ -186,7 +186,7 @@ if (sameState(state, { ...defaults, model: initial.request.model })) {
   // the baked figure belongs to the default inputs, not to these: it leaves the screen
   showPending(body, "");
   meta.textContent = t("%(line)s — computing…", { line: describe(state) });
-  firstLive = recompute();
+  recompute(); // "ready" does not wait for it: a model named by the link may need the Hub first
 }
 
 form.addEventListener("input", (e) => {
