@@ -147,30 +147,50 @@ zipimport._zip_directory_cache.clear()
 del trace_modules, zips
 strip_docstrings()
 del strip_docstrings
+for stream in (sys.stdout, sys.stderr):
+    stream.flush()
+stream_buffers = [id(stream.buffer) for stream in (sys.stdin, sys.stdout, sys.stderr)]
+del stream
 gc.collect()
 "\\n".join(imported)
 `);
 await writeFile(outModules, imported);
-zeroFreeMemory(pyodide._module);
+const streams = pyodide.globals.get("stream_buffers");
+const streamBuffers = streams.toJs();
+streams.destroy();
+pyodide.runPython("del stream_buffers");
+zeroFreeMemory(pyodide._module, streamBuffers);
 await writeFile(out, pyodide.makeMemorySnapshot());
 
 /** Zero what malloc holds free (after the gc above: freed objects, old buffers), so that the
  *  image carries no stale bytes: they compress badly and mean nothing. dlmalloc's chunks are
  *  walked from the heap base to the top of the heap; a free chunk keeps its header and free
  *  list links (its first 32 bytes) and loses the rest. If the walk does not land exactly on
- *  the top of the heap, nothing is touched. */
-function zeroFreeMemory(M) {
+ *  the top of the heap, nothing is touched.
+ *  The standard streams' buffers too (`streams`: the addresses of their buffered objects): each
+ *  is a 128 KiB block malloc'd over stale memory (the stdin one held 128 kB of the stdlib zip,
+ *  incompressible) that holds no data: stdout and stderr are flushed just before and nothing
+ *  reads stdin here. A stream's buffer is the one large in-use block its object points to
+ *  (among its first 32 words); a stream with none or several such pointers is left alone. */
+function zeroFreeMemory(M, streams = []) {
   const u32 = new Uint32Array(M.HEAP8.buffer);
   const top = u32[M._emscripten_get_sbrk_ptr() >>> 2];
   const free = [];
+  const large = new Map(); // in-use blocks of 4 KiB or more: payload address -> chunk end
   let p = M.___heap_base;
   while (p < top) {
     const size = u32[(p + 4) >>> 2] & ~7;
     if (size < 16 || p + size > top) return; // not the chunk layout expected: leave it
     // CINUSE bit clear; the top chunk's fencepost (the last chunk) is left as it is
     if (!(u32[(p + 4) >>> 2] & 2) && size > 32 && p + size < top) free.push([p + 32, p + size]);
+    else if (u32[(p + 4) >>> 2] & 2 && size >= 4096) large.set(p + 8, p + size);
     p += size;
   }
   if (p !== top) return;
   for (const [from, to] of free) M.HEAP8.fill(0, from, to);
+  for (const obj of streams) {
+    const words = Array.from(u32.subarray(obj >>> 2, (obj >>> 2) + 32));
+    const buffers = words.filter((word) => large.has(word));
+    if (buffers.length === 1) M.HEAP8.fill(0, buffers[0], large.get(buffers[0]));
+  }
 }
