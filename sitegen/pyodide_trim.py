@@ -1,12 +1,13 @@
-"""The Pyodide the site ships: the npm package with a trimmed pyodide.asm.wasm.
+"""The Pyodide the site ships: the npm package with a trimmed pyodide.asm.wasm and glue.
 
 The site loads no Pyodide package and no side module, so the main module need not export its
 C API for dynamic linking; scripts/pyodide_trim.mjs (binaryen, an npm devDependency) keeps
-the exports the JS glue uses and drops the code nothing else reaches: 0.26 MB less brotli on
-a first visit. The result is a copy of the package directory under CACHE_DIR, keyed by the
-inputs, so the start-up snapshot is made with the very wasm that restores it (function
-pointers in the image are table indices; its data segments are what the image is XOR'd with).
-Without binaryen (or Node) the stock package is shipped; VRAM_NO_WASM_TRIM=1 does the same.
+the exports the JS glue uses and drops the code nothing else reaches (0.26 MB less brotli on
+a first visit), and the glue's assignments of the others (0.06 MB). The result is a copy of
+the package directory under CACHE_DIR, keyed by the inputs, so the start-up snapshot is made
+with the very wasm that restores it (function pointers in the image are table indices; its
+data segments are what the image is XOR'd with). Without binaryen (or Node) the stock
+package is shipped; VRAM_NO_WASM_TRIM=1 does the same.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def trim_key(pkg: Path) -> str:
 
 def trimmed_pyodide(pkg: Path = PYODIDE_PKG) -> Path:
     """The directory to ship and snapshot Pyodide from: ``pkg``'s files with the trimmed
-    wasm (made once, then cached), or ``pkg`` itself where binaryen or Node is missing."""
+    wasm and glue (made once, then cached), or ``pkg`` itself where binaryen or Node is missing."""
     node = shutil.which("node")
     if (
         os.environ.get("VRAM_NO_WASM_TRIM")
@@ -54,9 +55,9 @@ def trimmed_pyodide(pkg: Path = PYODIDE_PKG) -> Path:
     tmp = CACHE_DIR / f".pyodide-trim.{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        shutil.copytree(pkg, tmp, ignore=shutil.ignore_patterns("pyodide.asm.wasm"))
+        shutil.copytree(pkg, tmp, ignore=shutil.ignore_patterns("pyodide.asm.*"))
         proc = subprocess.run(
-            [node, str(TRIM_SCRIPT), str(pkg), str(tmp / "pyodide.asm.wasm")],
+            [node, str(TRIM_SCRIPT), str(pkg), str(tmp)],  # writes the wasm and its glue
             capture_output=True,
             timeout=600,
         )
@@ -77,9 +78,11 @@ def trimmed_pyodide(pkg: Path = PYODIDE_PKG) -> Path:
 
 def runtime_label(pkg: Path, version: str) -> str:
     """The runtime directory's name under pyodide/: the Pyodide version, and for a trimmed
-    wasm its hash too, since /pyodide/ is served immutable and cached by URL (a returning
-    visitor must not restore a new image with a wasm cached before)."""
+    wasm the hash of it and its glue too, since /pyodide/ is served immutable and cached by
+    URL (a returning visitor must not restore a new image with a wasm cached before)."""
     if pkg.resolve() == PYODIDE_PKG.resolve():
         return version
-    wasm = (pkg / "pyodide.asm.wasm").read_bytes()
-    return f"{version}-{hashlib.sha256(wasm).hexdigest()[:10]}"
+    digest = hashlib.sha256()
+    for name in ("pyodide.asm.wasm", "pyodide.asm.mjs"):
+        digest.update(hashlib.sha256((pkg / name).read_bytes()).digest())
+    return f"{version}-{digest.hexdigest()[:10]}"

@@ -35,6 +35,7 @@ from pathlib import Path
 from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
 
 SNAPSHOT_SCRIPT = ROOT / "scripts" / "pyodide_snapshot.mjs"
+RUNTIME_FILES = ("pyodide.asm.wasm", "pyodide.asm.mjs")  # trimmed or not (sitegen/pyodide_trim.py)
 # Not imported into the image: the command line (argparse and friends) and its Hub transport
 # (urllib.request, http.client, email, ssl...: the worker fetches with hub-fetch.js), never
 # run in a page; a page that did import one mounts the full stdlib zip first.
@@ -212,8 +213,8 @@ def engine_snapshot(
     node = shutil.which("node")
     if os.environ.get("VRAM_NO_SNAPSHOT") or node is None or not (pkg / "pyodide.mjs").is_file():
         return None
-    wasm = hashlib.sha256((pkg / "pyodide.asm.wasm").read_bytes()).hexdigest()  # trimmed or not
-    key = snapshot_key(stdlib_zip, wheel, modules, f"{version}/{wasm}")
+    runtime = [hashlib.sha256((pkg / n).read_bytes()).hexdigest() for n in RUNTIME_FILES]
+    key = snapshot_key(stdlib_zip, wheel, modules, "/".join([version, *runtime]))  # trimmed?
     cached = CACHE_DIR / f"snapshot-{key}.bin.gz"
     if cached.is_file():
         return cached.read_bytes()
