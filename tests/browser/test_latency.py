@@ -72,3 +72,56 @@ def test_a_new_figure_updates_the_panel_in_place_to_present_html(browser, server
     assert float(drawn.get_attribute("data-value")) > 0
     assert not errors, errors
     context.close()
+
+
+# the total of each change, as it is written ahead of the rest of the panel (site/results.js
+# showFigure), then the state the panel is in at that moment
+FIGURES_JS = """async (values) => {
+  const input = document.getElementById("f-context");
+  const body = document.getElementById("result-body");
+  const seen = [];
+  for (const v of values) {
+    const before = body.querySelector('[data-role="total"]').dataset.bytes;
+    const shown = new Promise((resolve) => {
+      const obs = new MutationObserver(() => {
+        const total = body.querySelector('[data-role="total"]');
+        if (total && total.dataset.bytes !== before) {
+          obs.disconnect();
+          resolve([total.dataset.bytes, total.textContent, body.dataset.state]);
+        }
+      });
+      obs.observe(body, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+    input.value = String(v);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    seen.push(await shown);
+    while (body.dataset.state !== "live") await new Promise((r) => setTimeout(r, 5));
+  }
+  return seen;
+}"""
+
+
+def test_ready_means_live_figures_and_the_total_comes_first(browser, server):
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    baked = page.locator(TOTAL).get_attribute("data-bytes")
+    page.wait_for_selector(READY, timeout=ENGINE_START_MS)
+    # ready: the engine's own figures replaced the baked ones (the same) and are on screen
+    expect(page.locator(BODY)).to_have_attribute("data-state", "live")
+    model = json.loads(page.locator("#initial-state").text_content())["request"]["model"]
+    view = render(call("infer", {"model": model}), state="live")
+    html = page.locator(BODY).evaluate("e => e.innerHTML")
+    assert html == page.evaluate(PARSED, view["panel_html"] + view["chart_html"])
+    assert page.locator(TOTAL).get_attribute("data-bytes") == baked
+    # each change's total is on screen, as present/ writes it, while the panel is still
+    # pending (the worker sends it before drawing the view); then the whole view follows
+    seen = page.evaluate(FIGURES_JS, [5000, 6144])
+    for (shown, text, state), tokens in zip(seen, (5000, 6144), strict=True):
+        result = call("infer", {"model": model, "context": tokens})
+        assert shown == str(result["total_bytes"])
+        assert f'data-role="total">{text}</span>' in render(result)["panel_html"]
+        assert state == "pending"
+    assert not errors, errors
+    page.close()
