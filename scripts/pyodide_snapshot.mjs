@@ -173,6 +173,9 @@ await writeFile(out, pyodide.makeMemorySnapshot());
  *  reads stdin here. A stream's buffer is the one large in-use block its object points to
  *  (among its first 32 words); a stream with none or several such pointers is left alone. */
 function zeroFreeMemory(M, streams = []) {
+  // the wasm stack below its pointer, which holds the warm-up's dead frames: no wasm frame is
+  // live while this JS runs
+  M.HEAP8.fill(0, M._emscripten_stack_get_end(), M.stackSave());
   const u32 = new Uint32Array(M.HEAP8.buffer);
   const top = u32[M._emscripten_get_sbrk_ptr() >>> 2];
   const free = [];
