@@ -147,14 +147,15 @@ def encode_image(image: bytes, wasm: bytes) -> bytes:
 
 
 def data_zip(wheel: bytes) -> bytes:
-    """The wheel less its code (.py, .pyc, dist-info): what a restored image still reads from
+    """The wheel less its code (.py, .pyc, dist-info, .md): what a restored image still reads from
     disk (catalog, GPU and locale data). Every engine module is in the image already, so the
     worker unpacks this instead of the wheel: a fifth of its bytes and files."""
     buf = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(wheel)) as src, zipfile.ZipFile(buf, "w") as out:
         for info in sorted(src.infolist(), key=lambda i: i.filename):
             top = info.filename.split("/", 1)[0]
-            if info.filename.endswith((".py", ".pyc")) or top.endswith(".dist-info"):
+            # code, metadata and documentation (engine/README.md, 40 kB): read by nothing
+            if info.filename.endswith((".py", ".pyc", ".md")) or top.endswith(".dist-info"):
                 continue
             entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             entry.external_attr = info.external_attr

@@ -64,10 +64,11 @@ def test_data_zip_is_the_wheel_less_its_code(site_dir):
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
     (data,) = sorted((site_dir / "wheels").rglob("engine-data.*.zip"))
     with zipfile.ZipFile(wheel) as w, zipfile.ZipFile(data) as d:
-        code = (".py", ".pyc")
-        want = {n for n in w.namelist() if not n.endswith(code) and ".dist-info/" not in n}
+        unread = (".py", ".pyc", ".md")  # code and documentation
+        want = {n for n in w.namelist() if not n.endswith(unread) and ".dist-info/" not in n}
         assert set(d.namelist()) == want
         assert any(n.endswith(".json") for n in want)
+        assert "engine/README.md" in w.namelist()
 
 
 def test_import_trace_covers_the_engine_and_not_the_cli(site_dir):
