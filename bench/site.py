@@ -12,6 +12,13 @@ body byte it sends: a dedicated worker's downloads are invisible to the page.
 Targets (issue 16): first visit <= 5 MB on the wire (until the service worker has cached
 the site); engine ready <= 0.5x stock Pyodide cold and <= 0.3x stock warm; input change ->
 number <= 3 ms median; the first change after ready <= 10 ms. (Issue 3: build < 15 s.)
+
+"Number" is the total on screen (`[data-role=total]`'s bytes change): the worker sends it
+ahead of the drawn view, which follows within a millisecond or two. Input latency is timed
+two ways: back to back (the next change as soon as the last number shows, as a slider
+drags; a view its successor supersedes is not drawn) and one at a time (each change after
+the last view is drawn and a frame has passed, as key presses come). "Ready" is when the
+engine's own figures have replaced the baked ones and the features have followed them.
 """
 
 from __future__ import annotations
