@@ -391,6 +391,7 @@ def build_assets(
             else [urls["wheel"], urls["stdlib"]]
         )
         + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
+        + [f"/{pyodide_dir}pyodide-lock.json"]  # written (minimal_lock), not copied
     )
     return Assets(
         urls=urls,
