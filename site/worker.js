@@ -166,8 +166,8 @@ async function start() {
   await selfTest();
   // What start-up made lives as long as the worker (modules, tables, caches: a few hundred
   // thousand objects): out of the collector's sight, a collection walks only what requests
-  // allocate, instead of pausing a request for tens of milliseconds to walk them all.
-  pyodide.runPython("import gc; gc.collect(); gc.freeze()");
+  // allocate (an old-generation pass in a request would walk them all).
+  pyodide.runPython("import gc; gc.freeze()");
   mark("engine_ms");
   postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
 }
@@ -229,19 +229,6 @@ async function ensureModel(name) {
 async function selfTest() {
   const reply = await answer({ v: PROTOCOL_VERSION, id: 0, op: "infer", args: SELF_TEST });
   if (!reply.ok) throw new Error(`the engine failed its self-test (${reply.error.message})`);
-  // The browser compiles the runtime's wasm lazily and optimises what runs often: the image
-  // restores Python's state, not that. A few more calculations of the kind a page sends (a
-  // new context each, with a GPU, drawn) run its code paths until they are compiled, so
-  // the first change after "ready" runs at the speed of every later one.
-  // Modelled on the page's first request when it has come in already (it waits for "ready").
-  const model = firstAsk ? firstAsk.args : SELF_TEST;
-  if (firstAsk) await ensureModel(model.model).catch(() => {});
-  const op = firstAsk ? firstAsk.op : "infer";
-  const base = Number.isInteger(model.context) ? model.context : 4096;
-  for (let i = 1; i <= WARM_ROUNDS; i++) {
-    const args = op === "infer" ? { ...model, context: base + 64 * i } : model;
-    await answer({ v: PROTOCOL_VERSION, id: 0, op, args, lang: firstAsk?.lang });
-  }
 }
 
 let lean = false; // restored with the empty stdlib zip: an import outside the image fails
@@ -292,8 +279,6 @@ async function withStdlib(fn) {
     return fn();
   }
 }
-const WARM_ROUNDS = 10;
-let firstAsk = null; // the page's first infer/train request, when it came during the start-up
 const SELF_TEST = { config: { model_type: "llama", hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256 } };
 
 function die(err) {
@@ -329,9 +314,8 @@ async function hubReply(req) {
 }
 
 self.onmessage = async (event) => {
-  const req = event.data;
-  if (!firstAsk && fatal === null && req && (req.op === "infer" || req.op === "train") && req.args && typeof req.args === "object") firstAsk = req;
   await ready;
+  const req = event.data;
   let reply;
   let text = null; // the reply as handle_json's JSON text, when it is the reply posted
   if (fatal !== null) {
