@@ -24,7 +24,6 @@ engine's own figures have replaced the baked ones and the features have followed
 from __future__ import annotations
 
 import argparse
-import email.utils
 import gzip
 import io
 import shutil
@@ -46,7 +45,9 @@ from sitegen.config import PYODIDE_FILES, PYODIDE_PKG  # noqa: E402
 from sitegen.serve import (  # noqa: E402
     ThreadingServer,
     accepted,
+    last_modified,
     make_handler,
+    not_modified,
     precompressed_file,
 )
 
@@ -76,7 +77,7 @@ postMessage({ load_ms: performance.now() - t0 });
 # (a slider drag: the view of a change that a newer one supersedes is not drawn). With
 # `settle`, each change waits until the previous one is wholly drawn (panel and chart) and a
 # frame has passed: a key press with the page idle.
-INPUT_LATENCY_JS = """async (n, settle = false) => {
+INPUT_LATENCY_JS = """async ({ n, settle = false }) => {
   const input = document.getElementById("f-context");
   const body = document.getElementById("result-body");
   const total = () => body.querySelector('[data-role="total"]')?.dataset.bytes;
@@ -132,13 +133,9 @@ def counting_handler(root: Path) -> type:
                 and kind in ON_THE_FLY
                 and target.stat().st_size >= 1024
             ):
-                # nginx answers a revalidation (the service worker's precache of the page
-                # just loaded) with 304 and no body, as the handler does for other files
-                modified = email.utils.formatdate(int(target.stat().st_mtime), usegmt=True)
-                if self.headers.get("If-Modified-Since") == modified:
-                    self.send_response(304)
-                    self.send_header("Last-Modified", modified)
-                    self.end_headers()
+                # the service worker's precache revalidates the page just loaded: 304
+                modified = last_modified(target)
+                if not_modified(self, modified):
                     return None
                 body = gzip.compress(target.read_bytes(), compresslevel=6, mtime=0)
                 self.send_response(200)
@@ -280,7 +277,7 @@ def main() -> int:
             figures.append(figure)
             cold.append(wait_ready(page))
             ready_bytes.append(sent_bytes())
-            first_changes.append(page.evaluate(INPUT_LATENCY_JS, 1)[0])
+            first_changes.append(page.evaluate(INPUT_LATENCY_JS, {"n": 1})[0])
             page.evaluate("""async () => {
               await navigator.serviceWorker.ready;
               if (!navigator.serviceWorker.controller) await new Promise((r) =>
@@ -294,11 +291,9 @@ def main() -> int:
             page.reload()
             warm.append(wait_ready(page))
             if not latencies:
-                page.evaluate(INPUT_LATENCY_JS, 20)  # warm-up
-                latencies = page.evaluate(INPUT_LATENCY_JS, args.changes)
-                settled = page.evaluate(
-                    "([js, n]) => eval(js)(n, true)", [INPUT_LATENCY_JS, args.changes // 2]
-                )
+                page.evaluate(INPUT_LATENCY_JS, {"n": 20})  # warm-up
+                latencies = page.evaluate(INPUT_LATENCY_JS, {"n": args.changes})
+                settled = page.evaluate(INPUT_LATENCY_JS, {"n": args.changes // 2, "settle": True})
             context.close()
         browser.close()
     httpd.shutdown()

@@ -2,9 +2,10 @@
 // site ships: the interpreter after start-up with the engine imported and its first requests
 // answered (lazy imports and caches warm). The browser restores it instead of running
 // Python's start-up (about 1 s of a cold start on a 2-core machine).
-//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,...> <out.bin> <out_modules.txt> <warmup.json> [<module,...>] [<pyodide dir>]
+//   node scripts/pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <module,...> <out.bin> <out_modules.txt> <warmup.json> [<module,...>] [<pyodide dir>] [<lock.json>]
 // (the Pyodide directory the site ships, by default node_modules/pyodide: the image must be
-// restored with the wasm it was made with, see sitegen/pyodide_trim.py)
+// restored with the wasm it was made with, see sitegen/pyodide_trim.py; and the lock file the
+// site ships, sitegen/pyodide_trim.py minimal_lock, by default the directory's own)
 //
 // The image holds every stdlib module the engine imports (the preloaded modules, the warm-up
 // requests and the modules the worker imports later: the last argument), listed in
@@ -22,7 +23,7 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const [stdlib, wheel, modules, out, outModules, warmupPath, traceModules = "", pkgDir] = process.argv.slice(2);
+const [stdlib, wheel, modules, out, outModules, warmupPath, traceModules = "", pkgDir, lockPath] = process.argv.slice(2);
 if (!warmupPath) {
   console.error(
     "usage: node pyodide_snapshot.mjs <stdlib.zip> <engine.whl> <modules> <out.bin> <out_modules.txt> <warmup.json>",
@@ -51,10 +52,9 @@ const wheelBytes = new Uint8Array(await readFile(wheel));
 const warmup = await readFile(warmupPath, "utf8");
 const names = modules.split(",").filter(Boolean);
 
-// The lock file the site ships (sitegen/assets.py minimal_lock): Pyodide's `info`, no
-// packages; the image made with it holds no package table in its import hook.
-const lock = JSON.parse(await readFile(join(pkg, "pyodide-lock.json"), "utf8"));
-const lockFileContents = JSON.stringify({ info: lock.info, packages: {} });
+// The lock file the site ships (Pyodide's `info`, no packages): the image made with it holds
+// no package table in its import hook.
+const lockFileContents = await readFile(lockPath || join(pkg, "pyodide-lock.json"), "utf8");
 
 /** Start an interpreter on `stdLibURL` with the engine imported and the warm-up answered. */
 async function engine(stdLibURL, extra) {

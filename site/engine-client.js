@@ -140,7 +140,7 @@ export class EngineClient {
     console.warn("engine: unexpected message", msg);
   }
 
-/** The total of a request's result, sent by the worker before it draws the view: handed
+  /** The total of a request's result, sent by the worker before it draws the view: handed
    *  on only while that request is still the newest for its key (a superseded one is not). */
   _figure(text) {
     let figure = null;

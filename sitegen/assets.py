@@ -30,7 +30,7 @@ from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
 from sitegen.modeldata import model_data
-from sitegen.pyodide_trim import runtime_label, trimmed_pyodide
+from sitegen.pyodide_trim import LOCK_FILE, minimal_lock, runtime_label, trimmed_pyodide
 from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot, link_trace
 from sitegen.wheel import build_wheel, content_hash
 
@@ -243,14 +243,6 @@ def precompressed(files: Mapping[str, bytes], copies: Mapping[str, Path]) -> dic
     return out
 
 
-def minimal_lock(pkg: Path = PYODIDE_PKG) -> bytes:
-    """Pyodide's lock file as the site ships it: its ``info`` (loadPyodide checks the ABI) and
-    no packages, the site loading none (119 kB, 21 kB brotli, fetched on every first visit).
-    The start-up snapshot is made with the same (scripts/pyodide_snapshot.mjs)."""
-    info = json.loads((pkg / "pyodide-lock.json").read_text(encoding="utf-8"))["info"]
-    return json.dumps({"info": info, "packages": {}}, separators=(",", ":")).encode()
-
-
 def pyodide_version(pkg: Path = PYODIDE_PKG) -> str:
     try:
         return json.loads((pkg / "package.json").read_text(encoding="utf-8"))["version"]
@@ -281,9 +273,10 @@ def build_assets(
     for name in PYODIDE_FILES:
         if not (pkg / name).is_file():
             raise BuildError(f"Pyodide {pv}: {name} missing from {pkg}; run `npm ci`")
-        copies[pyodide_dir + name] = pkg / name
-    files[pyodide_dir + "pyodide-lock.json"] = minimal_lock(pkg)
-    del copies[pyodide_dir + "pyodide-lock.json"]
+        if name == LOCK_FILE:
+            files[pyodide_dir + name] = minimal_lock(pkg)
+        else:
+            copies[pyodide_dir + name] = pkg / name
     urls["pyodide/"] = "/" + pyodide_dir
     urls["stdlib"] = f"/{pyodide_dir}python_stdlib.zip"
     if bytecode.stdlib_zip is not None:
@@ -304,7 +297,7 @@ def build_assets(
     urls["snapshot_stdlib"] = ""
     urls["snapshot_data"] = ""
     if bytecode.stdlib_zip is not None:
-        image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, pv, pkg=pkg)
+        image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, runtime, pkg=pkg)
         if image is not None:
             # the image reads no stdlib: it is restored with an empty zip (the full one is
             # fetched only when an import needs it, see site/worker.js)
@@ -390,8 +383,7 @@ def build_assets(
             if urls["snapshot"]
             else [urls["wheel"], urls["stdlib"]]
         )
-        + ["/" + p for p in copies if not p.endswith("python_stdlib.zip")]
-        + [f"/{pyodide_dir}pyodide-lock.json"]  # written (minimal_lock), not copied
+        + [f"/{pyodide_dir}{name}" for name in PYODIDE_FILES if name != "python_stdlib.zip"]
     )
     return Assets(
         urls=urls,

@@ -13,6 +13,7 @@ package is shipped; VRAM_NO_WASM_TRIM=1 does the same.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from pathlib import Path
 from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
 
 TRIM_SCRIPT = ROOT / "scripts" / "pyodide_trim.mjs"
+LOCK_FILE = "pyodide-lock.json"
 BINARYEN = ROOT / "node_modules" / "binaryen" / "package.json"
 
 
@@ -86,3 +88,12 @@ def runtime_label(pkg: Path, version: str) -> str:
     for name in ("pyodide.asm.wasm", "pyodide.asm.mjs"):
         digest.update(hashlib.sha256((pkg / name).read_bytes()).digest())
     return f"{version}-{digest.hexdigest()[:10]}"
+
+
+def minimal_lock(pkg: Path = PYODIDE_PKG) -> bytes:
+    """Pyodide's lock file as the site ships it: its ``info`` (loadPyodide checks the ABI) and
+    no packages, the site loading none (119 kB, 21 kB brotli, fetched on every first visit).
+    The start-up snapshot is made with the same (sitegen/snapshot.py hands it to
+    scripts/pyodide_snapshot.mjs)."""
+    info = json.loads((pkg / LOCK_FILE).read_text(encoding="utf-8"))["info"]
+    return json.dumps({"info": info, "packages": {}}, separators=(",", ":")).encode()

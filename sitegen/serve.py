@@ -39,6 +39,22 @@ def precompressed_file(target: Path, accept_encoding: str) -> tuple[Path, str] |
     return None
 
 
+def last_modified(path: Path) -> str:
+    """A file's Last-Modified header value (what a revalidation sends back)."""
+    return email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+
+
+def not_modified(handler: http.server.BaseHTTPRequestHandler, stamp: str) -> bool:
+    """As nginx: a revalidation of an unchanged file (the service worker's precache asks with
+    cache "no-cache") gets 304 and no body. Sent here when it is one."""
+    if handler.headers.get("If-Modified-Since") != stamp:
+        return False
+    handler.send_response(304)
+    handler.send_header("Vary", "Accept-Encoding")
+    handler.end_headers()
+    return True
+
+
 def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
     """Return a request handler serving ``root`` with the production headers and MIME types."""
 
@@ -72,13 +88,8 @@ def make_handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
             if found is None:
                 return super().send_head()
             path, coding = found
-            # as nginx: Last-Modified, and 304 to a revalidation (the service worker's
-            # precache asks with cache "no-cache")
-            stamp = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
-            if self.headers.get("If-Modified-Since") == stamp:
-                self.send_response(304)
-                self.send_header("Vary", "Accept-Encoding")
-                self.end_headers()
+            stamp = last_modified(path)
+            if not_modified(self, stamp):
                 return None
             body = path.read_bytes()
             self.send_response(200)

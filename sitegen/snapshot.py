@@ -33,9 +33,9 @@ import zipfile
 from pathlib import Path
 
 from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
+from sitegen.pyodide_trim import LOCK_FILE, minimal_lock
 
 SNAPSHOT_SCRIPT = ROOT / "scripts" / "pyodide_snapshot.mjs"
-RUNTIME_FILES = ("pyodide.asm.wasm", "pyodide.asm.mjs")  # trimmed or not (sitegen/pyodide_trim.py)
 # Not imported into the image: the command line (argparse and friends) and its Hub transport
 # (urllib.request, http.client, email, ssl...: the worker fetches with hub-fetch.js), never
 # run in a page; a page that did import one mounts the full stdlib zip first.
@@ -210,13 +210,12 @@ def engine_snapshot(
 ) -> bytes | None:
     """Return the image gzip-compressed (as cached; decoded, not yet encode_image'd), or None
     when it cannot be made here (no Node, or VRAM_NO_SNAPSHOT set): the site then starts
-    Pyodide the normal way."""
+    Pyodide the normal way. ``version`` names the runtime in ``pkg`` (sitegen/pyodide_trim.py
+    runtime_label: the Pyodide version, and a trimmed wasm's hash), so it keys the cache."""
     node = shutil.which("node")
     if os.environ.get("VRAM_NO_SNAPSHOT") or node is None or not (pkg / "pyodide.mjs").is_file():
         return None
-    runtime = [hashlib.sha256((pkg / n).read_bytes()).hexdigest() for n in RUNTIME_FILES]
-    key = snapshot_key(stdlib_zip, wheel, modules, "/".join([version, *runtime]))  # trimmed?
-    cached = CACHE_DIR / f"snapshot-{key}.bin.gz"
+    cached = CACHE_DIR / f"snapshot-{snapshot_key(stdlib_zip, wheel, modules, version)}.bin.gz"
     if cached.is_file():
         return cached.read_bytes()
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
@@ -226,6 +225,7 @@ def engine_snapshot(
         (tmp / "stdlib.zip").write_bytes(stdlib_zip)
         (tmp / "engine.whl").write_bytes(wheel)
         (tmp / "warmup.json").write_text(json.dumps(WARMUP), encoding="utf-8")
+        (tmp / LOCK_FILE).write_bytes(minimal_lock(pkg))  # the lock the site ships
         proc = subprocess.run(
             [
                 node,
@@ -238,6 +238,7 @@ def engine_snapshot(
                 str(tmp / "warmup.json"),
                 ",".join(trace_modules()),
                 str(pkg),  # the image is restored with this wasm (sitegen/pyodide_trim.py)
+                str(tmp / LOCK_FILE),
             ],
             capture_output=True,
             timeout=600,

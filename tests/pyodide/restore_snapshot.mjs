@@ -10,6 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { loadPyodide } from "pyodide";
 import { feedCatalog } from "./catalog_feed.mjs";
 import { decodeImage } from "../../site/snapshot-image.js";
+import { tryImport as pythonTryImport } from "./try_import.mjs";
 
 const [snapshot, empty, data, full, requests, module] = process.argv.slice(2);
 // the runtime the site ships (the empty zip's directory): the image is restored with its wasm
@@ -32,15 +33,7 @@ for (const req of JSON.parse(await readFile(requests, "utf8"))) {
   await feed(req);
   replies.push(handle(JSON.stringify(req)));
 }
-const tryImport = pyodide.runPython(`
-def try_import(name):
-    import importlib
-    try:
-        importlib.import_module(name)
-        return "ok"
-    except Exception as exc:
-        return type(exc).__name__
-try_import`);
+const tryImport = pythonTryImport(pyodide);
 const before = tryImport(module);
 // the worker's fallback (site/worker.js mountFullStdlib)
 pyodide.FS.writeFile("/lib/python-full-stdlib.zip", new Uint8Array(await readFile(full)));
