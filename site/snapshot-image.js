@@ -79,11 +79,14 @@ export function decodeImage(image, wasm) {
   return image;
 }
 
-/** Start downloading `url` (pyodide.asm.wasm) now, and answer the first `fetch` of the same
- *  URL (Pyodide's, moments later) with that very response: the wasm goes over the wire once.
- *  Returns a promise of its bytes. */
-export function prefetchWasm(url) {
+/** Start downloading `url` (the wasm) now, and answer the first `fetch` of `as` (Pyodide's
+ *  own fetch of pyodide.asm.wasm, moments later) with that very response: the wasm goes over
+ *  the wire once. `url` differs from `as` for the lean wasm (sitegen/lean_wasm.py). Returns
+ *  the promise of its bytes, and `release()`: Pyodide's fetch goes to the network after all
+ *  (a normal start, which needs the full wasm). */
+export function prefetchWasm(url, as = url) {
   const href = new URL(url, self.location.href).href;
+  const target = new URL(as, self.location.href).href;
   // Pyodide gets the response itself (its URL lets the browser reuse compiled code on a
   // later start), the image a clone of its body
   const started = fetch(href).then((response) => ({
@@ -91,15 +94,19 @@ export function prefetchWasm(url) {
     bytes: response.ok ? response.clone().arrayBuffer() : Promise.reject(new Error(`HTTP ${response.status}`)),
   }));
   const nativeFetch = self.fetch;
-  self.fetch = function (input, init) {
-    const asked = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
-    if (asked !== href || (init && init.method && init.method !== "GET")) return nativeFetch.call(this, input, init);
-    self.fetch = nativeFetch; // once: a later fetch of the wasm is an ordinary one
-    return started.then((s) => s.response);
+  const release = () => {
+    if (self.fetch === intercept) self.fetch = nativeFetch;
   };
+  function intercept(input, init) {
+    const asked = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
+    if (asked !== target || (init && init.method && init.method !== "GET")) return nativeFetch.call(this, input, init);
+    release(); // once: a later fetch of the wasm is an ordinary one
+    return started.then((s) => s.response);
+  }
+  self.fetch = intercept;
   const bytes = started.then((s) => s.bytes);
   bytes.catch(() => {});
-  return bytes;
+  return { bytes, release };
 }
 
 /** Whether a response carries the image as it is on disk (no Content-Encoding, tens of MB):

@@ -12,7 +12,9 @@ import {
   CATALOG_INDEX_URL,
   ENGINE_PRELOAD,
   HUB_ENDPOINT,
+  LEAN_WASM_URL,
   PYODIDE_INDEX_URL,
+  SELF_TEST,
   SNAPSHOT_DATA_URL,
   SNAPSHOT_STDLIB_URL,
   SNAPSHOT_URL,
@@ -22,7 +24,8 @@ import {
 import { hubLookup } from "./hub-fetch.js";
 import { decodeImage, gunzip, prefetchWasm, sentRaw } from "./snapshot-image.js";
 
-const progress = (value, message) => postMessage({ type: "progress", value, message });
+let quiet = false; // a restart on the full wasm: the page hears of it only through the answer
+const progress = (value, message) => quiet || postMessage({ type: "progress", value, message });
 let handle = null; // present.render.handle_json: engine.api.handle, plus present/'s view of a result
 let startReply = null; // present.render.start_json: the reply computed, the total returned at once
 let finishReply = null; // present.render.finish_json: that reply with its view, as handle_json's text
@@ -32,6 +35,8 @@ let runtime = null;
 let hub = null; // engine.hub.session's entry points (Hub lookups: hub-fetch.js moves the bytes)
 let catalog = null; // engine.catalog: the index, and each model's file as a request names it
 let indexed = false; // the engine holds the catalog index
+let leanWasm = false; // restored into the lean wasm: a trap is a function it lacks
+let generation = 0; // which runtime: a call that failed on an older one is simply made again
 
 /** engine.hub.session, imported on the first lookup (a page that never looks up never pays). */
 function hubSession() {
@@ -69,9 +74,9 @@ async function probe(url, what) {
 }
 
 /** Settles only by rejecting: the first failed probe ends the start-up. */
-function probeRuntime(stdlib) {
+function probeRuntime(stdlib, wasm) {
   const probes = Promise.all([
-    probe(`${PYODIDE_INDEX_URL}pyodide.asm.wasm`, "The Python runtime (pyodide.asm.wasm)"),
+    probe(wasm, "The Python runtime (pyodide.asm.wasm)"),
     probe(stdlib, "The Python standard library"),
   ]);
   return probes.then(() => new Promise(() => {}));
@@ -89,7 +94,32 @@ async function fetchSnapshot(url) {
   return gunzip(await download(`${url}.gz`, "engine snapshot"));
 }
 
-async function start() {
+/** A trap in one of loadPyodide's own callbacks is thrown to the worker's global scope, not
+ *  into its promise (uncaught, or an unhandled rejection: the start would never end): while
+ *  the lean wasm is restored, such an error rejects `trapped` instead. */
+function caughtTrap() {
+  let onError;
+  const trapped = new Promise((_, reject) => {
+    onError = (event) => {
+      const err = event.type === "error" ? event.error : event.reason;
+      if (!runtimeFailed(err)) return;
+      event.preventDefault();
+      reject(err);
+    };
+    self.addEventListener("error", onError);
+    self.addEventListener("unhandledrejection", onError);
+  });
+  trapped.catch(() => {});
+  const off = () => {
+    self.removeEventListener("error", onError);
+    self.removeEventListener("unhandledrejection", onError);
+  };
+  return { trapped, off };
+}
+
+/** Start the runtime and the engine. `full`: on the full wasm even where a lean one is
+ *  shipped (a restart after the lean one trapped); the image restores into either. */
+async function start(full = false) {
   const t0 = performance.now();
   const marks = {};
   const mark = (name) => (marks[name] = Math.round(performance.now() - t0));
@@ -97,9 +127,12 @@ async function start() {
   // Everything is requested at once: the snapshot, the wheel, and pyodide.asm.mjs (1.2 MB of
   // JS that loadPyodide would only import after pyodide.mjs; the module map shares it).
   // the image ships less the wasm's data segments: decoded with the wasm, fetched once, now
-  const wasmBytes = SNAPSHOT_URL ? prefetchWasm(`${PYODIDE_INDEX_URL}pyodide.asm.wasm`) : null;
+  // (the lean wasm when the build made one: sitegen/lean_wasm.py)
+  const fullWasm = `${PYODIDE_INDEX_URL}pyodide.asm.wasm`;
+  const wasmURL = SNAPSHOT_URL && LEAN_WASM_URL && !full ? LEAN_WASM_URL : fullWasm;
+  const wasm = SNAPSHOT_URL ? prefetchWasm(wasmURL, fullWasm) : null;
   const snapshot = SNAPSHOT_URL
-    ? Promise.all([fetchSnapshot(SNAPSHOT_URL), wasmBytes]).then(([image, wasm]) => decodeImage(image, wasm))
+    ? Promise.all([fetchSnapshot(SNAPSHOT_URL), wasm.bytes]).then(([image, bytes]) => decodeImage(image, bytes))
     : null;
   snapshot?.then(() => mark("snapshot_ms"), () => {}); // a failure is reported where it is awaited
   // restored from the image, the engine's code is in memory: only the wheel's data files
@@ -113,7 +146,7 @@ async function start() {
   index?.catch(() => {});
   // the stdlib this start loads: the empty zip the image is restored with (the full one is
   // not cached offline: it is fetched only when an import needs it)
-  const failFast = probeRuntime(snapshot && SNAPSHOT_STDLIB_URL ? SNAPSHOT_STDLIB_URL : STDLIB_URL);
+  const failFast = probeRuntime(snapshot && SNAPSHOT_STDLIB_URL ? SNAPSHOT_STDLIB_URL : STDLIB_URL, wasmURL);
   failFast.catch(() => {});
   const { loadPyodide } = await Promise.race([import(`${PYODIDE_INDEX_URL}pyodide.mjs`), failFast]);
   mark("import_ms");
@@ -130,18 +163,28 @@ async function start() {
   if (snapshot) {
     try {
       const stdLibURL = SNAPSHOT_STDLIB_URL || STDLIB_URL;
-      pyodide = await Promise.race([loadPyodide({ ...options, stdLibURL, _loadSnapshot: snapshot }), failFast]);
+      const trap = wasmURL === fullWasm ? null : caughtTrap();
+      try {
+        const restored = loadPyodide({ ...options, stdLibURL, _loadSnapshot: snapshot });
+        pyodide = await Promise.race([restored, failFast, ...(trap ? [trap.trapped] : [])]);
+      } finally {
+        trap?.off();
+      }
       lean = Boolean(SNAPSHOT_STDLIB_URL);
+      leanWasm = wasmURL !== fullWasm;
       // the image was made with a fixed random sequence: reseed from this machine's entropy
       pyodide.runPython("import random; random.seed()");
       marks.snapshot = "loaded";
     } catch (err) {
       await Promise.race([failFast, Promise.resolve()]); // a missing runtime is not a snapshot problem
+      if (wasmURL !== fullWasm) throw err; // boot() tries the full wasm with the image first
       console.warn("engine snapshot not used, starting normally:", err.message);
       pyodide = null;
     }
   }
   if (!pyodide) {
+    wasm?.release(); // a normal start needs the full wasm (a lean one cannot compile Python)
+    leanWasm = false;
     if (dataOnly) [wheel, dataOnly] = [fetchWheel(), false]; // the code too, this time
     pyodide = await Promise.race([loadPyodide(options), failFast]);
     marks.snapshot = "none";
@@ -169,7 +212,56 @@ async function start() {
   // allocate (an old-generation pass in a request would walk them all).
   pyodide.runPython("import gc; gc.freeze()");
   mark("engine_ms");
-  postMessage({ type: "ready", v: PROTOCOL_VERSION, engine_version: info.result.engine_version, marks });
+  return { engine_version: info.result.engine_version, marks };
+}
+
+/** The first start: on the lean wasm where there is one, and if that fails (a trap in a
+ *  function it lacks, or anything else: the full start then says what is wrong), on the
+ *  full wasm. */
+async function boot() {
+  let started;
+  try {
+    started = await start();
+  } catch (err) {
+    if (!(SNAPSHOT_URL && LEAN_WASM_URL)) throw err;
+    console.warn("engine: the lean wasm did not start, starting on the full one:", err.message);
+    resetRuntime();
+    started = await start(true);
+  }
+  postMessage({ type: "ready", v: PROTOCOL_VERSION, ...started });
+}
+
+/** Forget the runtime and everything held in it (before a start on the full wasm). */
+function resetRuntime() {
+  generation++;
+  runtime = handle = startReply = finishReply = exportResult = hub = catalog = fullStdlib = null;
+  leanWasm = lean = indexed = false;
+  atHand.clear();
+  loading.clear();
+}
+
+/** Whether `err` is the runtime itself failing (a wasm trap, which Pyodide calls fatal),
+ *  not a Python exception or a network error. */
+function runtimeFailed(err) {
+  return Boolean(err) && (err.pyodide_fatal_error === true || err instanceof WebAssembly.RuntimeError || /fatally failed/.test(String(err.message)));
+}
+
+let restarting = null;
+/** A request reached a function the lean wasm lacks: start again on the full wasm (once;
+ *  requests that failed meanwhile wait for the same start). The page is not told: its
+ *  answer comes a second or two later. */
+function restartFull(err) {
+  restarting ??= (async () => {
+    console.warn(`engine: a request needs more of the runtime than the lean wasm has (${err.message}); restarting on the full wasm`);
+    resetRuntime();
+    quiet = true;
+    try {
+      await start(true);
+    } finally {
+      quiet = false;
+    }
+  })();
+  return restarting;
 }
 
 /** Hand the catalog index to the engine (engine.catalog.use_index). Without it (offline on a
@@ -279,7 +371,6 @@ async function withStdlib(fn) {
     return fn();
   }
 }
-const SELF_TEST = { config: { model_type: "llama", hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_hidden_layers: 2, vocab_size: 256 } };
 
 function die(err) {
   if (fatal !== null) return;
@@ -287,7 +378,7 @@ function die(err) {
   postMessage({ type: "fatal", message: fatal });
 }
 
-const ready = start().catch(die);
+let ready = boot().catch(die);
 
 // op "export" (args {result, kind}) is answered here, not by engine.api: present/ sits beside
 // the engine and writes a result the engine already returned (JSON, CSV or Markdown).
@@ -296,6 +387,7 @@ async function exportReply(req) {
     const text = await withStdlib(() => exportResult(JSON.stringify(req.args.result), String(req.args.kind)));
     return { v: PROTOCOL_VERSION, id: req.id, ok: true, result: { text } };
   } catch (err) {
+    if (runtimeFailed(err)) throw err; // self.onmessage starts again or stops
     return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: null } };
   }
 }
@@ -309,9 +401,24 @@ async function hubReply(req) {
       ? { v: PROTOCOL_VERSION, id: req.id, ok: true, result: reply.result }
       : { v: PROTOCOL_VERSION, id: req.id, ok: false, error: reply.error };
   } catch (err) {
+    if (runtimeFailed(err)) throw err; // self.onmessage starts again or stops
     return { v: PROTOCOL_VERSION, id: req.id, ok: false, error: { type: "internal", message: String(err.message || err), field: "model" } };
   }
 }
+
+/** The reply to one request, and its JSON text where it is handle_json's; throws when the
+ *  runtime itself failed. */
+async function respond(req) {
+  if (req && req.op === "export") return { reply: await exportReply(req), text: null };
+  if (req && req.op === "hub") return { reply: await hubReply(req), text: null };
+  await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
+  // the page writes the total the moment it comes (engine-client.js onFigure)
+  const out = await answerText(req, (figure) => postMessage({ type: "figure", text: figure }));
+  if (!out.reply.ok && out.reply.error.trace) console.error(out.reply.error.trace);
+  return out;
+}
+
+const fatalReply = (req) => ({ v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } });
 
 self.onmessage = async (event) => {
   await ready;
@@ -319,22 +426,26 @@ self.onmessage = async (event) => {
   let reply;
   let text = null; // the reply as handle_json's JSON text, when it is the reply posted
   if (fatal !== null) {
-    reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
-  } else if (req && req.op === "export") {
-    reply = await exportReply(req);
-  } else if (req && req.op === "hub") {
-    reply = await hubReply(req);
+    reply = fatalReply(req);
   } else {
-    await ensureModel(req && req.args && req.args.model).catch((err) => console.warn("model data:", err.message));
+    const made = generation;
     try {
-      // the page writes the total the moment it comes (engine-client.js onFigure)
-      ({ reply, text } = await answerText(req, (figure) => postMessage({ type: "figure", text: figure })));
-      if (!reply.ok && reply.error.trace) console.error(reply.error.trace);
+      ({ reply, text } = await respond(req));
     } catch (err) {
       // engine.api.handle turns every Python exception into a reply: a throw here is the
-      // runtime itself failing (a Pyodide fatal error, a stack overflow), so the worker is dead
-      die(`the engine stopped (${(err && err.message) || err})`);
-      reply = { v: PROTOCOL_VERSION, id: req && req.id, ok: false, error: { type: "fatal", message: fatal, field: null } };
+      // runtime itself failing. On the lean wasm (or on a runtime since replaced by the full
+      // one) the request is made again on the full wasm; otherwise the worker is dead.
+      try {
+        if (!(leanWasm && runtimeFailed(err)) && made === generation) throw err;
+        if (made === generation) ready = restartFull(err).catch(die);
+        await ready; // this request's restart, or the one a request before it began
+        if (fatal !== null) throw new Error(fatal);
+        ({ reply, text } = await respond(req));
+      } catch (again) {
+        die(`the engine stopped (${(again && again.message) || again})`);
+        reply = fatalReply(req);
+        text = null;
+      }
     }
   }
   if (reply.id === null || reply.id === undefined) {

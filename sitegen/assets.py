@@ -23,12 +23,14 @@ from sitegen.config import (
     ENGINE_PRELOAD,
     PYODIDE_FILES,
     PYODIDE_PKG,
+    SELF_TEST,
     SITE_DIR,
     BuildError,
 )
 from sitegen.headers import hub_endpoint
 from sitegen.i18n import LANGUAGES, localized_url
 from sitegen.icons import ICON_SVG, icon_png
+from sitegen.lean_wasm import lean_wasm
 from sitegen.modeldata import model_data
 from sitegen.pyodide_trim import LOCK_FILE, minimal_lock, runtime_label, trimmed_pyodide
 from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot, link_trace
@@ -296,6 +298,7 @@ def build_assets(
     urls["snapshot"] = ""
     urls["snapshot_stdlib"] = ""
     urls["snapshot_data"] = ""
+    urls["lean_wasm"] = ""
     if bytecode.stdlib_zip is not None:
         image = engine_snapshot(bytecode.stdlib_zip, wheel, ENGINE_PRELOAD, runtime, pkg=pkg)
         if image is not None:
@@ -317,9 +320,17 @@ def build_assets(
             )
             # (its wasm static data less the wasm's data segments: site/snapshot-image.js)
             wasm = (pkg / "pyodide.asm.wasm").read_bytes()
-            files[snapshot_path] = encode_image(gzip.decompress(image), wasm)
+            raw = gzip.decompress(image)
+            files[snapshot_path] = encode_image(raw, wasm)
             link_trace(image, compressed(files[snapshot_path], ".gz"))
             urls["snapshot"] = "/" + snapshot_path
+            # the wasm a first visit downloads: only what the engine reaches once restored
+            # (sitegen/lean_wasm.py); the full one is fetched if a request needs more
+            lean = lean_wasm(pkg, raw, data, bytecode.stdlib_zip, catalog.files, catalog.default)
+            if lean is not None:
+                lean_path = f"wheels/{content_hash(wheel)}/pyodide-lean.{content_hash(lean)}.wasm"
+                files[lean_path] = lean
+                urls["lean_wasm"] = "/" + lean_path
 
     config = {
         "ENGINE_VERSION": engine_version,
@@ -327,8 +338,10 @@ def build_assets(
         "PYODIDE_INDEX_URL": urls["pyodide/"],
         "PYODIDE_VERSION": pv,
         "ENGINE_PRELOAD": list(ENGINE_PRELOAD),
+        "SELF_TEST": SELF_TEST,
         "CATALOG_INDEX_URL": urls["catalog_index"],
         "SNAPSHOT_URL": urls["snapshot"],
+        "LEAN_WASM_URL": urls["lean_wasm"],
         "SNAPSHOT_STDLIB_URL": urls["snapshot_stdlib"],
         "SNAPSHOT_DATA_URL": urls["snapshot_data"],
         "STDLIB_URL": urls["stdlib"],
@@ -367,7 +380,10 @@ def build_assets(
             "/",
             # the small index pages, readable offline after the first visit (issue 15);
             # the rest of the site is cached as it is visited (network-first)
-            "/models/", "/gpus/", "/methodology/", "/accuracy/",
+            "/models/",
+            "/gpus/",
+            "/methodology/",
+            "/accuracy/",
             *(localized_url("/offline.html", prefix) for _, _, prefix in LANGUAGES),
             "/version.json",
             "/manifest.webmanifest",
@@ -383,7 +399,15 @@ def build_assets(
             if urls["snapshot"]
             else [urls["wheel"], urls["stdlib"]]
         )
-        + [f"/{pyodide_dir}{name}" for name in PYODIDE_FILES if name != "python_stdlib.zip"]
+        # the runtime, less the full stdlib; with a lean wasm, that instead of the full one
+        # (a fallback fetched on demand, as the full stdlib is)
+        + [
+            f"/{pyodide_dir}{name}"
+            for name in PYODIDE_FILES
+            if name != "python_stdlib.zip"
+            and not (name == "pyodide.asm.wasm" and urls["lean_wasm"])
+        ]
+        + ([urls["lean_wasm"]] if urls["lean_wasm"] else [])
     )
     return Assets(
         urls=urls,

@@ -41,6 +41,18 @@ ENGINE_PRELOAD = (
     "engine.inference",
     "present.render",
 )
+# The worker's one calculation before "ready" (site/worker.js selfTest): a runtime without
+# part of its standard library, or a broken wheel, fails here rather than on the first input.
+SELF_TEST: dict[str, Any] = {
+    "config": {
+        "model_type": "llama",
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 2,
+        "vocab_size": 256,
+    }
+}
 
 # Weight formats shown on model/GPU pages, in order, when the engine knows them.
 COMMON_FORMATS = ("bf16", "fp8", "int8", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "awq-4bit-g128", "nf4")
