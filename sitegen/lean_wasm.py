@@ -72,7 +72,8 @@ def lean_wasm(
             [node, str(LEAN_SCRIPT), str(pkg), str(work)], capture_output=True, timeout=900
         )
         if proc.returncode != 0:
-            raise BuildError(f"making the lean wasm failed: {proc.stderr.decode()[-300:]} {proc.stdout.decode()[-300:]}")
+            said = proc.stderr.decode()[-300:] + proc.stdout.decode()[-300:]
+            raise BuildError(f"making the lean wasm failed: {said}")
         lean = (work / "lean.wasm").read_bytes()
         if data_segments(lean) != data_segments(wasm):  # the image is XOR'd with them
             raise BuildError("the lean wasm's data segments differ from the full wasm's")
