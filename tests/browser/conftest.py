@@ -57,10 +57,49 @@ def serving(handler: type) -> Iterator[str]:
         httpd.server_close()
 
 
+# GETs of the full pyodide.asm.wasm from `server`: a first visit downloads the lean wasm
+# (sitegen/lean_wasm.py), and the full one only when a request reaches a function the lean
+# one lacks, which no browser test may do unless it says so (@pytest.mark.full_wasm)
+FULL_WASM_GETS: list[str] = []
+
+
+def recording(handler: type) -> type:
+    """``handler``, noting each GET of the full wasm in FULL_WASM_GETS."""
+
+    class Recording(handler):  # type: ignore[misc, valid-type]
+        def send_head(self):
+            if self.command == "GET" and self.path.split("?")[0].endswith("/pyodide.asm.wasm"):
+                FULL_WASM_GETS.append(self.path)
+            return super().send_head()
+
+    return Recording
+
+
 @pytest.fixture(scope="session")
 def server(site_dir: Path) -> Iterator[str]:
-    with serving(make_handler(site_dir)) as url:
+    with serving(recording(make_handler(site_dir))) as url:
         yield url
+
+
+@pytest.fixture
+def full_wasm_gets() -> list[str]:
+    """The paths of the full wasm's GETs from ``server`` so far (this conftest's own list:
+    importing the module by another name would give another)."""
+    return FULL_WASM_GETS
+
+
+@pytest.fixture(autouse=True)
+def lean_wasm_suffices(request: pytest.FixtureRequest) -> Iterator[None]:
+    """What a browser test does is answered on the lean wasm: were a request to reach a
+    function it lacks, the worker would start again on the full one (a second or two, and
+    2.5 MB) and the corpus (sitegen/lean_corpus.py) should have covered it."""
+    before = len(FULL_WASM_GETS)
+    yield
+    if request.node.get_closest_marker("full_wasm") is None:
+        assert FULL_WASM_GETS[before:] == [], (
+            "the worker downloaded the full wasm: a request reached a function the lean "
+            "wasm lacks; add such requests to sitegen/lean_corpus.py"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -39,11 +39,11 @@ def retry_keeps_the_form(page) -> None:
 
 
 def test_blocked_runtime_download_is_reported_at_once_and_retry_recovers(page, server):
-    page.route("**/pyodide.asm.wasm", lambda route: route.abort())
+    page.route("**/*.wasm", lambda route: route.abort())  # the lean wasm and the full one
     page.goto(f"{server}/?model=llama-3.2-1b&context=2048")
     page.wait_for_selector(ERROR, timeout=30_000)  # not minutes of "Loading…"
     expect(page.locator("#engine-message")).to_contain_text("pyodide.asm.wasm")
-    page.unroute("**/pyodide.asm.wasm")
+    page.unroute("**/*.wasm")
     retry_keeps_the_form(page)
 
 
