@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from engine.api import call
 from engine.catalog import list_models, load_config
 from engine.form import INFERENCE_FIELDS, TRAINING_FIELDS, Field, Kind
 from engine.formats import list_formats
@@ -87,8 +88,16 @@ def _model_requests(slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "infer", {"model": slug}
     yield "infer", {"model": slug, "weights": "q4_k_m", "runtime": "llamacpp", "context": 32768}
     yield "infer", {"model": slug, "weights": "fp8", "runtime": "vllm", "batch": 8}
+    for runtime in RUNTIMES:  # with a GPU, as the page asks (the runtime sizes its budget)
+        for gpu in ("rtx-4090", "h100-sxm-80gb"):
+            yield "infer", {"model": slug, "runtime": runtime, "gpu": gpu, "context": 40960}
     for method in METHODS:
         yield "train", {"model": slug, "method": method}
+        yield "train", {"model": slug, "method": method, "gpu": "rtx-4090", "batch": 4}
+
+
+def presets() -> list[dict[str, Any]]:
+    return list(call("presets"))
 
 
 def corpus(default_model: str) -> list[dict[str, Any]]:
@@ -103,8 +112,15 @@ def corpus(default_model: str) -> list[dict[str, Any]]:
         out.append(("fit", {"model": slug, "weights": "q4_k_m", "runtime": "llamacpp"}, None))
         out.append(("fit", {"model": slug, "mode": "training", "method": "qlora"}, None))
     base = {"model": default_model}
-    for field in INFERENCE_FIELDS:
-        out += [("infer", {**base, field.name: v}, None) for v in _field_values(field)]
+    for runtime in RUNTIMES:
+        on = {**base, "runtime": runtime, "gpu": "rtx-4090"}
+        for field in INFERENCE_FIELDS:
+            if field.runtimes and runtime not in field.runtimes:
+                continue
+            out += [("infer", {**on, field.name: v}, None) for v in _field_values(field)]
+    for preset in presets():  # each preset as the page sends it
+        op = "infer" if preset["mode"] == "inference" else "train"
+        out.append((op, {"model": preset["model"], **preset["args"]}, None))
     for method in METHODS:
         for field in TRAINING_FIELDS:
             args = {**base, "method": method}

@@ -85,6 +85,7 @@ def test_engine_starts_from_the_build_snapshot_in_the_early_worker(page, server)
     expect(page.locator(TOTAL)).to_have_attribute("data-bytes", engine_total("infer", args))
 
 
+@pytest.mark.full_wasm  # a normal start compiles Python: the lean wasm cannot
 @pytest.mark.parametrize("failure", ["missing", "corrupt"])
 def test_engine_starts_normally_without_a_usable_snapshot(watched, server, failure):
     page = watched

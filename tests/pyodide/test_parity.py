@@ -102,7 +102,7 @@ def browser_reply(req: dict) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-@pytest.mark.parametrize("start", ["normal", "snapshot"])
+@pytest.mark.parametrize("start", ["normal", "snapshot", "lean"])
 def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     node = shutil.which("node")
     # ./dev test runs npm ci, so both are always there: their absence is a failure, not a skip
@@ -110,9 +110,15 @@ def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     assert (PYODIDE_PKG / "pyodide.mjs").is_file(), "run `npm ci` (./dev test does)"
     (wheel,) = sorted((site_dir / "wheels").rglob("*.whl"))
     restore: list[str] = []
-    if start == "snapshot":  # the engine restored from the image the build ships
+    if start in ("snapshot", "lean"):  # the engine restored from the image the build ships
         (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
         (stdlib,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
+        if start == "lean":  # ... into the lean wasm a first visit downloads (lean_wasm.py)
+            (lean,) = sorted((site_dir / "wheels").rglob("pyodide-lean.*.wasm"))
+            runtime = tmp_path / "runtime"
+            shutil.copytree(stdlib.parent, runtime)
+            shutil.copyfile(lean, runtime / "pyodide.asm.wasm")
+            stdlib = runtime / stdlib.name
         restore = [str(stdlib), str(image)]
     reqs = requests()
     path = tmp_path / "requests.json"
