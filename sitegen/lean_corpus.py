@@ -81,6 +81,9 @@ def _field_values(field: Field) -> Iterator[Any]:
         yield [c.value for c in field.choices[:2]]
     yield from ODD_NUMBERS[:8]
     yield from ODD_TEXT[:5]
+    if isinstance(field.default, str) and field.default:  # a typo: "did you mean ..."
+        yield field.default[:-1] + "x"
+        yield field.default + "9"
 
 
 def _model_requests(slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -94,6 +97,21 @@ def _model_requests(slug: str) -> Iterator[tuple[str, dict[str, Any]]]:
     for method in METHODS:
         yield "train", {"model": slug, "method": method}
         yield "train", {"model": slug, "method": method, "gpu": "rtx-4090", "batch": 4}
+
+
+def _page_args(fields: tuple[Field, ...], **fixed: Any) -> dict[str, Any]:
+    """Every field the form has for ``fixed`` (its runtime or method) at its default, as the
+    page sends a request."""
+    runtime, method = fixed.get("runtime"), fixed.get("method")
+    args = {
+        f.name: f.default
+        for f in fields
+        if f.page
+        and f.default is not None
+        and not (f.runtimes and runtime not in f.runtimes)
+        and not (f.methods and method not in f.methods)
+    }
+    return {**args, **fixed}
 
 
 def presets() -> list[dict[str, Any]]:
@@ -118,6 +136,16 @@ def corpus(default_model: str) -> list[dict[str, Any]]:
             if field.runtimes and runtime not in field.runtimes:
                 continue
             out += [("infer", {**on, field.name: v}, None) for v in _field_values(field)]
+    for slug in slugs[:: max(1, len(slugs) // 4)]:  # whole forms, as the page sends them
+        for runtime in RUNTIMES:
+            weights = {"llamacpp": "q4_k_m", "vllm": "fp8"}.get(runtime, "bf16")
+            args = _page_args(
+                INFERENCE_FIELDS, model=slug, runtime=runtime, gpu="rtx-4090", weights=weights
+            )
+            out += [("infer", args, None), ("fit", {**args, "mode": "inference"}, None)]
+        for method in METHODS:
+            args = _page_args(TRAINING_FIELDS, model=slug, method=method, gpu="rtx-4090")
+            out += [("train", args, None), ("fit", {**args, "mode": "training"}, None)]
     for preset in presets():  # each preset as the page sends it
         op = "infer" if preset["mode"] == "inference" else "train"
         out.append((op, {"model": preset["model"], **preset["args"]}, None))
@@ -136,6 +164,10 @@ def corpus(default_model: str) -> list[dict[str, Any]]:
         out.append(("train", {"config": json.dumps(config), "method": "lora"}, None))
     for junk in JUNK_CONFIGS:
         out += [("infer", {"config": junk}, None), ("infer", {"config": json.dumps(junk)}, None)]
+    for slug in slugs[::5]:  # typos of names: the suggestions
+        out += [("infer", {"model": slug[:-1]}, None), ("infer", {"model": slug + "x"}, None)]
+    for typo in ("q9_x", "q4_k", "bf61", "fp88", "awq", "rtx-409", "h100", "a100-80"):
+        out += [("infer", {**base, "weights": typo}, None), ("infer", {**base, "gpu": typo}, None)]
     for text in ODD_TEXT:
         out += [("infer", {"model": text}, None), ("infer", {**base, "gpu": text}, None)]
         out.append(("infer", {**base, "weights": text}, None))

@@ -214,8 +214,13 @@ def test_service_worker_is_filled_in_and_precaches_real_files(site_dir):
     # sitegen/pyodide_trim.py)
     (runtime,) = {u.split("/")[2] for u in precache if u.startswith("/pyodide/")}
     assert runtime.split("-")[0] == pyodide_version()
+    # the wasm a start needs offline: the lean one where the build made one (the full wasm,
+    # like the full stdlib, is a fallback fetched on demand)
+    lean = config.split('LEAN_WASM_URL = "', 1)[1].split('"', 1)[0]
     for name in PYODIDE_FILES:
-        if name != "python_stdlib.zip":
+        if name == "pyodide.asm.wasm" and lean:
+            assert lean in precache and f"/pyodide/{runtime}/{name}" not in precache
+        elif name != "python_stdlib.zip":
             assert f"/pyodide/{runtime}/{name}" in precache
     assert any(u.startswith("/wheels/") for u in precache)
 

@@ -1,5 +1,5 @@
 // Answer protocol requests with the engine wheel running inside Pyodide under Node.
-//   node tests/pyodide/run_engine.mjs <wheel> <requests.json> [<stdlib.zip> [<snapshot.bin.gz>]]
+//   node tests/pyodide/run_engine.mjs <wheel or engine-data zip> <requests.json> [<stdlib.zip> [<snapshot.bin.gz>]]
 // prints a JSON list of the reply strings engine.api.handle returned, one per request.
 // With a stdlib and the build's start-up snapshot, the engine runs restored from that image,
 // as the browser worker runs it; with a built site's stdlib only, on the site's runtime
@@ -34,7 +34,14 @@ if (snapshotPath) {
   );
 }
 const pyodide = await loadPyodide(options);
-pyodide.unpackArchive(new Uint8Array(await readFile(wheelPath)), "wheel");
+// a wheel, or (restored from the image, as the worker does) the engine-data zip of its data files
+const wheel = await readFile(wheelPath);
+if (wheelPath.endsWith(".zip")) {
+  pyodide.unpackArchive(wheel.buffer.slice(wheel.byteOffset, wheel.byteOffset + wheel.byteLength), "zip");
+  pyodide.runPython("import random; random.seed()\nimport gc; gc.freeze()"); // as site/worker.js
+} else {
+  pyodide.unpackArchive(new Uint8Array(wheel), "wheel");
+}
 const handle = pyodide.pyimport("engine.api").handle;
 const before = await feedCatalog(pyodide, wheelPath);
 const requests = JSON.parse(await readFile(requestsPath, "utf8"));

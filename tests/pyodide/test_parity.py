@@ -113,12 +113,14 @@ def test_cpython_and_pyodide_give_identical_json(site_dir, tmp_path, start):
     if start in ("snapshot", "lean"):  # the engine restored from the image the build ships
         (image,) = sorted((site_dir / "wheels").rglob("engine-snapshot.*.bin.gz"))
         (stdlib,) = sorted((site_dir / "pyodide").rglob("python_stdlib.pyc.*.zip"))
-        if start == "lean":  # ... into the lean wasm a first visit downloads (lean_wasm.py)
+        if start == "lean":  # ... into the lean wasm a first visit downloads (lean_wasm.py),
+            # as the worker does: the empty stdlib zip, the engine-data zip, a frozen heap
             (lean,) = sorted((site_dir / "wheels").rglob("pyodide-lean.*.wasm"))
+            (wheel,) = sorted((site_dir / "wheels").rglob("engine-data.*.zip"))
             runtime = tmp_path / "runtime"
             shutil.copytree(stdlib.parent, runtime)
             shutil.copyfile(lean, runtime / "pyodide.asm.wasm")
-            stdlib = runtime / stdlib.name
+            stdlib = runtime / "python_stdlib.empty.zip"
         restore = [str(stdlib), str(image)]
     reqs = requests()
     path = tmp_path / "requests.json"
