@@ -87,6 +87,77 @@ function stub(bytes, keep) {
   return { out, stubbed };
 }
 
+/** The wasm with each `call_indirect` turned into a call of one dispatcher per function type,
+ *  which makes that call_indirect itself. Why: V8's optimising tier inlines an indirect call
+ *  at a call site for the few targets it saw there and deoptimises when another comes; for
+ *  CPython's eval loop (79 kB of wasm) that first happens on the first input after ready and
+ *  recompiles it for 13 ms. A dispatcher's one call site sees every target of its type, too
+ *  many to inline, so it never deoptimises; the steady state is no slower (measured with
+ *  V8's --no-wasm-inlining-call-indirect, which does the same for the whole page). Done on
+ *  the text form: every other byte of the module is kept. */
+function dispatched(bytes) {
+  const mod = binaryen.readBinary(bytes);
+  const features = mod.getFeatures(); // as read: written back the same way
+  let text = mod.emitText();
+  mod.dispose();
+  const signatures = new Map(); // type name -> [param types, result types]
+  for (const [, name, body] of text.matchAll(/^ \(type \$(\S+) \(func(.*)\)\)$/gm)) {
+    const group = (kind) => [...body.matchAll(new RegExp(`\\(${kind} ([^)]*)\\)`, "g"))].flatMap((m) => m[1].split(" "));
+    signatures.set(name, [group("param"), group("result")]);
+  }
+  const used = new Set();
+  text = text.replace(/\(call_indirect \(type \$(\S+)\)/g, (_, type) => {
+    if (!signatures.has(type)) throw new Error(`call_indirect of an unknown type ${type}`);
+    used.add(type);
+    return `(call $__vram_dispatch_${type}`;
+  });
+  const dispatchers = [...used].map((type) => {
+    const [params, results] = signatures.get(type);
+    const args = params.map((_, i) => `(local.get ${i})`).join(" ");
+    const result = results.length ? ` (result ${results.join(" ")})` : "";
+    return ` (func $__vram_dispatch_${type} (param ${[...params, "i32"].join(" ")})${result}\n  (call_indirect (type $${type}) ${args} (local.get ${params.length})))\n`;
+  });
+  const end = text.lastIndexOf(")");
+  const out = binaryen.parseText(text.slice(0, end) + dispatchers.join("") + text.slice(end));
+  out.setFeatures(binaryen.Features.All); // binaryen reads no feature section from Pyodide's wasm
+  if (!out.validate()) throw new Error("the dispatched wasm does not validate");
+  out.setFeatures(features); // written as it was read
+  const wasm = out.emitBinary();
+  out.dispose();
+  return withDylink(wasm, bytes);
+}
+
+/** An unsigned LEB128 at `at` of `bytes`: [value, next offset]. */
+function leb(bytes, at) {
+  let value = 0;
+  for (let shift = 0; ; shift += 7) {
+    const byte = bytes[at++];
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return [value, at];
+  }
+}
+
+/** The first section of `wasm` (id, size and body) if it is the custom section dylink.0. */
+function dylinkSection(wasm) {
+  if (wasm[8] !== 0) return null;
+  const [size, body] = leb(wasm, 9);
+  const [length, name] = leb(wasm, body);
+  const isDylink = new TextDecoder().decode(wasm.subarray(name, name + length)) === "dylink.0";
+  return isDylink ? wasm.subarray(8, body + size) : null;
+}
+
+/** `wasm` with `from`'s dylink.0 section put back first (the text form has no custom
+ *  sections; Emscripten's loader reads a main module's dylink.0 first thing). */
+function withDylink(wasm, from) {
+  const section = dylinkSection(from);
+  if (!section || dylinkSection(wasm)) return wasm;
+  const out = new Uint8Array(wasm.length + section.length);
+  out.set(wasm.subarray(0, 8));
+  out.set(section, 8);
+  out.set(wasm.subarray(8), 8 + section.length);
+  return out;
+}
+
 // 1. An instrumented runtime: the wasm, and a glue that hands it the vram.hit import.
 const rt = join(work, "runtime");
 await mkdir(rt, { recursive: true });
@@ -172,7 +243,7 @@ for (let i = 1; i < reached.length; i++) {
   if (reached[i] - reached[i - 1] <= GAP) for (let f = reached[i - 1] + 1; f < reached[i]; f++) keep.add(f);
 }
 const { out, stubbed } = stub(wasm, keep);
-await writeFile(join(work, "lean.wasm"), out);
+await writeFile(join(work, "lean.wasm"), dispatched(out));
 const sorted = (set) => [...set].sort((a, b) => a - b);
 await writeFile(
   join(work, "hits.json"),
