@@ -1,10 +1,11 @@
 """The lean wasm a first visit downloads instead of the full one (scripts/pyodide_lean.mjs).
 
-Restored from the start-up snapshot, the engine reaches about one wasm function in eight;
+Restored from the start-up snapshot, the engine reaches about one wasm function in seven;
 the rest (the compiler, import machinery, C modules it never imports) is replaced by
-``unreachable``, 1.1 MB less brotli. The lean wasm keeps the full one's table, exports,
-globals and data segments, so the same image restores into either; a request that reaches a
-removed function traps and the worker starts again on the full wasm (site/worker.js).
+``unreachable``, 0.95 MB less brotli (scripts/pyodide_lean.mjs). The lean wasm keeps the
+full one's table, exports, globals and data segments, so the same image restores into
+either; a request that reaches a removed function traps and the worker starts again on the
+full wasm (site/worker.js).
 It depends on the image (the engine's code), the data, the catalog and the corpus
 (sitegen/lean_corpus.py), so it is cached by all of them and shipped beside the snapshot.
 VRAM_NO_LEAN_WASM=1 ships none (the worker then downloads the full wasm).
