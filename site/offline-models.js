@@ -1,8 +1,9 @@
 // "Make all models available offline": the worker fetches a model's file when a request first
 // names it and keeps it (site/worker.js, cache MODELS_CACHE, served by site/sw.js);
-// this saves every file the catalog index names into that cache, with progress. Once asked,
+// this saves every file the catalog index names into that cache, with progress, and the full
+// runtime the worker falls back to (saveRuntime). Once asked,
 // a later visit saves what a new site version added or changed, without asking again.
-import { CATALOG_INDEX_URL } from "./config.js";
+import { CATALOG_INDEX_URL, PYODIDE_INDEX_URL, STDLIB_URL } from "./config.js";
 import { t } from "./i18n.js";
 import { MODELS_CACHE } from "./protocol.js";
 
@@ -45,6 +46,21 @@ async function saveAll(cache, urls, onStep) {
   return failed;
 }
 
+/** The full runtime the worker falls back to (the whole wasm, the whole stdlib) when a
+ *  request needs more than the lean wasm or the start-up image holds: fetched through the
+ *  service worker, which keeps /pyodide/ files in its runtime cache, so such a request is
+ *  answered offline too. Best effort: a failure leaves the models saved. */
+async function saveRuntime() {
+  for (const url of [`${PYODIDE_INDEX_URL}pyodide.asm.wasm`, STDLIB_URL]) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) await response.arrayBuffer();
+    } catch {
+      // offline now: saved on a later visit (a quiet run saves what is missing)
+    }
+  }
+}
+
 export function initOfflineModels() {
   const button = document.getElementById("offline-all");
   const bar = document.getElementById("offline-progress");
@@ -85,6 +101,7 @@ export function initOfflineModels() {
           return;
         }
       }
+      await saveRuntime();
       await show(urls, cache);
     } catch (err) {
       say(t("The models could not be saved (%(reason)s).", { reason: err.message }));

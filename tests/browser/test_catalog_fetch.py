@@ -108,6 +108,16 @@ def test_a_model_is_fetched_once_and_works_offline_after_a_visit(context, counte
     assert errors == []
 
 
+RUNTIME_CACHED = """async () => {
+    const paths = [];
+    for (const name of await caches.keys()) {
+        if (!name.includes("-pyodide-")) continue;
+        for (const r of await (await caches.open(name)).keys()) paths.push(new URL(r.url).pathname);
+    }
+    return paths;
+}"""
+
+
 def test_all_models_can_be_saved_for_offline_use(context, counted) -> None:
     url, hits = counted
     page = context.new_page()
@@ -122,6 +132,10 @@ def test_all_models_can_be_saved_for_offline_use(context, counted) -> None:
     expect(status).to_have_text(f"All {total} models are available offline.")
     assert len(saved(page)) == total
     assert len(set(fetched(hits))) == total and len(fetched(hits)) == total  # each once
+    # ... and the full runtime, for a request beyond the lean wasm or the start-up image
+    runtime = page.evaluate(RUNTIME_CACHED)
+    assert any(p.endswith("/pyodide.asm.wasm") for p in runtime), runtime
+    assert any("/python_stdlib.pyc." in p for p in runtime), runtime
     context.set_offline(True)
     try:
         page.reload()
