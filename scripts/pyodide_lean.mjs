@@ -20,6 +20,7 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import binaryen from "binaryen";
+import { leb } from "../site/snapshot-image.js";
 
 //   node scripts/pyodide_lean.mjs --stub <wasm> <keep.json> <out>
 // writes <out>: <wasm> (the site's full wasm, which hits.json's indices number) with every
@@ -127,16 +128,6 @@ function dispatched(bytes) {
   const wasm = out.emitBinary();
   out.dispose();
   return withDylink(wasm, bytes);
-}
-
-/** An unsigned LEB128 at `at` of `bytes`: [value, next offset]. */
-function leb(bytes, at) {
-  let value = 0;
-  for (let shift = 0; ; shift += 7) {
-    const byte = bytes[at++];
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return [value, at];
-  }
 }
 
 /** The first section of `wasm` (id, size and body) if it is the custom section dylink.0. */

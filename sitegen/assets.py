@@ -36,6 +36,8 @@ from sitegen.pyodide_trim import LOCK_FILE, minimal_lock, runtime_label, trimmed
 from sitegen.snapshot import data_zip, empty_zip, encode_image, engine_snapshot, link_trace
 from sitegen.wheel import build_wheel, content_hash
 
+# Pyodide files the precache lists otherwise (the wasm: lean or full) or not at all
+FETCHED_ON_DEMAND = ("python_stdlib.zip", "pyodide.asm.wasm")
 _IMPORT_RE = re.compile(r"""(["'])\./([a-z0-9_\-]+\.js)\1""")
 # Served precompressed (nginx gzip_static and brotli_static: name.gz and name.br beside
 # name): text, the wasm and the start-up snapshot (.bin, 31 MB of wasm memory); zips are
@@ -399,15 +401,10 @@ def build_assets(
             if urls["snapshot"]
             else [urls["wheel"], urls["stdlib"]]
         )
-        # the runtime, less the full stdlib; with a lean wasm, that instead of the full one
-        # (a fallback fetched on demand, as the full stdlib is)
-        + [
-            f"/{pyodide_dir}{name}"
-            for name in PYODIDE_FILES
-            if name != "python_stdlib.zip"
-            and not (name == "pyodide.asm.wasm" and urls["lean_wasm"])
-        ]
-        + ([urls["lean_wasm"]] if urls["lean_wasm"] else [])
+        # the runtime less the full stdlib and the wasm, and the wasm a start downloads: the
+        # lean one where there is one (the full wasm and stdlib are fallbacks fetched on demand)
+        + [f"/{pyodide_dir}{name}" for name in PYODIDE_FILES if name not in FETCHED_ON_DEMAND]
+        + [urls["lean_wasm"] or f"/{pyodide_dir}pyodide.asm.wasm"]
     )
     return Assets(
         urls=urls,

@@ -32,7 +32,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, BuildError
+from sitegen.config import CACHE_DIR, PYODIDE_PKG, ROOT, SELF_TEST, BuildError
 from sitegen.pyodide_trim import LOCK_FILE, minimal_lock
 
 SNAPSHOT_SCRIPT = ROOT / "scripts" / "pyodide_snapshot.mjs"
@@ -67,17 +67,9 @@ def trace_modules(root: Path = ROOT) -> tuple[str, ...]:
 # warmed, as their caches cost every visit more bytes than they save the one request that
 # needs them (measured under Node): `fit` (the GPU ranking a user opens: some 40 kB of the
 # image for ~60 ms of a 100 ms request) and Chinese (its message catalog: ~30 kB for 3 ms).
-_TINY = {
-    "model_type": "llama",
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_attention_heads": 4,
-    "num_hidden_layers": 2,
-    "vocab_size": 256,
-}
 WARMUP: tuple[dict[str, object], ...] = (
-    {"v": 1, "id": 0, "op": "infer", "args": {"config": _TINY}},
-    {"v": 1, "id": 0, "op": "train", "args": {"config": _TINY}, "must_pass": False},
+    {"v": 1, "id": 0, "op": "infer", "args": SELF_TEST},
+    {"v": 1, "id": 0, "op": "train", "args": SELF_TEST, "must_pass": False},
     {"v": 1, "id": 0, "op": "infer", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
     {"v": 1, "id": 0, "op": "train", "args": {"model": "llama-3.1-8b"}, "must_pass": False},
     {"v": 1, "id": 0, "op": "params", "args": {"model": "llama-3.1-8b"}, "must_pass": False},

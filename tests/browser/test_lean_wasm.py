@@ -57,6 +57,14 @@ def serve_lean(page, wasm: bytes) -> None:
     )
 
 
+def change_context_to(page, context: int) -> None:
+    """Type a context; the engine's total for it comes on screen."""
+    page.fill("#f-context", str(context))
+    expect(page.locator(TOTAL)).to_have_attribute(
+        "data-bytes", engine_total({"model": "llama-3.2-1b", "context": context}), timeout=30_000
+    )
+
+
 def warnings_of(page) -> list[str]:
     said: list[str] = []
     page.on("console", lambda m: said.append(m.text) if m.type == "warning" else None)
@@ -71,10 +79,7 @@ def test_a_first_visit_downloads_the_lean_wasm_only(page, server):
     expect(page.locator(TOTAL)).to_have_attribute(
         "data-bytes", engine_total({"model": "llama-3.2-1b", "context": 2048})
     )
-    page.fill("#f-context", "3000")
-    expect(page.locator(TOTAL)).to_have_attribute(
-        "data-bytes", engine_total({"model": "llama-3.2-1b", "context": 3000}), timeout=30_000
-    )
+    change_context_to(page, 3000)
     assert wasm and all("/pyodide-lean." in url for url in wasm), wasm
 
 
@@ -87,14 +92,8 @@ def test_a_request_beyond_the_lean_wasm_is_answered_on_the_full_one(
     before = len(full_wasm_gets)
     page.goto(f"{server}/?model=llama-3.2-1b&context=2048")
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
-    page.fill("#f-context", "3000")
-    expect(page.locator(TOTAL)).to_have_attribute(
-        "data-bytes", engine_total({"model": "llama-3.2-1b", "context": 3000}), timeout=30_000
-    )
-    page.fill("#f-context", "5000")  # and the next on the full wasm, without a restart
-    expect(page.locator(TOTAL)).to_have_attribute(
-        "data-bytes", engine_total({"model": "llama-3.2-1b", "context": 5000}), timeout=30_000
-    )
+    change_context_to(page, 3000)
+    change_context_to(page, 5000)  # and the next on the full wasm, without a restart
     expect(page.locator("html")).to_have_attribute("data-engine", "ready")
     assert len(full_wasm_gets) == before + 1  # downloaded once
     assert sum("restarting on the full wasm" in s for s in said) == 1, said
@@ -106,8 +105,5 @@ def test_a_lean_wasm_that_cannot_start_gives_way_to_the_full_one(page, server, v
     said = warnings_of(page)
     page.goto(f"{server}/?model=llama-3.2-1b&context=2048")
     page.wait_for_selector(READY, timeout=ENGINE_START_MS)
-    page.fill("#f-context", "3000")
-    expect(page.locator(TOTAL)).to_have_attribute(
-        "data-bytes", engine_total({"model": "llama-3.2-1b", "context": 3000}), timeout=30_000
-    )
+    change_context_to(page, 3000)
     assert any("lean wasm did not start" in s for s in said), said
